@@ -1,0 +1,132 @@
+// detail/bounded_queue.hpp — a bounded multi-producer multi-consumer FIFO on a
+// spin-locked ring, with futex-backed blocking (optionally spinning first), pop
+// deadlines and close().
+//
+// Used as the spin-then-block tcpip mailbox and as every netconn's receive mailbox.
+// The ring lock is held for a handful of instructions only; waiting happens on the
+// semaphores, never under the lock. close() wakes every blocked popper and pusher:
+// the woken thread finds the ring empty (or closed) and passes the wake-up on.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <vector>
+
+#include "lwbench/detail/futex_sem.hpp"
+#include "lwbench/detail/spin.hpp"
+
+LWBENCH_NS_BEGIN
+namespace detail {
+
+enum class pop_status { ok, empty, timeout, closed };
+
+template <class T>
+class bounded_queue {
+public:
+    explicit bounded_queue(std::size_t capacity, std::uint32_t spin = 0)
+        : _ring(capacity), _limit(capacity), _spin(spin), _items(0),
+          _spaces(static_cast<std::uint32_t>(capacity)) {}
+
+    /// Never blocks. false if full (size >= limit) or closed; `v` is untouched then.
+    bool try_push(const T& v) noexcept {
+        if (_closed.load(std::memory_order_acquire) || !_spaces.try_acquire()) return false;
+        {
+            spin_guard g(_lock);
+            if (_size >= _limit) {
+                _spaces.post();
+                return false;
+            }
+            put(v);
+        }
+        _items.post();
+        return true;
+    }
+
+    /// Blocks while full. false if the queue is (or becomes) closed.
+    bool push(const T& v) noexcept {
+        for (;;) {
+            if (_closed.load(std::memory_order_acquire)) return false;
+            _spaces.acquire(_spin);
+            spin_guard g(_lock);
+            if (_closed.load(std::memory_order_relaxed)) {
+                _spaces.post();  // pass the close wake-up on
+                return false;
+            }
+            put(v);
+            break;
+        }
+        _items.post();
+        return true;
+    }
+
+    /// Takes the oldest item. `nonblocking`: returns empty at once if there is none.
+    /// `deadline`: gives up then (timeout). Returns closed once closed and drained.
+    pop_status pop(T& out, bool nonblocking = false,
+                   std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt) noexcept {
+        for (;;) {
+            bool got;
+            if (nonblocking) {
+                got = _items.try_acquire();
+                if (!got) return _closed.load(std::memory_order_acquire) ? pop_status::closed : pop_status::empty;
+            } else if (deadline) {
+                got = _items.acquire_until(*deadline, _spin);
+                if (!got) return _closed.load(std::memory_order_acquire) ? pop_status::closed : pop_status::timeout;
+            } else {
+                _items.acquire(_spin);
+            }
+            spin_guard g(_lock);
+            if (_size == 0) {
+                // Only close() posts a unit without an item: pass it on to the next waiter.
+                _items.post();
+                return pop_status::closed;
+            }
+            out = _ring[_head];
+            _head = (_head + 1) % _ring.size();
+            --_size;
+            break;
+        }
+        _spaces.post();
+        return pop_status::ok;
+    }
+
+    /// Marks the queue closed and wakes all waiters. Items already queued can still
+    /// be popped (drained); pushes fail from now on.
+    void close() noexcept {
+        _closed.store(true, std::memory_order_release);
+        _items.post();
+        _spaces.post();
+    }
+
+    [[nodiscard]] bool closed() const noexcept { return _closed.load(std::memory_order_acquire); }
+    [[nodiscard]] std::size_t size() const noexcept {
+        spin_guard g(_lock);
+        return _size;
+    }
+    [[nodiscard]] std::size_t capacity() const noexcept { return _ring.size(); }
+    /// Lowers (or restores) how many items try_push accepts, 1..capacity.
+    void set_limit(std::size_t limit) noexcept {
+        spin_guard g(_lock);
+        _limit = limit < 1 ? 1 : (limit > _ring.size() ? _ring.size() : limit);
+    }
+    [[nodiscard]] std::size_t limit() const noexcept {
+        spin_guard g(_lock);
+        return _limit;
+    }
+
+private:
+    void put(const T& v) noexcept {
+        _ring[(_head + _size) % _ring.size()] = v;
+        ++_size;
+    }
+    std::vector<T> _ring;
+    std::size_t _head = 0, _size = 0, _limit;
+    std::uint32_t _spin;
+    mutable std::atomic_flag _lock = ATOMIC_FLAG_INIT;
+    std::atomic<bool> _closed{false};
+    futex_sem _items, _spaces;
+};
+
+}  // namespace detail
+LWBENCH_NS_END

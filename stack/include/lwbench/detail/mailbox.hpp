@@ -1,0 +1,35 @@
+// detail/mailbox.hpp — the tcpip thread's mailbox, three interchangeable kinds
+// (a measurement dimension, chosen per stack at run time):
+//  - mutex_cv:        std::mutex + std::condition_variable around a ring, like
+//                     lwIP's POSIX port (sys_mbox on pthread mutex/cond).
+//  - tbb_queue:       oneTBB concurrent_bounded_queue (its own waiting scheme).
+//  - spin_then_block: our bounded_queue: the fetching tcpip thread spins before it
+//                     sleeps on a futex; posters wake it only if it sleeps.
+// All are bounded: post() blocks while full, trypost() fails instead (used from core
+// context, which must never block on the mailbox).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "lwbench/tcpip.hpp"
+
+LWBENCH_NS_BEGIN
+namespace detail {
+
+struct tcpip_msg;
+
+class mailbox {
+public:
+    virtual ~mailbox() = default;
+    virtual void post(tcpip_msg* m) = 0;            ///< blocks while full
+    virtual bool trypost(tcpip_msg* m) = 0;         ///< false if full
+    virtual tcpip_msg* fetch() = 0;                 ///< blocks until a message arrives
+    [[nodiscard]] virtual std::size_t size() const = 0;  ///< approximate depth
+};
+
+std::unique_ptr<mailbox> make_mailbox(mailbox_kind kind, std::size_t capacity, std::uint32_t spin);
+
+}  // namespace detail
+LWBENCH_NS_END

@@ -1,0 +1,83 @@
+// stats.hpp — the stack's counters: traffic per layer, drops by reason, copies,
+// allocations, and the tcpip thread's work.
+//
+// Two kinds of counter, chosen by who writes them:
+//  - `core_counter`: written only in core context (one thread at a time, ordered by
+//    the core lock / tcpip thread hand-off), so an increment is a plain load+store of
+//    a relaxed atomic — no lock prefix on the hot path, yet readable from any thread.
+//  - `shared_counter`: written from any thread (pbuf pools, the socket layer's
+//    copies): a relaxed fetch_add.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "lwbench/config.hpp"
+
+LWBENCH_NS_BEGIN
+
+struct core_counter {
+    std::atomic<std::uint64_t> v{0};
+    void inc(std::uint64_t n = 1) noexcept { v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    [[nodiscard]] std::uint64_t get() const noexcept { return v.load(std::memory_order_relaxed); }
+};
+
+struct shared_counter {
+    std::atomic<std::uint64_t> v{0};
+    void inc(std::uint64_t n = 1) noexcept { v.fetch_add(n, std::memory_order_relaxed); }
+    [[nodiscard]] std::uint64_t get() const noexcept { return v.load(std::memory_order_relaxed); }
+};
+
+/// Why a packet was dropped. Every drop in the stack increments exactly one of these.
+enum class drop_reason : std::uint8_t {
+    ip_too_short,       ///< shorter than a minimal IPv4 header
+    ip_bad_version,     ///< version != 4
+    ip_bad_ihl,         ///< IHL < 5 or header longer than the buffer
+    ip_bad_length,      ///< total length larger than the buffer or smaller than the header
+    ip_bad_checksum,    ///< header checksum mismatch
+    ip_fragment,        ///< fragments are not reassembled (yet): dropped
+    ip_not_for_us,      ///< destination is none of our addresses (we do not forward)
+    ip_unknown_proto,   ///< no handler for the protocol
+    ip_header_split,    ///< IP+transport headers not contiguous in the first pbuf
+    ip_netif_down,      ///< arrived on a netif that is down
+    udp_too_short,      ///< shorter than a UDP header
+    udp_bad_length,     ///< UDP length field disagrees with the IP payload
+    udp_bad_checksum,   ///< checksum mismatch
+    udp_no_port,        ///< no pcb bound to the destination port
+    recv_queue_full,    ///< a netconn/socket receive mailbox was full
+    input_queue_full,   ///< the tcpip mailbox (or its message pool) was full on input
+    netif_queue_full,   ///< a netif's (loopback) transmit queue was full
+    netif_removed,      ///< queued on a netif that was removed before delivery
+    count_
+};
+inline constexpr std::size_t k_drop_reasons = static_cast<std::size_t>(drop_reason::count_);
+const char* drop_reason_name(drop_reason r) noexcept;
+
+struct stats {
+    // pbufs (any thread)
+    shared_counter pool_alloc, pool_free, pool_exhausted;
+    shared_counter ref_alloc, ref_free, ref_exhausted;
+    shared_counter heap_alloc, heap_free;  ///< PBUF_RAM-style heap fallbacks
+    shared_counter payload_copies;         ///< memcpy of payload bytes inside the stack (count of copies)
+    shared_counter payload_copy_bytes;
+    // traffic (core context)
+    core_counter ip_xmit, ip_recv, udp_xmit, udp_recv, udp_delivered;
+    std::array<shared_counter, k_drop_reasons> drops;  ///< any thread (input may drop before the core)
+    // where work ran (core context)
+    core_counter tcpip_msgs_api, tcpip_msgs_input, tcpip_msgs_callback, tcpip_msgs_timer;
+    core_counter api_calls_locked;  ///< API messages run inline under the core lock
+
+    void drop(drop_reason r) noexcept { drops[static_cast<std::size_t>(r)].inc(); }
+    [[nodiscard]] std::uint64_t dropped(drop_reason r) const noexcept {
+        return drops[static_cast<std::size_t>(r)].get();
+    }
+    [[nodiscard]] std::uint64_t dropped_total() const noexcept;
+    /// Non-zero drop counters by name.
+    [[nodiscard]] std::vector<std::pair<std::string, std::uint64_t>> drops_by_name() const;
+};
+
+LWBENCH_NS_END

@@ -1,0 +1,93 @@
+// netif.cpp — netif list, routing, and the netifapi wrappers.
+#include "lwbench/netif.hpp"
+
+#include <algorithm>
+
+#include "lwbench/tcpip.hpp"
+
+LWBENCH_NS_BEGIN
+
+err netif_add(stack& s, netif* n) {
+    assert_core_context(s, "netif_add");
+    if (!n || !n->output || n->owner) return err::arg;
+    n->owner = &s;
+    n->poll_requested = false;
+    s.netifs().push_back(n);
+    return err::ok;
+}
+
+err netif_remove(stack& s, netif* n) {
+    assert_core_context(s, "netif_remove");
+    auto& ifs = s.netifs();
+    const auto it = std::find(ifs.begin(), ifs.end(), n);
+    if (!n || it == ifs.end()) return err::arg;
+    ifs.erase(it);
+    s.forget_poll(n);
+    n->flags &= static_cast<std::uint8_t>(~netif_flags::up);
+    if (n->on_remove) n->on_remove(n);
+    n->owner = nullptr;
+    return err::ok;
+}
+
+void netif_set_up(netif* n) { n->flags |= netif_flags::up | netif_flags::link_up; }
+void netif_set_down(netif* n) { n->flags &= static_cast<std::uint8_t>(~netif_flags::up); }
+void netif_set_addr(netif* n, ip4_addr ip, ip4_addr netmask, ip4_addr gw) {
+    n->ip = ip;
+    n->netmask = netmask;
+    n->gw = gw;
+}
+
+netif* ip4_route(stack& s, ip4_addr dst) {
+    for (netif* n : s.netifs())
+        if (n->is_up() && !n->ip.is_any() && ip4_same_net(dst, n->ip, n->netmask)) return n;
+    if (dst.is_loopback())
+        for (netif* n : s.netifs())
+            if (n->is_up() && n->ip.is_loopback()) return n;
+    for (netif* n : s.netifs())
+        if (n->is_up() && !n->gw.is_any()) return n;
+    return nullptr;
+}
+
+bool ip4_is_local(stack& s, ip4_addr addr) {
+    if (addr.is_broadcast()) return true;
+    for (netif* n : s.netifs()) {
+        if (!n->is_up()) continue;
+        if (n->ip == addr) return true;
+        const std::uint32_t bcast = n->ip.addr | ~n->netmask.addr;
+        if (!n->netmask.is_any() && addr.addr == bcast && n->netmask.addr != 0xffffffffu) return true;
+    }
+    return false;
+}
+
+err netifapi_add(stack& s, netif* n) { return s.call([&] { return netif_add(s, n); }); }
+
+err netifapi_remove(stack& s, netif* n) {
+    const err e = s.call([&] { return netif_remove(s, n); });
+    if (e != err::ok) return e;
+    // Input messages posted before the removal may still name n: let them run (they
+    // are dropped as netif_removed) before the caller may free n.
+    return s.callback_wait([](void*) { return err::ok; }, nullptr);
+}
+
+err netifapi_set_up(stack& s, netif* n) {
+    return s.call([&] {
+        netif_set_up(n);
+        return err::ok;
+    });
+}
+
+err netifapi_set_down(stack& s, netif* n) {
+    return s.call([&] {
+        netif_set_down(n);
+        return err::ok;
+    });
+}
+
+err netifapi_set_addr(stack& s, netif* n, ip4_addr ip, ip4_addr netmask, ip4_addr gw) {
+    return s.call([&] {
+        netif_set_addr(n, ip, netmask, gw);
+        return err::ok;
+    });
+}
+
+LWBENCH_NS_END

@@ -1,0 +1,110 @@
+// mailbox.cpp — the three tcpip mailbox kinds (see detail/mailbox.hpp).
+#include "lwbench/detail/mailbox.hpp"
+
+#include <condition_variable>
+#include <mutex>
+#include <vector>
+
+#include <oneapi/tbb/concurrent_queue.h>
+
+#include "lwbench/detail/bounded_queue.hpp"
+#include "lwbench/detail/tcpip_msg.hpp"
+
+LWBENCH_NS_BEGIN
+namespace detail {
+
+namespace {
+
+class mutex_cv_mailbox final : public mailbox {
+public:
+    explicit mutex_cv_mailbox(std::size_t cap) : _ring(cap) {}
+    void post(tcpip_msg* m) override {
+        std::unique_lock lk(_m);
+        _not_full.wait(lk, [&] { return _size < _ring.size(); });
+        put(m);
+        lk.unlock();
+        _not_empty.notify_one();
+    }
+    bool trypost(tcpip_msg* m) override {
+        {
+            std::lock_guard lk(_m);
+            if (_size == _ring.size()) return false;
+            put(m);
+        }
+        _not_empty.notify_one();
+        return true;
+    }
+    tcpip_msg* fetch() override {
+        std::unique_lock lk(_m);
+        _not_empty.wait(lk, [&] { return _size > 0; });
+        tcpip_msg* m = _ring[_head];
+        _head = (_head + 1) % _ring.size();
+        --_size;
+        lk.unlock();
+        _not_full.notify_one();
+        return m;
+    }
+    [[nodiscard]] std::size_t size() const override {
+        std::lock_guard lk(_m);
+        return _size;
+    }
+
+private:
+    void put(tcpip_msg* m) {
+        _ring[(_head + _size) % _ring.size()] = m;
+        ++_size;
+    }
+    mutable std::mutex _m;
+    std::condition_variable _not_empty, _not_full;
+    std::vector<tcpip_msg*> _ring;
+    std::size_t _head = 0, _size = 0;
+};
+
+class tbb_mailbox final : public mailbox {
+public:
+    explicit tbb_mailbox(std::size_t cap) { _q.set_capacity(static_cast<std::ptrdiff_t>(cap)); }
+    void post(tcpip_msg* m) override { _q.push(m); }
+    bool trypost(tcpip_msg* m) override { return _q.try_push(m); }
+    tcpip_msg* fetch() override {
+        tcpip_msg* m = nullptr;
+        _q.pop(m);
+        return m;
+    }
+    [[nodiscard]] std::size_t size() const override {
+        const auto n = _q.size();  // may be negative while poppers wait
+        return n > 0 ? static_cast<std::size_t>(n) : 0;
+    }
+
+private:
+    tbb::concurrent_bounded_queue<tcpip_msg*> _q;
+};
+
+class spin_mailbox final : public mailbox {
+public:
+    spin_mailbox(std::size_t cap, std::uint32_t spin) : _q(cap, spin) {}
+    void post(tcpip_msg* m) override { _q.push(m); }
+    bool trypost(tcpip_msg* m) override { return _q.try_push(m); }
+    tcpip_msg* fetch() override {
+        tcpip_msg* m = nullptr;
+        _q.pop(m);
+        return m;
+    }
+    [[nodiscard]] std::size_t size() const override { return _q.size(); }
+
+private:
+    bounded_queue<tcpip_msg*> _q;
+};
+
+}  // namespace
+
+std::unique_ptr<mailbox> make_mailbox(mailbox_kind kind, std::size_t capacity, std::uint32_t spin) {
+    switch (kind) {
+        case mailbox_kind::mutex_cv: return std::make_unique<mutex_cv_mailbox>(capacity);
+        case mailbox_kind::tbb_queue: return std::make_unique<tbb_mailbox>(capacity);
+        case mailbox_kind::spin_then_block: return std::make_unique<spin_mailbox>(capacity, spin);
+    }
+    return nullptr;
+}
+
+}  // namespace detail
+LWBENCH_NS_END
