@@ -2,7 +2,7 @@
 add_library(lwbench_flags INTERFACE)
 target_compile_options(lwbench_flags INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
-  -Wnull-dereference -Wimplicit-fallthrough -Wformat=2)
+  -Wimplicit-fallthrough -Wformat=2)
 if(CMAKE_BUILD_TYPE STREQUAL "Debug" OR LWBENCH_SANITIZE)
   # Core-context assertions (lwIP's LWIP_ASSERT_CORE_LOCKED) are live in debug and sanitizer builds.
   target_compile_definitions(lwbench_flags INTERFACE LWBENCH_CHECK_CORE_CONTEXT=1)

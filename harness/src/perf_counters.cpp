@@ -116,6 +116,11 @@ void perf_counters::start() {
         }
 }
 
+void perf_counters::resume() {
+    for (auto& ev : _events)
+        for (int fd : ev.fds) ioctl(fd, PERF_EVENT_IOC_ENABLE, 0);
+}
+
 void perf_counters::stop() {
     for (auto& ev : _events)
         for (int fd : ev.fds) ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);

@@ -39,6 +39,8 @@ public:
 
     void start();  ///< reset and enable all counters
     void stop();   ///< disable all counters
+    void pause() { stop(); }  ///< disable without resetting (exclude untimed work)
+    void resume();            ///< enable without resetting
     [[nodiscard]] std::vector<counter_value> read() const;
 
     /// True if a hardware `cycles` counter could be opened on this machine.
