@@ -1,0 +1,64 @@
+"""`make_all`: every figure the given result files allow, written as PNG + SVG.
+
+A figure whose records are absent is skipped with a message on stderr (never
+drawn empty or from made-up data).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .common import LATENCY_SCENARIOS, NoData, counter_per_op, load_results, save_figure, warn
+from .plot_counters import has_counter_values, plot_counters
+from .plot_floor import plot_floor
+from .plot_latency import plot_latency_cdf, plot_percentiles_vs_size
+from .plot_seed import plot_seed
+from .plot_throughput import plot_throughput
+
+# Drawn even when every value is null: the figure then says "not available",
+# which is itself the finding.  Other counters are drawn only when measured.
+ALWAYS_DRAWN_COUNTERS = ("context_switches",)
+OPTIONAL_COUNTERS = ("cpu_migrations", "cycles", "instructions", "cache_misses", "branch_misses")
+
+
+def _jobs(results) -> list[tuple[str, Callable]]:
+    jobs: list[tuple[str, Callable]] = [("seed_comparison", plot_seed)]
+    for scen in LATENCY_SCENARIOS:
+        jobs.append((f"latency_cdf_{scen}", lambda r, s=scen: plot_latency_cdf(r, scenario=s)))
+        jobs.append((f"latency_vs_size_{scen}", lambda r, s=scen: plot_percentiles_vs_size(r, scenario=s)))
+    jobs.append(("throughput_vs_threads", plot_throughput))
+    for counter in ALWAYS_DRAWN_COUNTERS:
+        jobs.append((f"counters_{counter}", lambda r, c=counter: plot_counters(r, counter=c)))
+    for counter in OPTIONAL_COUNTERS:
+        if has_counter_values(results, counter):
+            jobs.append((f"counters_{counter}", lambda r, c=counter: plot_counters(r, counter=c)))
+        else:
+            reasons = sorted({counter_per_op(r, counter)[1] for r in results.records
+                              if r.get("scenario") != "primitive"})
+            warn(f"skipping counters_{counter}: no record has a value ({'; '.join(reasons) or 'no records'})")
+    jobs.append(("primitives_floor", plot_floor))
+    return jobs
+
+
+def make_all(results_paths: Iterable[str | os.PathLike] | str | os.PathLike, out_dir: str | os.PathLike) -> list[Path]:
+    """Render every figure the records allow into out_dir.
+
+    results_paths: result JSON files (or documents); records are merged.
+    Returns the written files (PNG and SVG per figure).  Raises ValueError
+    for a file that is not an lwbench result document.
+    """
+    results = load_results(results_paths)
+    if not results.records:
+        warn("no records in the given result files: nothing to plot")
+        return []
+    written: list[Path] = []
+    for stem, fn in _jobs(results):
+        try:
+            fig = fn(results)
+        except NoData as e:
+            warn(f"skipping {stem}: {e}")
+            continue
+        written += save_figure(fig, out_dir, stem)
+    return written

@@ -1,0 +1,247 @@
+"""The seed comparison figure: 2007's numbers next to this machine's.
+
+In 2007 lwIP's developers reported, for a 1458-byte UDP send on an embedded
+target: lwip_sendto() 204 µs with message passing, 67 µs with core locking, and
+the raw udp_sendto() 74 µs.  Those three numbers are the only hard-coded data
+in the plotting package; they are labelled "as reported, 2007" wherever drawn.
+
+Twenty years of hardware make absolute times incomparable, so each row (the
+seed, and each stack/API measured here) is divided by its own raw udp_sendto
+time (or by its own core-locking time when a row has no raw figure); the
+absolute times are printed on the bars.  This machine's figure per bar is the
+median (p50) per-call latency of a `send_latency` record at 1458 bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
+
+from .common import (
+    MODE_COLOURS,
+    NoData,
+    SEED_PAYLOAD_BYTES,
+    choose,
+    counter_per_op,
+    finish,
+    fmt_count,
+    fmt_ns,
+    fmt_selection,
+    common_values,
+    get,
+    load_results,
+    mode_label,
+    new_figure,
+    number,
+    select,
+)
+
+# As reported by the lwIP developers in 2007 (embedded target, 1458-byte UDP
+# send).  Not measured by lwbench.
+SEED_2007_US = {"message_passing": 204.0, "core_locking": 67.0, "raw": 74.0}
+SEED_LABEL = "seed, 2007, as reported"
+
+_SLOTS = ("message_passing", "core_locking", "raw")
+_SLOT_LABELS = {
+    "message_passing": "send call, message passing",
+    "core_locking": "send call, core locking",
+    "raw": "raw udp_sendto (core context)",
+}
+_PINNING_ORDER = ("none", "same_core", "separate_cores")
+
+
+@dataclass
+class _Row:
+    label: str
+    ns: dict  # slot -> ns per call (None = not measured)
+    seed: bool = False
+    ctx: dict | None = None  # slot -> context switches per call (None = n/a)
+
+
+def _p50(rec: dict | None) -> float | None:
+    return number(get(rec, "latency_ns", "p50")) if rec else None
+
+
+def _machine_rows(records: list[dict]) -> tuple[list[_Row], list[str]]:
+    notes: list[str] = []
+    rows: list[_Row] = []
+    stacks = sorted({r.get("stack") for r in records}, key=lambda s: (s != "lwbench", str(s)))
+    for stack in stacks:
+        srecs = select(records, stack=stack)
+        raws = select(srecs, api="raw")
+        # The raw API has no mode of its own; prefer a record without one.
+        raws.sort(key=lambda r: {None: 0, "core_locking": 1}.get(r.get("threading_mode"), 2))
+        raw = raws[0] if raws else None
+        for api in ("socket", "netconn"):
+            by_mode = {m: (select(srecs, api=api, threading_mode=m) or [None])[0] for m in ("message_passing", "core_locking")}
+            if not any(by_mode.values()):
+                continue
+            recs = {**by_mode, "raw": raw}
+            ctx = {}
+            for slot, rec in recs.items():
+                ctx[slot] = counter_per_op(rec, "context_switches")[0] if rec else None
+            rows.append(
+                _Row(
+                    label=f"this machine\n{stack} · {api} API",
+                    ns={slot: _p50(rec) for slot, rec in recs.items()},
+                    ctx=ctx,
+                )
+            )
+    return rows, notes
+
+
+def _draw_panel(ax, rows: list[_Row], pinning: str | None, n_groups: int) -> list[str]:
+    """Draw one panel; returns notes."""
+    notes: list[str] = []
+    machine = [r for r in rows if not r.seed]
+    # One normaliser for the whole panel so that every row means the same thing.
+    if all(r.ns.get("raw") for r in machine):
+        norm_slot = "raw"
+    elif all(r.ns.get("core_locking") for r in machine):
+        norm_slot = "core_locking"
+        notes.append("no raw udp_sendto record for every row: rows are normalised by their core-locking time")
+    else:
+        kept = [r for r in machine if r.ns.get("raw")]
+        notes.append("rows without a raw udp_sendto figure are left out (nothing to normalise by)")
+        machine, norm_slot = kept, "raw"
+    rows = [r for r in rows if r.seed] + machine
+
+    width = 0.27
+    ratios = []
+    for gi, row in enumerate(rows):
+        base = row.ns[norm_slot]
+        for si, slot in enumerate(_SLOTS):
+            x = gi + (si - 1) * width
+            ns = row.ns.get(slot)
+            if ns is None:
+                ax.text(x, 1.0, "not\nmeasured", ha="center", va="bottom", fontsize=7, color="#777777")
+                continue
+            ratio = ns / base
+            ratios.append(ratio)
+            colour = MODE_COLOURS["message_passing" if slot == "message_passing" else "core_locking" if slot == "core_locking" else None]
+            ax.bar(
+                x,
+                ratio,
+                width * 0.92,
+                color=colour,
+                alpha=0.45 if row.seed else 0.95,
+                hatch="///" if row.seed else None,
+                edgecolor=colour if row.seed else "white",
+                linewidth=0.8,
+            )
+            ax.annotate(
+                f"{fmt_ns(ns)}\n{ratio:.2f}×" if ratio < 10 else f"{fmt_ns(ns)}\n{ratio:.0f}×",
+                (x, ratio),
+                xytext=(0, 2),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=7.5,
+                fontweight="bold" if row.seed else "normal",
+            )
+    labels = []
+    for row in rows:
+        if row.seed:
+            labels.append("seed, 2007, as reported\n(lwIP developers,\nembedded target)")
+        else:
+            ctx = row.ctx or {}
+            ctx_txt = " · ".join(
+                f"{short} {fmt_count(ctx.get(slot))}"
+                for slot, short in (("message_passing", "MP"), ("core_locking", "CL"))
+                if row.ns.get(slot) is not None
+            )
+            labels.append(row.label + (f"\nctx switches/call: {ctx_txt}" if ctx_txt else ""))
+    ax.set_xticks(range(len(rows)))
+    ax.set_xticklabels(labels, fontsize=8)
+    ax.axhline(1.0, color="#444444", lw=0.8, ls="--", zorder=0)
+    lo, hi = min(ratios), max(ratios)
+    if hi / lo > 12:
+        ax.set_yscale("log")
+        ax.set_ylim(lo / 2.5, hi * 3.5)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
+    else:
+        ax.set_ylim(0, hi * 1.35)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
+    norm_name = "raw udp_sendto" if norm_slot == "raw" else "core-locking send"
+    ax.set_ylabel(f"time per call ÷ the row's own\n{norm_name} time (×, dashed line = 1)")
+    ax.set_xlim(-0.6, n_groups - 0.4)  # same bar width in every panel
+    ax.grid(axis="y", alpha=0.3, which="both")
+    ax.set_axisbelow(True)
+    if pinning is not None:
+        ax.set_title(f"pinning: {pinning}", fontsize=10, loc="left")
+    return notes
+
+
+def plot_seed(results, *, payload_bytes: int = SEED_PAYLOAD_BYTES):
+    """Seed comparison figure from `send_latency` records at `payload_bytes`.
+
+    results: anything `load_results` accepts (paths, documents, Results).
+    One panel per pinning present.  Raises NoData when there is no
+    send_latency record at that size for the socket/netconn/raw APIs.
+    Returns the matplotlib Figure.
+    """
+    rs = load_results(results)
+    cand = select(
+        rs.records,
+        scenario="send_latency",
+        payload_bytes=payload_bytes,
+        api=("socket", "netconn", "raw"),
+    )
+    cand = [r for r in cand if _p50(r) is not None]
+    if not cand:
+        raise NoData(f"no send_latency records at {payload_bytes} bytes with a p50 latency")
+    pinnings = sorted({r.get("pinning") for r in cand}, key=lambda p: (_PINNING_ORDER + (p,)).index(p))
+
+    panels = []
+    notes: list[str] = []
+    used: list[dict] = []
+    for pin in pinnings:
+        chosen, pnotes = choose(select(cand, pinning=pin), keep=("stack", "api", "threading_mode"))
+        rows, rnotes = _machine_rows(chosen)
+        if not rows:
+            notes.append(f"pinning {pin}: no socket/netconn send records")
+            continue
+        panels.append((pin, rows, chosen))
+        notes += [f"pinning {pin}: {n}" for n in pnotes + rnotes]
+        used += chosen
+    if not panels:
+        raise NoData("no socket/netconn send_latency rows to compare with the seed")
+
+    n_groups = max(len(rows) + 1 for _, rows, _ in panels)
+    fig = new_figure(max(9.0, 2.3 * n_groups + 2.0), 1.5 + 4.4 * len(panels))
+    axes = fig.subplots(len(panels), 1, sharey=True, squeeze=False)[:, 0]
+    seed = _Row(label=SEED_LABEL, ns={k: v * 1e3 for k, v in SEED_2007_US.items()}, seed=True)
+    for ax, (pin, rows, _) in zip(axes, panels):
+        notes += [f"pinning {pin}: {n}" for n in _draw_panel(ax, [seed] + rows, pin, n_groups)]
+        for rec in (r for r in used if r.get("pinning") == pin):
+            value, status = counter_per_op(rec, "context_switches")
+            if value is None and rec.get("api") != "raw":
+                notes.append(
+                    f"pinning {pin}: ctx switches n/a for {rec.get('stack')} {rec.get('api')} "
+                    f"{mode_label(rec.get('threading_mode'))}: {status}"
+                )
+
+    # Legend: colours (what was called) and the hatch (as reported, not measured).
+    handles = [
+        Patch(color=MODE_COLOURS["message_passing"], label=_SLOT_LABELS["message_passing"]),
+        Patch(color=MODE_COLOURS["core_locking"], label=_SLOT_LABELS["core_locking"]),
+        Patch(color=MODE_COLOURS[None], label=_SLOT_LABELS["raw"]),
+        Patch(facecolor="#dddddd", edgecolor="#777777", hatch="///", label="seed, 2007, as reported (not measured here)"),
+    ]
+    axes[0].legend(handles=handles, fontsize=8, loc="upper right", framealpha=0.9)
+    ctx_all = common_values(used, ("app_threads", "input_mode", "mailbox_kind", "lock_kind"))
+    sel = fmt_selection(ctx_all, ("app_threads", "input_mode", "mailbox_kind", "lock_kind"))
+    fig.suptitle(
+        f"Seed comparison: {payload_bytes}-byte UDP send, {mode_label('message_passing')} vs "
+        f"{mode_label('core_locking')} vs raw API\n"
+        "bars normalised per row; labels: absolute time per call (this machine: median, p50) "
+        "and the ratio" + (f"\n{sel}" if sel else ""),
+        fontsize=11,
+    )
+    notes.append(
+        "seed figures (204 / 67 / 74 µs) are as reported by lwIP's developers in 2007 for an embedded target; "
+        "20 years of hardware separate the rows, so compare shapes (ratios), not absolute times"
+    )
+    return finish(fig, rs, notes, used)

@@ -1,0 +1,89 @@
+"""`python3 -m lwbench <command> ...`: the lwbench command-line front.
+
+Each command is a function taking its own argument list (everything after the
+command name) and returning an exit status; it parses its own options, so
+`python3 -m lwbench <command> -h` documents it.  Heavy imports happen inside
+the commands, so a failing check (e.g. perf missing) answers fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+
+def _cmd_profile(argv: Sequence[str]) -> int:
+    from .profile import main
+
+    return main(argv)
+
+
+def _cmd_plot(argv: Sequence[str]) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python3 -m lwbench plot",
+        description="Render every figure the given lwbench result files allow (records are merged). "
+                    "Figures whose records are absent are skipped with a message on stderr.",
+    )
+    ap.add_argument("results", nargs="+", type=Path, metavar="RESULTS.json", help="lwbench result files")
+    ap.add_argument("-o", "--out-dir", type=Path, default=None,
+                    help="output folder (default: plots/ next to the first results file)")
+    args = ap.parse_args(list(argv))
+    missing = [str(p) for p in args.results if not p.is_file()]
+    if missing:
+        print(f"python3 -m lwbench plot: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    out_dir = args.out_dir or args.results[0].resolve().parent / "plots"
+
+    from .profile import ensure_plots_importable
+
+    ensure_plots_importable()
+    from lwbench_plots import make_all
+
+    try:
+        written = make_all(args.results, out_dir)
+    except ValueError as e:  # not an lwbench result document
+        print(f"python3 -m lwbench plot: {e}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(path)
+    if not written:
+        print("python3 -m lwbench plot: no figure could be made from these records", file=sys.stderr)
+        return 1
+    return 0
+
+
+# name -> (function, one-line help).  Order is the order shown in --help.
+COMMANDS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
+    # ---- LEAD: add "run" and "reproduce" here, e.g.
+    #   "run": (_cmd_run, "run scenarios and write a result file"),
+    #   "reproduce": (_cmd_reproduce, "the 2007 seed comparison on this machine"),
+    # ----
+    "profile": (_cmd_profile, "profile one scenario with perf: reports, perf stat, folded stacks, flame graphs"),
+    "plot": (_cmd_plot, "render every figure the given result files allow (PNG + SVG)"),
+}
+
+
+def _usage() -> str:
+    width = max(len(n) for n in COMMANDS)
+    lines = ["usage: python3 -m lwbench <command> [options]", "", "commands:"]
+    lines += [f"  {name:<{width}}  {text}" for name, (_, text) in COMMANDS.items()]
+    lines += ["", "python3 -m lwbench <command> -h shows a command's options."]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_usage(), file=sys.stdout if argv else sys.stderr)
+        return 0 if argv else 2
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"python3 -m lwbench: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    return COMMANDS[name][0](rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,236 @@
+"""Plot functions over a synthetic result file in the lwbench.results schema.
+
+Each figure is rendered, saved as PNG + SVG (non-empty), and its title, axis
+labels and honesty rules (seed labelled as reported, null counters shown as
+"not available") are checked on the Figure and in the SVG text.
+"""
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import make_synthetic_results
+from lwbench import perf_fold
+from lwbench_plots import (
+    NoData,
+    load_results,
+    make_all,
+    plot_counters,
+    plot_flame,
+    plot_floor,
+    plot_latency_cdf,
+    plot_percentiles_vs_size,
+    plot_seed,
+    plot_throughput,
+    save_figure,
+)
+from lwbench_plots.common import choose, counter_per_op
+from lwbench_plots.plot_counters import has_counter_values
+
+FIXTURE = Path(__file__).parent / "fixtures" / "perf_script_small.txt"
+
+
+def _saved(fig, out: Path, stem: str) -> str:
+    """Save, check both files are there and non-empty, return the SVG text."""
+    paths = save_figure(fig, out, stem)
+    assert [p.suffix for p in paths] == [".png", ".svg"]
+    for p in paths:
+        assert p.is_file() and p.stat().st_size > 1000, p
+    assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    return paths[1].read_text(encoding="utf-8")
+
+
+def _texts(fig) -> str:
+    """All text drawn on the figure (titles, labels, annotations, footer)."""
+    return "\n".join(t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text")))
+
+
+def test_seed_figure(synthetic_results_path, tmp_path):
+    fig = plot_seed(synthetic_results_path)
+    svg = _saved(fig, tmp_path, "seed")
+    assert "Seed comparison" in fig._suptitle.get_text()
+    assert "1458-byte" in fig._suptitle.get_text()
+    # one panel per pinning, same-core first
+    assert [ax.get_title(loc="left") for ax in fig.axes] == ["pinning: same_core", "pinning: separate_cores"]
+    for ax in fig.axes:
+        assert "raw udp_sendto" in ax.get_ylabel()
+    text = _texts(fig)
+    # The hard-coded 2007 numbers are labelled as reported, with their absolute values.
+    assert "seed, 2007, as reported" in text
+    for absolute in ("204 µs", "67.0 µs", "74.0 µs"):
+        assert absolute in text
+    assert "2.76×" in text  # 204 / 74
+    # this machine's rows, both stacks side by side, absolute times annotated
+    assert "lwbench · socket API" in text and "lwip-2.1.3 · socket API" in text
+    assert "9.20 µs" in text and "380 ns" in text
+    # environment footer
+    assert "AMD EPYC (synthetic)" in text and "git 0123456+dirty" in text
+    # SVG keeps text as text
+    assert "seed, 2007, as reported" in svg and "AMD EPYC (synthetic)" in svg
+
+
+def test_latency_cdf(synthetic_results_path, tmp_path):
+    fig = plot_latency_cdf(synthetic_results_path)
+    svg = _saved(fig, tmp_path, "cdf")
+    assert fig._suptitle.get_text().startswith("send_latency: latency distribution")
+    cdf, tail = fig.axes[:2]
+    assert cdf.get_xlabel() in ("latency per operation (ns, log scale)", "latency per operation (µs, log scale)")
+    assert cdf.get_xscale() == "log" and tail.get_yscale() == "log"
+    assert "fraction of operations" in cdf.get_ylabel()
+    labels = [t.get_text() for t in tail.get_legend().get_texts()]
+    assert any("socket API, message passing" in lab for lab in labels)
+    assert any("raw API" in lab for lab in labels)
+    assert "pinning = separate_cores" in svg  # the fixed dimension is stated
+
+
+def test_percentiles_vs_size(synthetic_results_path, tmp_path):
+    fig = plot_percentiles_vs_size(synthetic_results_path)
+    _saved(fig, tmp_path, "pct")
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["p50 (median)", "p99", "p99.9"]
+    assert fig.axes[0].get_ylabel().startswith("latency per operation (")
+    assert fig.axes[0].get_xlabel() == "UDP payload (bytes, log scale)"
+    with pytest.raises(NoData):  # recv_latency has one size only
+        plot_percentiles_vs_size(synthetic_results_path, scenario="recv_latency")
+
+
+def test_throughput(synthetic_results_path, tmp_path):
+    fig = plot_throughput(synthetic_results_path)
+    _saved(fig, tmp_path, "tput")
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["message passing", "core locking"]
+    assert "datagrams/s" in fig.axes[0].get_ylabel()
+    assert fig.axes[0].get_xlabel() == "application (sender) threads"
+    mp_labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    cl_labels = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    assert mp_labels == ["mutex_cv", "spin_then_block"]
+    assert cl_labels == ["std_mutex", "tbb_spin_mutex"]
+
+
+def test_counters_null_is_not_zero(synthetic_results_path, tmp_path):
+    fig = plot_counters(synthetic_results_path)
+    svg = _saved(fig, tmp_path, "ctx")
+    assert fig.axes[0].get_ylabel() == "context switches per operation (switches/op)"
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["send_latency", "recv_latency", "throughput"]
+    # netconn / core locking has a null counter: it is said, with its reason...
+    assert "not available" in svg
+    assert "perf_event_open failed (EACCES)" in _texts(fig)
+    # ...and no bar of zero height stands for it: the send_latency panel draws
+    # real zero bars only for socket/CL and raw (annotated "0"), never a third.
+    zero_labels = [t for t in fig.axes[0].texts if t.get_text() == "0"]
+    assert len(zero_labels) == 2
+
+
+def test_counter_helpers(synthetic_results_path):
+    rs = load_results(synthetic_results_path)
+    rec = next(r for r in rs.records if r["scenario"] == "send_latency")
+    assert counter_per_op(rec, "cycles") == (None, "not available: no hardware counters (virtual machine)")
+    assert counter_per_op(rec, "cache_misses") == (None, "not available: not recorded")
+    assert not has_counter_values(rs, "cycles")
+    assert has_counter_values(rs, "context_switches")
+
+
+def test_floor(synthetic_results_path, tmp_path):
+    fig = plot_floor(synthetic_results_path)
+    _saved(fig, tmp_path, "floor")
+    ops_ax, prim_ax = fig.axes[:2]
+    assert prim_ax.get_xlabel() == "time per operation, median (ns, log scale)"
+    ops = [t.get_text() for t in ops_ax.get_yticklabels()]
+    prims = [t.get_text() for t in prim_ax.get_yticklabels()]
+    assert "socket API send, message passing" in ops
+    assert "socket API: message passing − core locking" in ops
+    assert "lock + unlock (uncontended) [std_mutex]" in prims
+    assert "mailbox post → fetch (other thread)" in prims
+
+
+def test_flame_graph_labels_hottest_frame(tmp_path):
+    folded = perf_fold.read_perf_script(FIXTURE)
+    fig = plot_flame(folded, title="fixture profile", footer_lines=["test environment"])
+    svg = _saved(fig, tmp_path, "flame")
+    assert fig._suptitle.get_text() == "fixture profile"
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "share of all samples with the frame on the stack (%)"
+    assert "stack depth" in ax.get_ylabel()
+    hottest = "lwbench::inet_chksum_pbuf(lwbench::pbuf const&)"  # 4 of 9 samples as leaf
+    # labelled inside the graph (short form) and in the hottest list (full, with share)
+    assert "lwbench::inet_chksum_pbuf()" in [t.get_text() for t in ax.texts]
+    listed = [t.get_text() for t in fig.axes[1].texts]
+    assert listed[1:3] == [" 44.4%", hottest]
+    assert "lwbench::inet_chksum_pbuf()" in svg and "test environment" in svg
+    with pytest.raises(NoData):
+        plot_flame({})
+
+
+def test_make_all(synthetic_results_path, tmp_path, capsys):
+    written = make_all([synthetic_results_path], tmp_path / "figs")
+    names = {p.name for p in written}
+    for stem in ("seed_comparison", "latency_cdf_send_latency", "latency_vs_size_send_latency",
+                 "latency_cdf_recv_latency", "throughput_vs_threads", "counters_context_switches",
+                 "primitives_floor"):
+        assert f"{stem}.png" in names and f"{stem}.svg" in names
+    assert all(p.stat().st_size > 0 for p in written)
+    err = capsys.readouterr().err
+    assert "skipping latency_cdf_round_trip" in err
+    assert "skipping counters_cycles" in err  # all null: skipped, not drawn as zeros
+
+
+def test_several_files_merge(tmp_path):
+    doc = make_synthetic_results()
+    a, b = copy.deepcopy(doc), copy.deepcopy(doc)
+    a["records"] = [r for r in doc["records"] if r["stack"] == "lwbench"]
+    b["records"] = [r for r in doc["records"] if r["stack"] != "lwbench"]
+    b["created_utc"] = "2026-11-25T10:00:00Z"
+    b["environment"]["git_revision"] = "fedcba9876543210"
+    b["environment"]["git_dirty"] = False
+    pa, pb = tmp_path / "a.json", tmp_path / "b.json"
+    pa.write_text(json.dumps(a))
+    pb.write_text(json.dumps(b))
+    fig = plot_seed([pa, pb])
+    text = _texts(fig)
+    assert "lwbench · socket API" in text and "lwip-2.1.3 · socket API" in text
+    # both environments in the footer
+    assert "git 0123456+dirty" in text and "git fedcba9" in text
+
+
+def test_duplicates_keep_newest(tmp_path):
+    doc = make_synthetic_results()
+    newer = copy.deepcopy(doc)
+    newer["created_utc"] = "2026-12-01T00:00:00Z"
+    for r in newer["records"]:
+        r["latency_ns"]["p50"] *= 2
+    rs = load_results([doc, newer])
+    recs = [r for r in rs.records if r["scenario"] == "send_latency" and r["payload_bytes"] == 1458
+            and r["pinning"] == "separate_cores" and r["stack"] == "lwbench"]
+    chosen, notes = choose(recs, keep=("api", "threading_mode"))
+    assert len(chosen) == 5
+    assert all(r["_doc"] == 1 for r in chosen)
+    assert any("duplicate" in n for n in notes)
+
+
+def test_missing_optional_keys(tmp_path):
+    """Minimal records (no ladder, counters, spread, kinds) still plot or skip cleanly."""
+    doc = make_synthetic_results()
+    slim = []
+    for r in doc["records"]:
+        if r["scenario"] != "send_latency" or r["payload_bytes"] != 1458 or r["pinning"] != "same_core":
+            continue
+        keep = {k: r[k] for k in ("stack", "scenario", "api", "threading_mode", "payload_bytes", "pinning")}
+        keep["latency_ns"] = {"p50": r["latency_ns"]["p50"]}
+        slim.append(keep)
+    doc["records"] = slim
+    doc["environment"] = {}
+    fig = plot_seed(doc)
+    assert "ctx switches/call: MP n/a" in _texts(fig)  # absent counter: n/a, not 0
+    with pytest.raises(NoData):
+        plot_latency_cdf(doc)  # no ladders
+    with pytest.raises(NoData):
+        plot_throughput(doc)
+    with pytest.raises(NoData):
+        plot_floor(doc)
+
+
+def test_rejects_other_documents(tmp_path):
+    with pytest.raises(ValueError, match="schema"):
+        load_results({"schema": "something.else", "schema_version": 1, "records": []})
+    with pytest.raises(ValueError, match="schema_version"):
+        load_results({"schema": "lwbench.results", "schema_version": 99, "records": []})
