@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# install-deps.sh — installs the Debian packages lwbench needs, only those missing.
+# Idempotent: a second run checks dpkg and does nothing (no apt-get update either).
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build git pkg-config
+  clang libclang-rt-14-dev            # libFuzzer + sanitizer runtimes for the fuzz target
+  libbenchmark-dev                    # Google Benchmark: bench/
+  libgtest-dev libgmock-dev           # GoogleTest: tests/
+  libtbb-dev                          # oneTBB: concurrent_bounded_queue, spin_mutex, queuing_mutex
+  libcli11-dev                        # CLI11: the lwbench command line
+  nlohmann-json3-dev                  # result files
+  libfmt-dev                          # tables and messages
+  pybind11-dev python3-dev            # the Python extension
+  python3-numpy python3-matplotlib python3-pytest
+  linux-perf                          # perf: counters, lwbench profile
+  tshark                              # reads the loopback's pcap in the tests
+  dpkg-dev                            # dpkg-source: unpacks Debian's lwIP source (real_lwip/)
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present" >&2
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]}" >&2
+  echo "install-deps: run as root (or: sudo $0)" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture: answer no, without a prompt.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
