@@ -16,7 +16,7 @@ packages=(
   python3-numpy python3-matplotlib python3-pytest
   linux-perf                          # perf: counters, lwbench profile
   tshark                              # reads the loopback's pcap in the tests
-  dpkg-dev                            # dpkg-source: unpacks Debian's lwIP source (real_lwip/)
+  dpkg-dev xz-utils                   # dpkg-source: unpacks Debian's lwIP source (real_lwip/)
 )
 
 missing=()

@@ -46,9 +46,9 @@ json to_json(const record& r) {
         counters[name] = {{"per_op", opt(c.per_op)}, {"total", opt(c.total)}, {"status", c.status}};
     json counts = nullptr;
     if (r.counts) {
-        counts = {{"payload_copies_per_op", r.counts->payload_copies_per_op},
-                  {"heap_allocs_per_op", r.counts->heap_allocs_per_op},
-                  {"pool_allocs_per_op", r.counts->pool_allocs_per_op},
+        counts = {{"payload_copies_per_op", opt(r.counts->payload_copies_per_op)},
+                  {"heap_allocs_per_op", opt(r.counts->heap_allocs_per_op)},
+                  {"pool_allocs_per_op", opt(r.counts->pool_allocs_per_op)},
                   {"sent", r.counts->sent},
                   {"received", r.counts->received},
                   {"dropped", r.counts->dropped},
@@ -125,9 +125,9 @@ record record_from_json(const json& j) {
     if (j.contains("stack_counts") && !j.at("stack_counts").is_null()) {
         const auto& c = j.at("stack_counts");
         stack_counts sc;
-        sc.payload_copies_per_op = c.at("payload_copies_per_op");
-        sc.heap_allocs_per_op = c.at("heap_allocs_per_op");
-        sc.pool_allocs_per_op = c.at("pool_allocs_per_op");
+        sc.payload_copies_per_op = get_opt_num(c, "payload_copies_per_op");
+        sc.heap_allocs_per_op = get_opt_num(c, "heap_allocs_per_op");
+        sc.pool_allocs_per_op = get_opt_num(c, "pool_allocs_per_op");
         sc.sent = c.at("sent");
         sc.received = c.at("received");
         sc.dropped = c.at("dropped");

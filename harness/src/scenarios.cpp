@@ -353,9 +353,10 @@ private:
 /// Fills the stack-count fields of a record from snapshots around the timed work.
 void add_counts(stack_counts& c, const counts_snapshot& a, const counts_snapshot& b, double ops,
                 std::uint64_t sent, std::uint64_t received) {
-    c.payload_copies_per_op += static_cast<double>(b.copies - a.copies) / ops;
-    c.heap_allocs_per_op += static_cast<double>(b.heap - a.heap) / ops;
-    c.pool_allocs_per_op += static_cast<double>((b.pool - a.pool) + (b.ref - a.ref)) / ops;
+    c.payload_copies_per_op = c.payload_copies_per_op.value_or(0) + static_cast<double>(b.copies - a.copies) / ops;
+    c.heap_allocs_per_op = c.heap_allocs_per_op.value_or(0) + static_cast<double>(b.heap - a.heap) / ops;
+    c.pool_allocs_per_op =
+        c.pool_allocs_per_op.value_or(0) + static_cast<double>((b.pool - a.pool) + (b.ref - a.ref)) / ops;
     c.sent += sent;
     c.received += received;
     c.dropped += b.dropped - a.dropped;
@@ -808,9 +809,12 @@ std::vector<point_result> run_points(const std::vector<point>& points, const run
             if (r.counts) {
                 if (!st.counts) st.counts = stack_counts{};
                 auto& c = *st.counts;
-                c.payload_copies_per_op += r.counts->payload_copies_per_op / opt.repetitions;
-                c.heap_allocs_per_op += r.counts->heap_allocs_per_op / opt.repetitions;
-                c.pool_allocs_per_op += r.counts->pool_allocs_per_op / opt.repetitions;
+                const auto avg = [&](std::optional<double>& into, const std::optional<double>& v) {
+                    if (v) into = into.value_or(0) + *v / opt.repetitions;
+                };
+                avg(c.payload_copies_per_op, r.counts->payload_copies_per_op);
+                avg(c.heap_allocs_per_op, r.counts->heap_allocs_per_op);
+                avg(c.pool_allocs_per_op, r.counts->pool_allocs_per_op);
                 c.sent += r.counts->sent;
                 c.received += r.counts->received;
                 c.dropped += r.counts->dropped;

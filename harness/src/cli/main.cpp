@@ -115,7 +115,7 @@ void print_table(const std::vector<record>& recs) {
         fmt::print("{:<78} {:>10} {:>10} {:>10} {:>10} {:>5.1f}% {:>12.0f} {:>8} {:>7}\n", r.label(),
                    fmt_ns(r.latency.p50), fmt_ns(r.latency.p90), fmt_ns(r.latency.p99), fmt_ns(r.latency.p999),
                    r.spread.rel_mad * 100, r.ops_per_sec, counter_text(r, "context_switches"),
-                   r.counts ? fmt::format("{:.2f}", r.counts->payload_copies_per_op) : "–");
+                   r.counts && r.counts->payload_copies_per_op ? fmt::format("{:.2f}", *r.counts->payload_copies_per_op) : "n/a");
     }
 }
 

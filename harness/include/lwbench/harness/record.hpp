@@ -25,10 +25,12 @@ struct counter_entry {
     friend bool operator==(const counter_entry&, const counter_entry&) = default;
 };
 
+/// The stack's own counts. The per-op fields are nullopt (JSON null) where they were
+/// not measured (real lwIP runs without LWIP_STATS) — never a 0 that looks real.
 struct stack_counts {
-    double payload_copies_per_op = 0;
-    double heap_allocs_per_op = 0;
-    double pool_allocs_per_op = 0;
+    std::optional<double> payload_copies_per_op;
+    std::optional<double> heap_allocs_per_op;
+    std::optional<double> pool_allocs_per_op;
     std::uint64_t sent = 0, received = 0, dropped = 0;
     std::map<std::string, std::uint64_t> dropped_by_reason;
     friend bool operator==(const stack_counts&, const stack_counts&) = default;

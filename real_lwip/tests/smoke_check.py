@@ -1,0 +1,172 @@
+#!/usr/bin/python3
+"""smoke_check.py — ctest driver for the real-lwIP runners.
+
+  smoke_check.py smoke --runner PATH --scenario S --lwip-version V
+      Runs one runner for a short smoke run of scenario S over every API and
+      both netif variants, and checks the JSON it prints: it parses; the stack
+      tag, threading mode, input mode and lwip_options match the build; the
+      percentiles are positive and ordered; no errors and, where the sink
+      counts, no loss.
+  smoke_check.py context-switches --locking PATH --msgpassing PATH
+      Checks that a message-passing socket send costs context switches
+      (>= 1.0 per op; about 2 on separate cores, more on one core where the
+      unix port's semaphore-built mailbox convoys) and a core-locking one does
+      not (<= 0.5 per op). Exit 77 (ctest: skipped, with the reason printed)
+      only if this machine cannot count context switches at all.
+  smoke_check.py unavailable --reason TEXT
+      Fails with TEXT: used when configure could not obtain the lwIP source.
+
+Standard library only; run with /usr/bin/python3.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+APIS = ["socket", "netconn", "raw"]
+VARIANTS = ["zero_copy", "stock_loopif"]
+SMOKE_OPS = 300
+SMOKE_REPS = 2
+
+
+class CheckFailed(Exception):
+    pass
+
+
+def run_runner(runner, args):
+    """Runs a runner, returns its parsed stdout JSON (raises CheckFailed)."""
+    cmd = [runner] + args
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    sys.stderr.write(proc.stderr)
+    if proc.returncode != 0:
+        raise CheckFailed(f"{' '.join(cmd)} exited with {proc.returncode}")
+    try:
+        return json.loads(proc.stdout)
+    except json.JSONDecodeError as e:
+        raise CheckFailed(f"stdout of {os.path.basename(runner)} is not one JSON object: {e}") from e
+
+
+def mode_of(runner):
+    name = os.path.basename(runner)
+    if "msgpassing" in name:
+        return "message_passing"
+    if "locking" in name:
+        return "core_locking"
+    raise CheckFailed(f"cannot tell the threading mode from the runner name {name}")
+
+
+def expect(cond, what):
+    if not cond:
+        raise CheckFailed(what)
+
+
+def check_record(rec, where, mode, version, scenario):
+    locking = 1 if mode == "core_locking" else 0
+    expect(rec.get("stack") == f"lwip-{version}", f"{where}: stack is {rec.get('stack')!r}")
+    expect(rec.get("scenario") == scenario, f"{where}: scenario is {rec.get('scenario')!r}")
+    expect(rec.get("threading_mode") == mode, f"{where}: threading_mode is {rec.get('threading_mode')!r}")
+    expect(rec.get("input_mode") == ("inline" if locking else "mailbox"),
+           f"{where}: input_mode is {rec.get('input_mode')!r}")
+    opts = rec.get("lwip_options")
+    expect(isinstance(opts, dict), f"{where}: lwip_options missing")
+    expect(opts.get("LWIP_TCPIP_CORE_LOCKING") == locking, f"{where}: LWIP_TCPIP_CORE_LOCKING={opts.get('LWIP_TCPIP_CORE_LOCKING')}")
+    expect(opts.get("LWIP_TCPIP_CORE_LOCKING_INPUT") == locking,
+           f"{where}: LWIP_TCPIP_CORE_LOCKING_INPUT={opts.get('LWIP_TCPIP_CORE_LOCKING_INPUT')}")
+    expect(opts.get("LWIP_NETCONN_SEM_PER_THREAD") in (0, 1), f"{where}: LWIP_NETCONN_SEM_PER_THREAD missing")
+    expect(isinstance(opts.get("CHECKSUM"), dict), f"{where}: lwip_options.CHECKSUM missing")
+    variant = rec.get("variant") or "zero_copy"
+    expect(opts.get("netif") == variant, f"{where}: lwip_options.netif={opts.get('netif')!r} for variant {variant}")
+    lat = rec.get("latency_ns", {})
+    keys = ["min", "p50", "p90", "p99", "p999", "max"]
+    vals = [lat.get(k) for k in keys]
+    expect(all(isinstance(v, (int, float)) for v in vals), f"{where}: latency_ns incomplete: {lat}")
+    expect(vals[1] > 0, f"{where}: p50 is not positive ({vals[1]})")
+    expect(all(a <= b for a, b in zip(vals, vals[1:])), f"{where}: percentiles not ordered: {dict(zip(keys, vals))}")
+    expect(lat.get("count", 0) > 0, f"{where}: no samples")
+    expect(rec.get("repetitions") == SMOKE_REPS, f"{where}: repetitions={rec.get('repetitions')}")
+    expect(rec.get("errors") == 0, f"{where}: {rec.get('errors')} operations failed")
+    expect(rec.get("ops_per_sec", 0) > 0, f"{where}: ops_per_sec not positive")
+    counts = rec.get("stack_counts")
+    if scenario != "round_trip":
+        expect(isinstance(counts, dict), f"{where}: stack_counts missing")
+        expect(counts["sent"] == SMOKE_OPS * SMOKE_REPS * rec["app_threads"],
+               f"{where}: sink expected {SMOKE_OPS * SMOKE_REPS * rec['app_threads']} sends, counted {counts['sent']}")
+        expect(counts["dropped"] == 0, f"{where}: {counts['dropped']} datagrams never reached the sink")
+    cs = rec.get("counters", {}).get("context_switches", {})
+    expect("status" in cs, f"{where}: counters.context_switches missing")
+
+
+def cmd_smoke(a):
+    mode = mode_of(a.runner)
+    threads = ["1", "2"] if a.scenario == "throughput" else ["1"]
+    out = run_runner(a.runner, ["--scenario", a.scenario, "--api", ",".join(APIS), "--variant", ",".join(VARIANTS),
+                                "--threads", ",".join(threads), "--pinning", "none", "--repetitions",
+                                str(SMOKE_REPS), "--ops", str(SMOKE_OPS), "--warmup", "30"])
+    expect(out.get("lwip_version") == a.lwip_version, f"lwip_version is {out.get('lwip_version')!r}, tree says {a.lwip_version}")
+    recs = out.get("records")
+    expect(isinstance(recs, list), "no records array")
+    want = len(APIS) * len(VARIANTS) * len(threads)
+    expect(len(recs) == want, f"{len(recs)} records, expected {want}")
+    seen = set()
+    for rec in recs:
+        where = f"{rec.get('api')}/{rec.get('variant') or 'zero_copy'}/t{rec.get('app_threads')}"
+        check_record(rec, where, mode, a.lwip_version, a.scenario)
+        seen.add((rec["api"], rec.get("variant") or "zero_copy", rec["app_threads"]))
+    expect(len(seen) == want, f"duplicate or missing scenario points: {sorted(seen)}")
+    print(f"real_lwip smoke {os.path.basename(a.runner)} {a.scenario}: {len(recs)} records OK")
+
+
+def cs_per_op(runner):
+    out = run_runner(runner, ["--scenario", "send_latency", "--api", "socket", "--pinning", "same_core",
+                              "--repetitions", "3", "--ops", "2000", "--warmup", "200", "--no-hw-counters"])
+    cs = out["records"][0]["counters"]["context_switches"]
+    return cs.get("per_op"), cs.get("status")
+
+
+def cmd_context_switches(a):
+    lock, lock_status = cs_per_op(a.locking)
+    mp, mp_status = cs_per_op(a.msgpassing)
+    if lock is None or mp is None:
+        print(f"SKIPPED: this machine cannot count context switches ({lock_status}; {mp_status})")
+        return 77
+    print(f"context switches per socket send (same core): core_locking {lock:.2f}, message_passing {mp:.2f}")
+    expect(mp >= 1.0, f"message passing shows {mp:.2f} context switches per send, expected >= 1.0")
+    expect(lock <= 0.5, f"core locking shows {lock:.2f} context switches per send, expected <= 0.5")
+    return 0
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("smoke")
+    s.add_argument("--runner", required=True)
+    s.add_argument("--scenario", required=True, choices=["send_latency", "round_trip", "throughput"])
+    s.add_argument("--lwip-version", required=True)
+    c = sub.add_parser("context-switches")
+    c.add_argument("--locking", required=True)
+    c.add_argument("--msgpassing", required=True)
+    u = sub.add_parser("unavailable")
+    u.add_argument("--reason", required=True)
+    a = p.parse_args()
+    if a.cmd == "unavailable":
+        print(f"FAILED: the real-lwIP runners were not built because the lwIP source is unavailable: {a.reason}\n"
+              "Fix: give the machine access to Debian's source packages (real_lwip/fetch_lwip.sh needs apt-get and "
+              "dpkg-source from dpkg-dev), or point LWBENCH_LWIP_DIR at an lwIP tree, then re-run cmake.",
+              file=sys.stderr)
+        return 1
+    try:
+        if a.cmd == "smoke":
+            cmd_smoke(a)
+            return 0
+        return cmd_context_switches(a)
+    except CheckFailed as e:
+        print(f"FAILED: {e}", file=sys.stderr)
+        return 1
+    except subprocess.TimeoutExpired as e:
+        print(f"FAILED: runner timed out: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
