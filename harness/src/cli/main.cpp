@@ -231,9 +231,27 @@ int cmd_demo(long count, std::size_t size) {
     return 0;
 }
 
+/// `lwbench profile ARGS...` runs `/usr/bin/python3 -m lwbench profile ARGS...` with
+/// the repository's python/ on PYTHONPATH (perf record, folding and the flame graph
+/// live in python/lwbench/profile.py).
+int exec_profile(int argc, char** argv) {
+    std::vector<std::string> args = {"/usr/bin/python3", "-m", "lwbench", "profile"};
+    for (int i = 2; i < argc; ++i) args.emplace_back(argv[i]);
+    const std::string pypath = std::string(LWBENCH_SOURCE_DIR) + "/python";
+    const char* old = std::getenv("PYTHONPATH");
+    setenv("PYTHONPATH", (old && *old ? pypath + ":" + old : pypath).c_str(), 1);
+    std::vector<char*> cargs;
+    for (auto& a : args) cargs.push_back(a.data());
+    cargs.push_back(nullptr);
+    execv(cargs[0], cargs.data());
+    std::perror("lwbench: cannot run /usr/bin/python3");
+    return 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (argc >= 2 && std::string_view(argv[1]) == "profile") return exec_profile(argc, argv);
     CLI::App app{"lwbench — what thread safety costs in an lwIP-style TCP/IP stack"};
     app.require_subcommand(1);
     app.footer("Examples:\n  lwbench reproduce\n  lwbench run --scenario send_latency --api socket,raw --mode "
@@ -292,9 +310,9 @@ int main(int argc, char** argv) {
     demo->add_option("--size", d_size, "payload bytes")->check(CLI::Range(std::size_t{1}, std::size_t{1472}));
 
     // ---- profile (implemented in Python: perf record + folding + flame graph)
-    auto* prof = app.add_subcommand("profile", "Profile a scenario with perf (runs: python3 -m lwbench profile ...)");
-    prof->allow_extras();
-    prof->prefix_command();
+    // Listed for --help; dispatched before parsing (everything after it goes to Python as is).
+    app.add_subcommand("profile", "Profile a scenario with perf: lwbench profile [--both-modes] -- <run flags> "
+                                  "(runs python3 -m lwbench profile; see its -h)");
 
     CLI11_PARSE(app, argc, argv);
     std::signal(SIGINT, on_sigint);
@@ -314,20 +332,6 @@ int main(int argc, char** argv) {
             return 0;
         }
         if (*demo) return cmd_demo(d_count, d_size);
-        if (*prof) {
-            std::vector<std::string> args = {"/usr/bin/python3", "-m", "lwbench", "profile"};
-            for (const auto& a : prof->remaining()) args.push_back(a);
-            const std::string pypath = std::string(LWBENCH_SOURCE_DIR) + "/python";
-            const char* old = std::getenv("PYTHONPATH");
-            setenv("PYTHONPATH", (old && *old ? pypath + ":" + old : pypath).c_str(), 1);
-            setenv("LWBENCH_BIN", "/proc/self/exe", 0);
-            std::vector<char*> cargs;
-            for (auto& a : args) cargs.push_back(a.data());
-            cargs.push_back(nullptr);
-            execv(cargs[0], cargs.data());
-            std::perror("lwbench: cannot run /usr/bin/python3");
-            return 1;
-        }
         if (*run) {
             std::vector<point> points;
             const auto scenarios = split_all(scen);
