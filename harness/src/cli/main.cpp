@@ -252,6 +252,13 @@ int exec_profile(int argc, char** argv) {
 
 int main(int argc, char** argv) {
     if (argc >= 2 && std::string_view(argv[1]) == "profile") return exec_profile(argc, argv);
+    if (argc >= 2 && argv[1][0] != '-') {
+        const std::string_view cmd = argv[1];
+        if (cmd != "list" && cmd != "run" && cmd != "reproduce" && cmd != "demo") {
+            std::cerr << "lwbench: unknown command '" << cmd << "' (choose from: list, run, reproduce, demo, profile)\n";
+            return 2;
+        }
+    }
     CLI::App app{"lwbench — what thread safety costs in an lwIP-style TCP/IP stack"};
     app.require_subcommand(1);
     app.footer("Examples:\n  lwbench reproduce\n  lwbench run --scenario send_latency --api socket,raw --mode "

@@ -1,0 +1,129 @@
+// Records: JSON round trip, counter fallbacks ("not available", never 0).
+#include <gtest/gtest.h>
+
+#include "lwbench/harness/record.hpp"
+#include "lwbench/harness/timing.hpp"
+
+using namespace lwbench::harness;
+
+namespace {
+record full_record() {
+    record r;
+    r.stack = "lwip-2.1.3";
+    r.scenario = "send_latency";
+    r.api = "socket";
+    r.threading_mode = "message_passing";
+    r.input_mode = "mailbox";
+    r.mailbox_kind = "mutex_cv";
+    r.lock_kind = "std_mutex";
+    r.payload_bytes = 1458;
+    r.app_threads = 2;
+    r.pinning = "separate_cores";
+    r.variant = "stock_loopif";
+    r.lwip_options = nlohmann::json{{"LWIP_TCPIP_CORE_LOCKING", 0}};
+    r.repetitions = 3;
+    r.ops_per_repetition = 1000;
+    r.ops_per_sample = 4;
+    r.latency = {1, 2, 3, 4, 5, 6, 2.5, 99, {{0.0, 1}, {0.5, 2}, {1.0, 6}}};
+    r.repetition_p50_ns = {2, 2.1, 1.9};
+    r.spread = {2, 0.1, 0.05, 1.9, 2.1};
+    r.ops_per_sec = 12345.5;
+    r.bytes_per_sec = 12345.5 * 1458;
+    r.counters["context_switches"] = {2.0, 6000, "ok"};
+    r.counters["cycles"] = {std::nullopt, std::nullopt, "not available: no PMU"};
+    stack_counts c;
+    c.payload_copies_per_op = 1.0;  // heap/pool left unmeasured (null)
+    c.sent = 3000;
+    c.received = 2990;
+    c.dropped = 10;
+    c.dropped_by_reason["recv_queue_full"] = 10;
+    r.counts = c;
+    r.errors = 1;
+    return r;
+}
+}  // namespace
+
+TEST(Record, JsonRoundTripIsExact) {
+    const record r = full_record();
+    const auto j = to_json(r);
+    const record back = record_from_json(j);
+    EXPECT_EQ(to_json(back), j);
+    EXPECT_EQ(back.counters.at("cycles").per_op, std::nullopt);
+    EXPECT_TRUE(j["counters"]["cycles"]["per_op"].is_null());
+    EXPECT_TRUE(j["stack_counts"]["heap_allocs_per_op"].is_null());  // unmeasured is null, not 0
+    EXPECT_EQ(j["stack_counts"]["payload_copies_per_op"], 1.0);
+    EXPECT_EQ(back.label(), r.label());
+}
+
+TEST(Record, MissingRequiredKeyThrows) {
+    auto j = to_json(full_record());
+    j.erase("latency_ns");
+    EXPECT_THROW(record_from_json(j), nlohmann::json::exception);
+}
+
+TEST(Counters, UnavailableStaysUnavailablePerOp) {
+    const std::vector<counter_value> v = {{"context_switches", 40.0, "ok"},
+                                          {"cycles", std::nullopt, "not available: test"}};
+    const auto m = per_op_counters(v, 20);
+    EXPECT_DOUBLE_EQ(*m.at("context_switches").per_op, 2.0);
+    EXPECT_FALSE(m.at("cycles").per_op.has_value());
+    EXPECT_EQ(m.at("cycles").status, "not available: test");
+}
+
+TEST(Counters, EveryEventIsEitherAValueOrAReason) {
+    // On this VM the hardware events are missing; wherever we run, each event must
+    // be a real value with status ok, or no value with a "not available" reason.
+    perf_counters pc(true);
+    pc.start();
+    volatile double x = 0;
+    for (int i = 0; i < 100000; ++i) x = x + i;
+    pc.stop();
+    for (const auto& c : pc.read()) {
+        if (c.total) {
+            EXPECT_EQ(c.status, "ok") << c.name;
+        } else {
+            EXPECT_EQ(c.status.rfind("not available", 0), 0u) << c.name << ": " << c.status;
+        }
+    }
+    EXPECT_EQ(pc.hardware_available(), perf_counters::probe_hardware());
+}
+
+TEST(Counters, HardwareNotRequestedIsSaidSo) {
+    perf_counters pc(false);
+    for (const auto& c : pc.read())
+        if (c.name == "cycles") {
+            EXPECT_FALSE(c.total.has_value());
+            EXPECT_EQ(c.status, "not available: hardware counters not requested");
+        }
+}
+
+TEST(Accumulator, OneUnavailableRepetitionMakesTheCounterUnavailable) {
+    accumulator acc;
+    repetition a, b;
+    a.samples_ns = {1, 2, 3};
+    a.ops = 3;
+    a.wall_ns = 6;
+    a.counters = {{"cycles", 30.0, "ok"}};
+    b = a;
+    b.counters = {{"cycles", std::nullopt, "not available: PMU busy"}};
+    acc.add(std::move(a));
+    acc.add(std::move(b));
+    record r;
+    acc.finish(r, 100);
+    EXPECT_FALSE(r.counters.at("cycles").per_op.has_value());
+    EXPECT_EQ(r.counters.at("cycles").status, "not available: PMU busy");
+    EXPECT_EQ(r.repetitions, 2);
+    EXPECT_DOUBLE_EQ(r.latency.p50, 2);
+    EXPECT_DOUBLE_EQ(r.ops_per_sec, 6 * 1e9 / 12);
+    EXPECT_DOUBLE_EQ(r.bytes_per_sec, r.ops_per_sec * 100);
+}
+
+TEST(Timing, BatchingKeepsClockOverheadUnderFivePercent) {
+    const double overhead = calibrate_clock().overhead_ns;
+    ASSERT_GT(overhead, 0);
+    for (double op : {1.0, 5.0, 20.0, 100.0, 1000.0, 100000.0}) {
+        const int n = choose_ops_per_sample(op);
+        EXPECT_LE(overhead / (n * op), 0.05 + 1e-9) << "op " << op << " ns, batch " << n;
+    }
+    EXPECT_EQ(choose_ops_per_sample(1e6), 1);
+}
