@@ -137,12 +137,18 @@ long voluntary_switches_self() {
     return u.ru_nvcsw + u.ru_nivcsw;
 }
 
-int cmd_demo(long count, std::size_t size) {
+int cmd_demo(long count, std::size_t size, const std::string& pcap) {
     fmt::print("== lwbench demo: {} datagrams of {} bytes through the zero-copy loopback ==\n\n", count, size);
     std::vector<std::byte> payload(size, std::byte{0x42});
     {
         stack s;
-        loopback_netif lo(s);
+        loopback_config lcfg;
+        lcfg.pcap_path = pcap;
+        loopback_netif lo(s, lcfg);
+        if (lo.status() != err::ok) {
+            std::cerr << "lwbench: cannot write the pcap file '" << pcap << "'\n";
+            return 1;
+        }
         static std::atomic<long> got_bytes{0}, got{0};
         udp_pcb* rx;
         udp_pcb* tx;
@@ -180,8 +186,13 @@ int cmd_demo(long count, std::size_t size) {
                    failed, st.dropped_total());
         fmt::print("  payload copies inside the stack: {} ({:.2f} per datagram)\n", st.payload_copies.get(),
                    static_cast<double>(st.payload_copies.get()) / static_cast<double>(std::max(1L, sent)));
-        fmt::print("  heap allocations: {}  pool pbufs in use after the run: {}\n\n", st.heap_alloc.get(),
+        fmt::print("  heap allocations: {}  pool pbufs in use after the run: {}\n", st.heap_alloc.get(),
                    s.pools().pool_in_use());
+        if (!pcap.empty()) {
+            lo.flush_pcap();
+            fmt::print("  wrote every packet to {} (read it with: tshark -r {})\n", pcap, pcap);
+        }
+        fmt::print("\n");
     }
     fmt::print("socket API, same traffic in both threading modes (sender and receiver threads):\n");
     for (auto mode : {threading_mode::message_passing, threading_mode::core_locking}) {
@@ -315,6 +326,8 @@ int main(int argc, char** argv) {
     std::size_t d_size = 1458;
     demo->add_option("--count", d_count, "datagrams")->check(CLI::Range(1L, 10000000L));
     demo->add_option("--size", d_size, "payload bytes")->check(CLI::Range(std::size_t{1}, std::size_t{1472}));
+    std::string d_pcap;
+    demo->add_option("--pcap", d_pcap, "also write the raw-API traffic to this pcap file (LINKTYPE_IPV4)");
 
     // ---- profile (implemented in Python: perf record + folding + flame graph)
     // Listed for --help; dispatched before parsing (everything after it goes to Python as is).
@@ -338,7 +351,7 @@ int main(int argc, char** argv) {
                        join(primitive_names()), online_cpus());
             return 0;
         }
-        if (*demo) return cmd_demo(d_count, d_size);
+        if (*demo) return cmd_demo(d_count, d_size, d_pcap);
         if (*run) {
             std::vector<point> points;
             const auto scenarios = split_all(scen);
