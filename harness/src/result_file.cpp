@@ -129,23 +129,23 @@ json capture_environment() {
     };
 }
 
-std::string utc_stamp() {
+namespace {
+std::string utc_now(bool iso) {
     const std::time_t t = std::time(nullptr);
     std::tm tm{};
     gmtime_r(&t, &tm);
     char buf[32];
-    std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+    if (iso) {
+        std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    } else {
+        std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+    }
     return buf;
 }
+}  // namespace
 
-std::string utc_iso() {
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
+std::string utc_stamp() { return utc_now(false); }
+std::string utc_iso() { return utc_now(true); }
 
 json make_document(const std::string& label, const std::string& command, const std::vector<record>& records,
                    const std::vector<std::string>& notes) {

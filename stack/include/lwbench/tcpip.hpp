@@ -77,6 +77,7 @@ class mailbox;
 class core_lock;
 struct tcpip_msg;
 struct lock_token;
+enum class msg_kind : std::uint8_t;
 }  // namespace detail
 
 /// Operation run in core context by call()/callback(): returns an err.
@@ -155,6 +156,7 @@ public:
 private:
     friend class core_guard;
     void tcpip_thread_main();
+    err post_and_wait(detail::msg_kind kind, core_fn fn, void* ctx);
     void lock_core(detail::lock_token& t);
     void unlock_core(detail::lock_token& t);
     detail::tcpip_msg* alloc_msg() noexcept;

@@ -138,8 +138,14 @@ err stack::call(core_fn fn, void* ctx) {
         unlock_core(t);
         return e;
     }
+    return post_and_wait(detail::tcpip_msg::kind::api, fn, ctx);
+}
+
+err stack::post_and_wait(detail::tcpip_msg::kind k, core_fn fn, void* ctx) {
+    // The message lives on this stack frame: we do not return before the tcpip
+    // thread has posted `done`, and it does not touch the message after that.
     detail::tcpip_msg m;
-    m.k = detail::tcpip_msg::kind::api;
+    m.k = k;
     m.fn = fn;
     m.ctx = ctx;
     m.done = &t_done;
@@ -188,14 +194,7 @@ err stack::callback(core_fn fn, void* ctx) {
 }
 
 err stack::callback_wait(core_fn fn, void* ctx) {
-    detail::tcpip_msg m;
-    m.k = detail::tcpip_msg::kind::callback_wait;
-    m.fn = fn;
-    m.ctx = ctx;
-    m.done = &t_done;
-    _mbox->post(&m);
-    t_done.acquire(_caller_spin);
-    return m.result;
+    return post_and_wait(detail::tcpip_msg::kind::callback_wait, fn, ctx);
 }
 
 void stack::set_threading_mode(threading_mode m) {

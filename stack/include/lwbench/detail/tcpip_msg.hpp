@@ -12,8 +12,10 @@
 LWBENCH_NS_BEGIN
 namespace detail {
 
+enum class msg_kind : std::uint8_t { api, callback, callback_wait, input, timer, quit };
+
 struct tcpip_msg {
-    enum class kind : std::uint8_t { api, callback, callback_wait, input, timer, quit };
+    using kind = msg_kind;
     kind k = kind::api;
     bool pooled = false;
     err result = err::ok;
