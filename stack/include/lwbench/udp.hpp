@@ -52,6 +52,8 @@ void udp_recv(udp_pcb* pcb, udp_recv_fn fn, void* arg);
 void udp_setflags(udp_pcb* pcb, std::uint8_t flags);
 
 /// Sends p (the payload; not owned: the caller frees it afterwards) to dst:port.
+/// On success p may be shared with the receiver (zero-copy loopback): do not write
+/// to it again, only free it. On failure p is unchanged and may be sent again.
 /// Binds to an ephemeral port first if unbound. The UDP header goes into p's
 /// headroom, or into a chained header pbuf when p has none (ref pbufs).
 /// Errors: arg, rte (no route), if_ (netif down), msgsize (larger than the MTU

@@ -59,7 +59,13 @@ err ip4_output_if(stack& s, pbuf* p, ip4_addr src, ip4_addr dst, std::uint8_t tt
     wire::emit_ipv4(std::span<std::byte, 20>(q->bytes(), 20), r, n->caps.chksum_gen_ip);
     s.st().ip_xmit.inc();
     const err e = n->output(n, q, dst);
-    if (q != p) pbuf_free(q);  // also drops the chain's reference on p
+    if (q != p) {
+        pbuf_free(q);  // also drops the chain's reference on p
+    } else if (e != err::ok) {
+        // The caller still owns p and may retry (e.g. after err::mem): give it back as
+        // it was. No driver keeps a reference on a packet it refused.
+        (void)pbuf_remove_header(p, k_ip4_hlen);
+    }
     return e;
 }
 
@@ -81,9 +87,12 @@ void ip4_input(stack& s, pbuf* p, netif* inp) {
         case wire::ipv4_check::ok: break;
         case wire::ipv4_check::too_short: return drop(drop_reason::ip_header_split);  // tot_len >= 20 but split
         case wire::ipv4_check::bad_version: return drop(drop_reason::ip_bad_version);
-        case wire::ipv4_check::bad_ihl:
-            // IHL within 20..60 but beyond the first pbuf while the packet is long enough: split.
-            return drop(drop_reason::ip_bad_ihl);
+        case wire::ipv4_check::bad_ihl: {
+            // An IHL of 20..60 bytes that the packet holds, but the first pbuf does not,
+            // is a header split across pbufs, not a bad IHL.
+            const std::size_t ihl = (std::to_integer<unsigned>(first[0]) & 0x0f) * 4u;
+            return drop(ihl >= 20 && ihl <= p->tot_len ? drop_reason::ip_header_split : drop_reason::ip_bad_ihl);
+        }
     }
     const auto ip = *wire::ipv4_view::parse(first);
     const std::size_t hlen = ip.header_len();

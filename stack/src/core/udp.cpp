@@ -146,7 +146,11 @@ err udp_sendto_if(udp_pcb* pcb, pbuf* p, ip4_addr dst, std::uint16_t port, netif
         std::memcpy(q->bytes() + 6, &c, 2);
     }
     const err e = ip4_output_if(s, q, src, dst, pcb->ttl, pcb->tos, wire::k_proto_udp, n);
-    if (q != p) pbuf_free(q);  // also drops the chain's reference on p
+    if (q != p) {
+        pbuf_free(q);  // also drops the chain's reference on p
+    } else if (e != err::ok) {
+        (void)pbuf_remove_header(p, k_udp_hlen);  // failed: the caller gets p back unchanged
+    }
     if (e == err::ok) s.st().udp_xmit.inc();
     return e;
 }
