@@ -52,6 +52,7 @@ enum class drop_reason : std::uint8_t {
     input_queue_full,   ///< the tcpip mailbox (or its message pool) was full on input
     netif_queue_full,   ///< a netif's (loopback) transmit queue was full
     netif_removed,      ///< queued on a netif that was removed before delivery
+    recv_closed,        ///< still queued in a receive mailbox when its netconn/socket was deleted
     count_
 };
 inline constexpr std::size_t k_drop_reasons = static_cast<std::size_t>(drop_reason::count_);

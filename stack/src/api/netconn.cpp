@@ -38,7 +38,10 @@ netconn::netconn(stack& s, std::size_t queue_depth) : owner(s), recvmbox(queue_d
 
 netconn::~netconn() {
     rx_entry e;
-    while (recvmbox.pop(e, /*nonblocking=*/true) == detail::pop_status::ok) pbuf_free(e.p);
+    while (recvmbox.pop(e, /*nonblocking=*/true) == detail::pop_status::ok) {
+        owner.st().drop(drop_reason::recv_closed);  // delivered but never read: a counted drop
+        pbuf_free(e.p);
+    }
 }
 
 namespace {

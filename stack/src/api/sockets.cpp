@@ -8,7 +8,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <chrono>
 #include <cstring>
 
@@ -299,8 +301,12 @@ int lwip_setsockopt(stack& s, int fd, int level, int optname, const void* optval
             timeval tv;
             std::memcpy(&tv, optval, sizeof tv);
             if (tv.tv_sec < 0 || tv.tv_usec < 0 || tv.tv_usec >= 1000000) return fail<int>(EDOM);
-            long ms = tv.tv_sec * 1000 + tv.tv_usec / 1000;
-            if (ms == 0 && tv.tv_usec > 0) ms = 1;
+            // Round up (a timeout never expires early) and saturate (24.8 days and more
+            // become INT_MAX ms, never a wrap to a short or negative timeout).
+            constexpr long long max_ms = INT32_MAX;
+            const long long whole = static_cast<long long>(tv.tv_sec);
+            const long long ms = whole > max_ms / 1000 ? max_ms
+                                                       : std::min(max_ms, whole * 1000 + (tv.tv_usec + 999) / 1000);
             netconn_set_recvtimeout(r->conn, static_cast<int>(ms));
             return 0;
         }
@@ -396,13 +402,13 @@ int lwip_poll(stack& s, pollfd* fds, nfds_t nfds, int timeout_ms) {
         }
         int wait_ms = -1;
         if (timeout_ms > 0) {
-            const auto left =
-                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-            if (left.count() <= 0) {
+            const auto now = std::chrono::steady_clock::now();
+            if (now >= deadline) {
                 table._pollers_leave();
                 return 0;
             }
-            wait_ms = static_cast<int>(left.count());
+            // Round the rest up: poll must not give up before its timeout.
+            wait_ms = static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count());
         }
         table.wait_change(seen, wait_ms);
         table._pollers_leave();

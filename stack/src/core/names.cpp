@@ -38,7 +38,7 @@ const char* drop_reason_name(drop_reason r) noexcept {
         "ip_too_short",    "ip_bad_version",  "ip_bad_ihl",       "ip_bad_length",  "ip_bad_checksum",
         "ip_fragment",     "ip_not_for_us",   "ip_unknown_proto", "ip_header_split", "ip_netif_down",
         "udp_too_short",   "udp_bad_length",  "udp_bad_checksum", "udp_no_port",    "recv_queue_full",
-        "input_queue_full", "netif_queue_full", "netif_removed",
+        "input_queue_full", "netif_queue_full", "netif_removed",    "recv_closed",
     };
     static_assert(std::size(names) == k_drop_reasons);
     const auto i = static_cast<std::size_t>(r);
