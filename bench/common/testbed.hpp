@@ -1,0 +1,282 @@
+// testbed.hpp — the macro benchmarks' testbed: a stack, the zero-copy loopback and a
+// counting raw sink on port 9, plus one application endpoint per API. Mirrors the
+// harness's testbed (harness/src/scenarios.cpp) so both measure the same thing.
+//
+// Header-only and inside the stack's variant namespace (LWBENCH_NS_BEGIN): the dispatch
+// benchmark compiles it once per stack variant (lwbench::dyn, lwbench::fixed_cl, …)
+// and links all of them into one binary without ODR clashes. It needs only the stack
+// (no Google Benchmark), so the steady-state test uses it as well.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+#include "lwbench/loopback_netif.hpp"
+#include "lwbench/netconn.hpp"
+#include "lwbench/sockets.hpp"
+#include "lwbench/tcpip.hpp"
+#include "lwbench/udp.hpp"
+
+LWBENCH_NS_BEGIN
+namespace bench {
+
+enum class api_kind : std::uint8_t { raw, netconn, socket };
+inline const char* to_string(api_kind a) {
+    switch (a) {
+        case api_kind::raw: return "raw";
+        case api_kind::netconn: return "netconn";
+        case api_kind::socket: return "socket";
+    }
+    return "?";
+}
+
+inline constexpr std::uint16_t k_sink_port = 9;  ///< the counting raw sink (discard)
+inline constexpr std::uint16_t k_rx_port = 7000, k_echo_port = 7001, k_ping_port = 7002;
+inline constexpr ip4_addr k_lo = ip4_addr::from_octets(127, 0, 0, 1);
+
+/// Input mode paired with the threading mode as in lwIP's builds: core locking with
+/// LWIP_TCPIP_CORE_LOCKING_INPUT (inline), message passing with tcpip_input (mailbox).
+inline input_mode paired_input(threading_mode m) {
+    return m == threading_mode::core_locking ? input_mode::inline_ : input_mode::mailbox;
+}
+
+inline stack_config paired_config(threading_mode m) {
+    stack_config c;
+    c.mode = m;
+    c.input = paired_input(m);
+    c.pbuf_pool_size = 2048;
+    c.pbuf_ref_pool_size = 2048;
+    c.recv_queue_depth = 1024;
+    return c;
+}
+
+/// Waits (spinning with yields, bounded) until ready(); false on time-out.
+template <class F>
+bool wait_until(F&& ready, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!ready()) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::yield();
+    }
+    return true;
+}
+
+class testbed {
+public:
+    explicit testbed(const stack_config& cfg) : s(cfg), lo(s, lo_config()) {
+        core_guard g(s);
+        sink = udp_new(s);
+        if (sink) {
+            if (udp_bind(sink, ip4_addr::any(), k_sink_port) != err::ok) {
+                udp_remove(sink);
+                sink = nullptr;
+            } else {
+                udp_recv(sink, &testbed::on_sink, this);
+            }
+        }
+    }
+    explicit testbed(threading_mode m) : testbed(paired_config(m)) {}
+    ~testbed() {
+        if (sink) {
+            core_guard g(s);
+            udp_remove(sink);
+        }
+    }
+    testbed(const testbed&) = delete;
+    testbed& operator=(const testbed&) = delete;
+
+    [[nodiscard]] bool ok() const noexcept { return sink != nullptr && lo.status() == err::ok; }
+    /// Every message posted to the tcpip mailbox before this call has run (FIFO): after
+    /// a message-passing send, its loopback input message has been processed.
+    void flush() { (void)s.callback_wait([](void*) { return err::ok; }, nullptr); }
+    /// Datagrams the sink received plus datagrams the stack dropped, since construction.
+    [[nodiscard]] std::uint64_t accounted() const noexcept {
+        return sunk.load(std::memory_order_acquire) + s.st().dropped_total();
+    }
+
+    static loopback_config lo_config() {
+        loopback_config c;
+        c.queue_len = 1024;
+        return c;
+    }
+    static void on_sink(void* arg, udp_pcb*, pbuf* p, ip4_addr, std::uint16_t) {
+        pbuf_free(p);
+        static_cast<testbed*>(arg)->sunk.fetch_add(1, std::memory_order_release);
+    }
+
+    stack s;
+    loopback_netif lo;
+    udp_pcb* sink = nullptr;
+    std::atomic<std::uint64_t> sunk{0};
+};
+
+/// One application endpoint of an API, bound to `bind_port` (0: ephemeral on first send).
+/// Sends its payload to 127.0.0.1:port; receives on its own port.
+class endpoint {
+public:
+    endpoint(testbed& tb, api_kind api, std::size_t payload, std::uint16_t bind_port = 0)
+        : _tb(tb), _api(api), _locking(tb.s.get_threading_mode() == threading_mode::core_locking),
+          _buf(payload, std::byte{0x5a}), _rx(std::max<std::size_t>(payload, 16)) {
+        stack& s = tb.s;
+        switch (api) {
+            case api_kind::raw: {
+                core_guard g(s);
+                _pcb = udp_new(s);
+                if (!_pcb) return;
+                if (bind_port && udp_bind(_pcb, ip4_addr::any(), bind_port) != err::ok) return;
+                udp_recv(_pcb, &endpoint::on_raw, this);
+                _ok = true;
+                break;
+            }
+            case api_kind::netconn:
+                _conn = netconn_new(s);
+                _ok = _conn && (!bind_port || netconn_bind(_conn, ip4_addr::any(), bind_port) == err::ok);
+                break;
+            case api_kind::socket: {
+                _fd = lwip_socket(s, AF_INET, SOCK_DGRAM, 0);
+                if (_fd < 0) return;
+                _ok = true;
+                if (bind_port) {
+                    const sockaddr_in a = addr_of(bind_port);
+                    _ok = lwip_bind(s, _fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0;
+                }
+                break;
+            }
+        }
+    }
+    ~endpoint() {
+        if (_pcb) {
+            core_guard g(_tb.s);
+            udp_remove(_pcb);
+        }
+        if (_conn) netconn_delete(_conn);
+        if (_fd >= 0) lwip_close(_tb.s, _fd);
+    }
+    endpoint(const endpoint&) = delete;
+    endpoint& operator=(const endpoint&) = delete;
+
+    [[nodiscard]] bool ok() const noexcept { return _ok; }
+    [[nodiscard]] api_kind api() const noexcept { return _api; }
+    std::byte* payload() noexcept { return _buf.data(); }
+
+    static sockaddr_in addr_of(std::uint16_t port) {
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(port);
+        a.sin_addr.s_addr = k_lo.addr;
+        return a;
+    }
+
+    /// One send of the payload to 127.0.0.1:port (the hot path).
+    bool send(std::uint16_t port) {
+        stack& s = _tb.s;
+        switch (_api) {
+            case api_kind::socket: {
+                const sockaddr_in a = addr_of(port);
+                return lwip_sendto(s, _fd, _buf.data(), _buf.size(), 0, reinterpret_cast<const sockaddr*>(&a),
+                                   sizeof a) >= 0;
+            }
+            case api_kind::netconn: {
+                netbuf nb;
+                if (nb.ref(s, _buf.data(), _buf.size(), /*stable=*/true) != err::ok) return false;
+                return netconn_sendto(_conn, nb, k_lo, port) == err::ok;
+            }
+            case api_kind::raw: break;
+        }
+        // raw: enter core context as an lwIP application would in this mode —
+        // LOCK_TCPIP_CORE() with core locking, tcpip_callback (waiting) with message passing.
+        _port = port;
+        if (_locking) {
+            core_guard g(s);
+            return raw_send() == err::ok;
+        }
+        return s.callback_wait([](void* self) { return static_cast<endpoint*>(self)->raw_send(); }, this) ==
+               err::ok;
+    }
+
+    /// Raw API only: one send from core context entered with core_guard, whatever the
+    /// threading mode (fast untimed traffic generation, e.g. refilling a receive queue).
+    bool send_locked(std::uint16_t port) {
+        _port = port;
+        core_guard g(_tb.s);
+        return raw_send() == err::ok;
+    }
+
+    /// One blocking receive. netconn/socket: bytes, or -1. raw: waits (bounded) for the
+    /// receive callback to have run once more.
+    long recv() {
+        switch (_api) {
+            case api_kind::socket: return static_cast<long>(lwip_recv(_tb.s, _fd, _rx.data(), _rx.size(), 0));
+            case api_kind::netconn: {
+                auto nb = netconn_recv(_conn);
+                return nb ? static_cast<long>(nb->len()) : -1;
+            }
+            case api_kind::raw: break;
+        }
+        const auto want = _raw_seen + 1;
+        if (_raw_got.load(std::memory_order_acquire) < want &&
+            !wait_until([&] { return _raw_got.load(std::memory_order_acquire) >= want; }))
+            return -1;
+        _raw_seen = want;
+        return static_cast<long>(_buf.size());
+    }
+
+    /// netconn/socket: recv() gives up after `ms` (raw: recv() waits at most 10 s anyway).
+    void set_recv_timeout(int ms) {
+        if (_conn) netconn_set_recvtimeout(_conn, ms);
+        if (_fd >= 0) {
+            timeval tv{ms / 1000, (ms % 1000) * 1000};
+            (void)lwip_setsockopt(_tb.s, _fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        }
+    }
+    /// Raw API only: echo every datagram back to its sender from the receive callback.
+    void set_echo(bool on) noexcept { _echo = on; }
+    /// Closes the netconn/socket: a thread blocked in recv() on it wakes with an error.
+    void shutdown() {
+        if (_conn) netconn_close(_conn);
+        if (_fd >= 0) {
+            lwip_close(_tb.s, _fd);
+            _fd = -1;
+        }
+    }
+
+private:
+    err raw_send() {
+        pbuf* p = _tb.s.pools().alloc_ref(_buf.data(), _buf.size(), /*stable=*/true);
+        if (!p) return err::mem;
+        const err e = udp_sendto(_pcb, p, k_lo, _port);
+        pbuf_free(p);
+        return e;
+    }
+    static void on_raw(void* arg, udp_pcb* pcb, pbuf* p, ip4_addr src, std::uint16_t port) {
+        auto* self = static_cast<endpoint*>(arg);
+        if (self->_echo) (void)udp_sendto(pcb, p, src, port);  // the very pbuf back (zero copy)
+        pbuf_free(p);
+        self->_raw_got.fetch_add(1, std::memory_order_release);
+    }
+
+    testbed& _tb;
+    api_kind _api;
+    bool _locking;
+    bool _ok = false;
+    std::vector<std::byte> _buf, _rx;
+    udp_pcb* _pcb = nullptr;
+    netconn* _conn = nullptr;
+    int _fd = -1;
+    std::uint16_t _port = 0;
+    bool _echo = false;
+    std::atomic<std::uint64_t> _raw_got{0};
+    std::uint64_t _raw_seen = 0;
+};
+
+}  // namespace bench
+LWBENCH_NS_END
