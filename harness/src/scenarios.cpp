@@ -378,10 +378,10 @@ rep_out rep_send_latency(const point& p, const run_options& o) {
     for (long i = 0; i < o.warmup; ++i) ep.send(k_sink_port);
     wait_for([&] { return tb.sunk.load() >= static_cast<std::uint64_t>(o.warmup); });
     const auto sunk0 = tb.sunk.load();
-    const auto c0 = counts_snapshot::of(tb.s);
     const int per_sample = choose_ops_per_sample(probe_op_ns([&] { return ep.send(k_sink_port); }, 50));
-    const auto sunk1 = tb.sunk.load();
+    // Let the probe's datagrams arrive (mailbox input delivers later) before counting.
     wait_for([&] { return tb.sunk.load() >= sunk0 + 50; });
+    const auto sunk1 = tb.sunk.load();
     const auto c1 = counts_snapshot::of(tb.s);
     rep_out out;
     out.rep = time_repetition(o.ops, per_sample, o.hardware_counters, [&] { return ep.send(k_sink_port); });
@@ -392,7 +392,6 @@ rep_out rep_send_latency(const point& p, const run_options& o) {
     stack_counts sc;
     add_counts(sc, c1, c2, static_cast<double>(o.ops), static_cast<std::uint64_t>(o.ops - out.rep.errors),
                tb.sunk.load() - sunk1);
-    (void)c0;
     out.counts = sc;
     for (const auto& [n, v] : tb.s.st().drops_by_name()) out.drops[n] = v;
     return out;
@@ -828,8 +827,7 @@ std::vector<point_result> run_points(const std::vector<point>& points, const run
     for (std::size_t i = 0; i < points.size(); ++i) {
         point_result pr;
         pr.rec = identity_of(points[i]);
-        state[i].acc.finish(pr.rec, static_cast<double>(points[i].scenario == "primitive" ? points[i].payload
-                                                                                           : points[i].payload));
+        state[i].acc.finish(pr.rec, static_cast<double>(points[i].payload));
         pr.rec.ops_per_sample = state[i].ops_per_sample;
         if (state[i].counts) {
             pr.rec.counts = state[i].counts;
