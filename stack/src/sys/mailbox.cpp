@@ -25,9 +25,11 @@ namespace {
 /// of a page between threads (libtbbmalloc's own recycling is invisible to it).
 class block_recycler {
 public:
+    /// Immortal: never destroyed, so a queue torn down during static destruction can
+    /// still give its pages back, and the cached pages stay reachable at exit.
     static block_recycler& instance() {
-        static block_recycler r;
-        return r;
+        static block_recycler* r = new block_recycler;
+        return *r;
     }
     void* take(std::size_t bytes) {
         {
