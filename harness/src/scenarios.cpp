@@ -615,6 +615,17 @@ rep_out rep_throughput(const point& p, const run_options& o) {
     return out;
 }
 
+/// Busy-wait step of the thread ping-pong: spin briefly, then yield, so that a partner
+/// pinned to the same CPU gets to run (pure spinning there would wait for the
+/// scheduler tick and measure that instead).
+void spin_wait(int spins) {
+    if (spins < 64) {
+        lwbench::detail::cpu_relax();
+    } else {
+        std::this_thread::yield();
+    }
+}
+
 rep_out rep_primitive(const point& p, const run_options& o) {
     const cpu_plan plan = make_plan(p.pin);
     rep_out out;
@@ -700,8 +711,10 @@ rep_out rep_primitive(const point& p, const run_options& o) {
                     ab.acquire();
                     ba.post();
                 } else {
-                    while (ball.load(std::memory_order_acquire) != 2 * i + 1)
+                    for (int spins = 0; ball.load(std::memory_order_acquire) != 2 * i + 1; ++spins) {
                         if (stop.load(std::memory_order_relaxed)) return;
+                        spin_wait(spins);
+                    }
                     ball.store(2 * i + 2, std::memory_order_release);
                 }
             }
@@ -713,7 +726,7 @@ rep_out rep_primitive(const point& p, const run_options& o) {
                 ba.acquire();
             } else {
                 ball.store(2 * n + 1, std::memory_order_release);
-                while (ball.load(std::memory_order_acquire) != 2 * n + 2) lwbench::detail::cpu_relax();
+                for (int spins = 0; ball.load(std::memory_order_acquire) != 2 * n + 2; ++spins) spin_wait(spins);
             }
             ++n;
             return true;
