@@ -71,6 +71,12 @@ def test_every_scenario_kind_in_both_modes_writes_complete_plausible_records(tmp
         assert set(rec["counters"]) >= {"context_switches", "cpu_migrations", "task_clock_ns", "cycles"}
         for c in rec["counters"].values():
             assert (c["per_op"] is None) == (c["status"] != "ok")
+    # Clock overhead per sample stays near the 5% target: short operations are batched.
+    clock_ns = doc["environment"]["clock"]["overhead_ns"]
+    for rec in recs:
+        if rec["scenario"] in ("send_latency", "recv_latency"):
+            share = clock_ns / (rec["ops_per_sample"] * rec["latency_ns"]["p50"])
+            assert share <= 0.075, (rec["scenario"], rec["threading_mode"], rec["ops_per_sample"], share)
     by = {(r["scenario"], r["threading_mode"]): r for r in recs}
     for scen in ("send_latency", "round_trip"):
         mp = by[(scen, "message_passing")]["counters"]["context_switches"]["per_op"]
