@@ -150,7 +150,6 @@ record merge_runs(const std::vector<record>& runs) {
             c.total.reset();
         }
     }
-    r.variant = r.variant ? *r.variant + "+merged_runs" : std::string("merged_runs");
     return r;
 }
 

@@ -377,7 +377,9 @@ def fmt_count(x: float | None) -> str:
         return "0"
     if abs(x) >= 100:
         return f"{x:,.0f}"
-    return f"{x:.3g}"
+    if abs(x) < 0.005:
+        return "0.00"  # measured, and below what two decimals show (never "4e-05")
+    return f"{x:.2f}" if abs(x) < 10 else f"{x:.1f}"
 
 
 # ---- footer and finishing --------------------------------------------------

@@ -64,6 +64,18 @@ def _p50(rec: dict | None) -> float | None:
     return number(get(rec, "latency_ns", "p50")) if rec else None
 
 
+# lwIP's two builds pair the input path with the threading mode:
+# LWIP_TCPIP_CORE_LOCKING_INPUT=1 (inline) with core locking, tcpip_input (mailbox) otherwise.
+_PAIRED_INPUT = {"core_locking": "inline", "message_passing": "mailbox"}
+
+
+def _paired(records: list[dict], mode: str) -> dict | None:
+    """The record of `mode` with its paired input mode if present, else any."""
+    if not records:
+        return None
+    return sorted(records, key=lambda r: r.get("input_mode") != _PAIRED_INPUT[mode])[0]
+
+
 def _machine_rows(records: list[dict]) -> tuple[list[_Row], list[str]]:
     notes: list[str] = []
     rows: list[_Row] = []
@@ -71,11 +83,15 @@ def _machine_rows(records: list[dict]) -> tuple[list[_Row], list[str]]:
     for stack in stacks:
         srecs = select(records, stack=stack)
         raws = select(srecs, api="raw")
-        # The raw API has no mode of its own; prefer a record without one.
-        raws.sort(key=lambda r: {None: 0, "core_locking": 1}.get(r.get("threading_mode"), 2))
+        # The raw column is udp_sendto from core context under the core lock (the seed's
+        # raw figure); prefer a record without a mode, then the core-locking one with
+        # its paired inline input.
+        raws.sort(key=lambda r: ({None: 0, "core_locking": 1}.get(r.get("threading_mode"), 2),
+                                 r.get("input_mode") not in (None, "inline")))
         raw = raws[0] if raws else None
         for api in ("socket", "netconn"):
-            by_mode = {m: (select(srecs, api=api, threading_mode=m) or [None])[0] for m in ("message_passing", "core_locking")}
+            by_mode = {m: _paired(select(srecs, api=api, threading_mode=m), m)
+                       for m in ("message_passing", "core_locking")}
             if not any(by_mode.values()):
                 continue
             recs = {**by_mode, "raw": raw}
@@ -198,7 +214,7 @@ def plot_seed(results, *, payload_bytes: int = SEED_PAYLOAD_BYTES):
     notes: list[str] = []
     used: list[dict] = []
     for pin in pinnings:
-        chosen, pnotes = choose(select(cand, pinning=pin), keep=("stack", "api", "threading_mode"))
+        chosen, pnotes = choose(select(cand, pinning=pin), keep=("stack", "api", "threading_mode", "input_mode"))
         rows, rnotes = _machine_rows(chosen)
         if not rows:
             notes.append(f"pinning {pin}: no socket/netconn send records")
