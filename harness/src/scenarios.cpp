@@ -288,7 +288,10 @@ public:
         if (_api == "socket") return static_cast<long>(lwip_recv(_tb.s, _fd, _rx.data(), _rx.size(), 0));
         if (_api == "netconn") {
             auto nb = netconn_recv(_conn);
-            return nb ? static_cast<long>(nb->len()) : -1;
+            if (!nb) return -1;
+            // The application reads its timestamp in place (zero copy: no stack copy).
+            if (nb->p && nb->p->len >= sizeof(std::int64_t)) std::memcpy(_rx.data(), nb->p->payload, sizeof(std::int64_t));
+            return static_cast<long>(nb->len());
         }
         // raw: wait for the receive callback
         const auto want = _raw_seen.load(std::memory_order_acquire) + 1;

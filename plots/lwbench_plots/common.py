@@ -62,7 +62,7 @@ DEFAULT_PREFERENCES: dict[str, tuple] = {
     "stack": ("lwbench",),
     "payload_bytes": (1458,),
     "app_threads": (1,),
-    "pinning": ("none", "separate_cores", "same_core"),
+    "pinning": ("same_core", "none", "separate_cores"),
     "input_mode": ("mailbox", "inline"),
     "mailbox_kind": ("mutex_cv", "tbb_queue", "spin_then_block"),
     "lock_kind": ("std_mutex", "tbb_spin_mutex", "tbb_queuing_mutex"),
@@ -286,8 +286,26 @@ def choose(
     prefer = dict(prefer or {})
     notes: list[str] = []
     recs = list(records)
+    paired_inputs = "threading_mode" in keep and "input_mode" not in keep and "input_mode" not in prefer
+    if paired_inputs:
+        # Compare modes as lwIP builds them: core locking with inline input
+        # (LWIP_TCPIP_CORE_LOCKING_INPUT), message passing with mailbox input. Per mode,
+        # keep the paired input mode where the data has it, instead of fixing one input
+        # mode for all (which would drop one of the modes being compared).
+        paired = {"core_locking": "inline", "message_passing": "mailbox"}
+        out = []
+        for r in recs:
+            mode = r.get("threading_mode")
+            want = paired.get(mode)
+            has_paired = any(x.get("threading_mode") == mode and x.get("input_mode") == want for x in recs)
+            if not has_paired or r.get("input_mode") in (want, None):
+                out.append(r)
+        if len(out) < len(recs):
+            notes.append("input mode paired with the threading mode as in lwIP's builds "
+                         "(core locking: inline, message passing: mailbox)")
+        recs = out
     for key in IDENTITY_KEYS:
-        if key in keep or not recs:
+        if key in keep or not recs or (paired_inputs and key == "input_mode"):
             continue
         wildcard = key in WILDCARD_NULL_KEYS
         values = Counter(r.get(key) for r in recs if not (wildcard and r.get(key) is None))

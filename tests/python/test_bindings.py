@@ -78,6 +78,9 @@ def test_every_scenario_kind_runs_in_both_modes():
     for rec in res:
         assert rec.errors == 0, rec.label
         assert rec.latency_ns["p50"] > 0 and rec.ops_per_sec > 0
+        # Every latency is a real interval: well under a second on any machine (a
+        # timestamp read from the wrong buffer shows up here as ~uptime).
+        assert rec.latency_ns["max"] < 1e9, rec.label
 
 
 def test_save_then_load_then_compare(tmp_path):

@@ -82,7 +82,8 @@ def test_latency_cdf(synthetic_results_path, tmp_path):
     labels = [t.get_text() for t in tail.get_legend().get_texts()]
     assert any("socket API, message passing" in lab for lab in labels)
     assert any("raw API" in lab for lab in labels)
-    assert "pinning = separate_cores" in svg  # the fixed dimension is stated
+    assert "pinning = same_core" in svg  # the fixed dimension is stated (same_core preferred)
+    assert any("core locking" in lab for lab in labels)  # both modes shown, input paired per mode
 
 
 def test_percentiles_vs_size(synthetic_results_path, tmp_path):
