@@ -381,9 +381,9 @@ rep_out rep_send_latency(const point& p, const run_options& o) {
     for (long i = 0; i < o.warmup; ++i) ep.send(k_sink_port);
     wait_for([&] { return tb.sunk.load() >= static_cast<std::uint64_t>(o.warmup); });
     const auto sunk0 = tb.sunk.load();
-    const int per_sample = choose_ops_per_sample(probe_op_ns([&] { return ep.send(k_sink_port); }, 50));
+    const int per_sample = choose_ops_per_sample(probe_op_ns([&] { return ep.send(k_sink_port); }, 100));
     // Let the probe's datagrams arrive (mailbox input delivers later) before counting.
-    wait_for([&] { return tb.sunk.load() >= sunk0 + 50; });
+    wait_for([&] { return tb.sunk.load() >= sunk0 + 100; });
     const auto sunk1 = tb.sunk.load();
     const auto c1 = counts_snapshot::of(tb.s);
     rep_out out;

@@ -7,6 +7,7 @@
 // the process for the whole repetition, and are divided by the ops to give per-op.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <vector>
@@ -70,12 +71,21 @@ repetition time_repetition(long ops, int ops_per_sample, bool hw_counters, Op&& 
     return rep;
 }
 
-/// Probes the cost of one op (running it `n` times) without counters.
+/// Probes the cost of one op: runs it `n` times in 5 chunks and returns the fastest
+/// chunk's time per op, so a preemption or a cold start during the probe (a busy
+/// machine) cannot make the op look slower than it is — which would under-batch it.
 template <class Op>
 double probe_op_ns(Op&& op, long n = 200) {
-    const std::int64_t t0 = now_ns();
-    for (long i = 0; i < n; ++i) op();
-    return static_cast<double>(now_ns() - t0) / static_cast<double>(n);
+    constexpr long chunks = 5;
+    const long per_chunk = std::max(1L, n / chunks);
+    double best = 0;
+    for (long c = 0; c < chunks; ++c) {
+        const std::int64_t t0 = now_ns();
+        for (long i = 0; i < per_chunk; ++i) op();
+        const double t = static_cast<double>(now_ns() - t0) / static_cast<double>(per_chunk);
+        if (c == 0 || t < best) best = t;
+    }
+    return best;
 }
 
 /// Collects repetitions of one scenario point and fills a record's measurement fields.
