@@ -16,7 +16,7 @@
 #include <string>
 
 #include "bench_common.hpp"
-#include "testbed.hpp"
+#include "lwbench/harness/testbed.hpp"
 
 LWBENCH_NS_BEGIN
 namespace bench {

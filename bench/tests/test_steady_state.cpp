@@ -25,7 +25,7 @@
 #include <oneapi/tbb/cache_aligned_allocator.h>
 
 #include "alloc_probe.hpp"
-#include "testbed.hpp"
+#include "lwbench/harness/testbed.hpp"
 
 namespace {
 

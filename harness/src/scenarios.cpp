@@ -18,6 +18,7 @@
 
 #include "lwbench/detail/core_lock.hpp"
 #include "lwbench/detail/futex_sem.hpp"
+#include "lwbench/harness/testbed.hpp"
 #include "lwbench/harness/timing.hpp"
 #include "lwbench/inet_chksum.hpp"
 #include "lwbench/loopback_netif.hpp"
@@ -117,7 +118,7 @@ namespace {
 
 using clk = std::chrono::steady_clock;
 const ip4_addr k_lo = ip4_addr::from_octets(127, 0, 0, 1);
-constexpr std::uint16_t k_sink_port = 9, k_rx_port = 7000, k_tx_port = 7001;
+constexpr std::uint16_t k_tx_port = 7001;
 
 void check_cancel(const run_options& o) {
     if (o.cancel && o.cancel->load(std::memory_order_relaxed)) throw cancelled();
@@ -174,184 +175,21 @@ struct counts_snapshot {
     }
 };
 
-// ---- the testbed: stack + loopback + counting sink -----------------------------------
+// ---- the testbed (shared with bench/: lwbench/harness/testbed.hpp) -------------------
 
-struct testbed {
-    explicit testbed(const point& p, int tcpip_cpu) : s(make_cfg(p, tcpip_cpu)), lo(s, lo_cfg()) {
-        core_guard g(s);
-        sink = udp_new(s);
-        (void)udp_bind(sink, ip4_addr::any(), k_sink_port);
-        udp_recv(sink, &testbed::on_sink, this);
-    }
-    ~testbed() {
-        core_guard g(s);
-        udp_remove(sink);
-    }
-    static stack_config make_cfg(const point& p, int tcpip_cpu) {
-        stack_config c = p.cfg;
-        c.tcpip_cpu = tcpip_cpu;
-        c.pbuf_pool_size = std::max<std::size_t>(c.pbuf_pool_size, 2048);
-        c.recv_queue_depth = std::max<std::size_t>(c.recv_queue_depth, 1024);
-        return c;
-    }
-    static loopback_config lo_cfg() {
-        loopback_config c;
-        c.queue_len = 1024;
-        return c;
-    }
-    static void on_sink(void* arg, udp_pcb*, pbuf* p, ip4_addr, std::uint16_t) {
-        auto* tb = static_cast<testbed*>(arg);
-        if (tb->stamp_ns) {  // delivery latency through the raw path
-            std::int64_t t0;
-            std::memcpy(&t0, p->payload, sizeof t0);
-            tb->last_delivery_ns.store(now_ns() - t0, std::memory_order_relaxed);
-        }
-        pbuf_free(p);
-        tb->sunk.fetch_add(1, std::memory_order_release);
-    }
-    stack s;
-    loopback_netif lo;
-    udp_pcb* sink = nullptr;
-    std::atomic<std::uint64_t> sunk{0};
-    bool stamp_ns = false;
-    std::atomic<std::int64_t> last_delivery_ns{0};
-};
+using bench::endpoint;
+using bench::k_rx_port;
+using bench::k_sink_port;
+using bench::testbed;
 
-/// One application endpoint of an API: sends to a port, receives on its own port.
-class endpoint {
-public:
-    endpoint(testbed& tb, const std::string& api, threading_mode mode, std::uint16_t bind_port, std::size_t payload)
-        : _tb(tb), _api(api), _mode(mode), _buf(payload, std::byte{0x5a}) {
-        stack& s = tb.s;
-        if (api == "raw") {
-            core_guard g(s);
-            _pcb = udp_new(s);
-            if (bind_port) (void)udp_bind(_pcb, ip4_addr::any(), bind_port);
-            udp_recv(_pcb, &endpoint::on_raw, this);
-        } else if (api == "netconn") {
-            _conn = netconn_new(s);
-            if (bind_port) netconn_bind(_conn, ip4_addr::any(), bind_port);
-        } else {
-            _fd = lwip_socket(s, AF_INET, SOCK_DGRAM, 0);
-            if (bind_port) {
-                sockaddr_in a = addr_of(bind_port);
-                lwip_bind(s, _fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-            }
-        }
-        _rx.resize(std::max<std::size_t>(payload, 16));
-    }
-    ~endpoint() {
-        if (_pcb) {
-            core_guard g(_tb.s);
-            udp_remove(_pcb);
-        }
-        if (_conn) netconn_delete(_conn);
-        if (_fd > 0) lwip_close(_tb.s, _fd);
-    }
-    endpoint(const endpoint&) = delete;
-    endpoint& operator=(const endpoint&) = delete;
-
-    static sockaddr_in addr_of(std::uint16_t port) {
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(port);
-        a.sin_addr.s_addr = k_lo.addr;
-        return a;
-    }
-
-    std::byte* payload() { return _buf.data(); }
-
-    /// One send of the payload to 127.0.0.1:port through this endpoint's API.
-    bool send(std::uint16_t port) {
-        stack& s = _tb.s;
-        if (_api == "socket") {
-            const sockaddr_in a = addr_of(port);
-            return lwip_sendto(s, _fd, _buf.data(), _buf.size(), 0, reinterpret_cast<const sockaddr*>(&a), sizeof a) >= 0;
-        }
-        if (_api == "netconn") {
-            netbuf nb;
-            if (nb.ref(s, _buf.data(), _buf.size(), /*stable=*/true) != err::ok) return false;
-            return netconn_sendto(_conn, nb, k_lo, port) == err::ok;
-        }
-        // raw: enter core context the way an lwIP application would in this mode —
-        // LOCK_TCPIP_CORE() with core locking, a tcpip callback with message passing.
-        _port = port;
-        if (_mode == threading_mode::core_locking) {
-            core_guard g(s);
-            return raw_send() == err::ok;
-        }
-        return s.callback_wait([](void* self) { return static_cast<endpoint*>(self)->raw_send(); }, this) == err::ok;
-    }
-
-    /// One blocking receive (socket/netconn). Returns bytes, or -1.
-    long recv() {
-        if (_api == "socket") return static_cast<long>(lwip_recv(_tb.s, _fd, _rx.data(), _rx.size(), 0));
-        if (_api == "netconn") {
-            auto nb = netconn_recv(_conn);
-            if (!nb) return -1;
-            // The application reads its timestamp in place (zero copy: no stack copy).
-            if (nb->p && nb->p->len >= sizeof(std::int64_t)) std::memcpy(_rx.data(), nb->p->payload, sizeof(std::int64_t));
-            return static_cast<long>(nb->len());
-        }
-        // raw: wait for the receive callback
-        const auto want = _raw_seen.load(std::memory_order_acquire) + 1;
-        if (!wait_for([&] { return _raw_got.load(std::memory_order_acquire) >= want; })) return -1;
-        _raw_seen.store(want, std::memory_order_relaxed);
-        return static_cast<long>(_buf.size());
-    }
-    /// Non-blocking receive; -1 when nothing is waiting.
-    long try_recv() {
-        if (_api == "socket") return static_cast<long>(lwip_recv(_tb.s, _fd, _rx.data(), _rx.size(), MSG_DONTWAIT));
-        if (_api == "netconn") {
-            auto nb = netconn_recv(_conn, true);
-            return nb ? static_cast<long>(nb->len()) : -1;
-        }
-        return -1;
-    }
-    /// Timestamp from the first 8 bytes of the last datagram received (socket only).
-    std::int64_t rx_stamp() const {
-        std::int64_t t;
-        std::memcpy(&t, _rx.data(), sizeof t);
-        return t;
-    }
-    void set_echo(bool on) { _echo = on; }
-    /// Closes the socket/netconn: a thread blocked in recv() wakes with an error.
-    void shutdown() {
-        if (_conn) netconn_close(_conn);
-        if (_fd > 0) {
-            lwip_close(_tb.s, _fd);
-            _fd = -1;
-        }
-    }
-    std::uint64_t raw_received() const { return _raw_got.load(std::memory_order_acquire); }
-
-private:
-    err raw_send() {
-        pbuf* p = _tb.s.pools().alloc_ref(_buf.data(), _buf.size(), /*stable=*/true);
-        if (!p) return err::mem;
-        const err e = udp_sendto(_pcb, p, k_lo, _port);
-        pbuf_free(p);
-        return e;
-    }
-    static void on_raw(void* arg, udp_pcb* pcb, pbuf* p, ip4_addr src, std::uint16_t port) {
-        auto* self = static_cast<endpoint*>(arg);
-        if (self->_echo) (void)udp_sendto(pcb, p, src, port);  // echo the very pbuf back (zero copy)
-        pbuf_free(p);
-        self->_raw_got.fetch_add(1, std::memory_order_release);
-    }
-
-    testbed& _tb;
-    std::string _api;
-    threading_mode _mode;
-    std::vector<std::byte> _buf, _rx;
-    udp_pcb* _pcb = nullptr;
-    netconn* _conn = nullptr;
-    int _fd = -1;
-    std::uint16_t _port = 0;
-    bool _echo = false;
-    std::atomic<std::uint64_t> _raw_got{0};
-    std::atomic<std::uint64_t> _raw_seen{0};
-};
+/// The point's stack configuration, with pools deep enough for the scenarios.
+stack_config testbed_config(const point& p, int tcpip_cpu) {
+    stack_config c = p.cfg;
+    c.tcpip_cpu = tcpip_cpu;
+    c.pbuf_pool_size = std::max<std::size_t>(c.pbuf_pool_size, 2048);
+    c.recv_queue_depth = std::max<std::size_t>(c.recv_queue_depth, 1024);
+    return c;
+}
 
 /// Fills the stack-count fields of a record from snapshots around the timed work.
 void add_counts(stack_counts& c, const counts_snapshot& a, const counts_snapshot& b, double ops,
@@ -375,9 +213,9 @@ struct rep_out {
 
 rep_out rep_send_latency(const point& p, const run_options& o) {
     const cpu_plan plan = make_plan(p.pin);
-    testbed tb(p, plan.tcpip);
+    testbed tb(testbed_config(p, plan.tcpip));
     scoped_pin pin(plan.app(0));
-    endpoint ep(tb, p.api, p.cfg.mode, 0, p.payload);
+    endpoint ep(tb, bench::parse_api(p.api), p.payload);
     for (long i = 0; i < o.warmup; ++i) ep.send(k_sink_port);
     wait_for([&] { return tb.sunk.load() >= static_cast<std::uint64_t>(o.warmup); });
     const auto sunk0 = tb.sunk.load();
@@ -402,13 +240,13 @@ rep_out rep_send_latency(const point& p, const run_options& o) {
 
 rep_out rep_recv_latency(const point& p, const run_options& o) {
     const cpu_plan plan = make_plan(p.pin);
-    testbed tb(p, plan.tcpip);
+    testbed tb(testbed_config(p, plan.tcpip));
     scoped_pin pin(plan.app(0));
-    endpoint rx(tb, p.api, p.cfg.mode, k_rx_port, p.payload);
-    endpoint tx(tb, "raw", p.cfg.mode, 0, p.payload);
+    endpoint rx(tb, bench::parse_api(p.api), p.payload, k_rx_port);
+    endpoint tx(tb, bench::api_kind::raw, p.payload);
     constexpr long batch = 512;  // below the receive queue depth: nothing is dropped
     const auto fill = [&](long n) {
-        for (long i = 0; i < n; ++i) tx.send(k_rx_port);
+        for (long i = 0; i < n; ++i) tx.send_locked(k_rx_port);  // untimed refill: core_guard in any mode
         return wait_for([&] { return tb.lo.delivered() >= tb.lo.transmitted() && tb.s.mailbox_depth() == 0; });
     };
     // Warm up, and time the warm-up receives to size the batches: a receive can be as
@@ -464,10 +302,10 @@ rep_out rep_recv_latency(const point& p, const run_options& o) {
 /// delivery_latency and round_trip: a second thread receives (and echoes).
 rep_out rep_two_threads(const point& p, const run_options& o, bool round_trip) {
     const cpu_plan plan = make_plan(p.pin);
-    testbed tb(p, plan.tcpip);
+    testbed tb(testbed_config(p, plan.tcpip));
     scoped_pin pin(plan.app(0));
-    endpoint a(tb, p.api, p.cfg.mode, k_tx_port, p.payload);
-    endpoint b(tb, p.api, p.cfg.mode, k_rx_port, p.payload);
+    endpoint a(tb, bench::parse_api(p.api), p.payload, k_tx_port);
+    endpoint b(tb, bench::parse_api(p.api), p.payload, k_rx_port);
     const long total = o.warmup + o.ops;
     std::atomic<bool> stop{false};
     std::atomic<std::int64_t> delivered_ns{0};
@@ -539,14 +377,14 @@ rep_out rep_two_threads(const point& p, const run_options& o, bool round_trip) {
 
 rep_out rep_throughput(const point& p, const run_options& o) {
     const cpu_plan plan = make_plan(p.pin);
-    testbed tb(p, plan.tcpip);
+    testbed tb(testbed_config(p, plan.tcpip));
     const bool raw = p.api == "raw";
     std::unique_ptr<endpoint> rx;
-    if (!raw) rx = std::make_unique<endpoint>(tb, p.api, p.cfg.mode, k_rx_port, p.payload);
+    if (!raw) rx = std::make_unique<endpoint>(tb, bench::parse_api(p.api), p.payload, k_rx_port);
     const std::uint16_t dst = raw ? k_sink_port : k_rx_port;
     std::vector<std::unique_ptr<endpoint>> senders;
     for (int t = 0; t < p.threads; ++t)
-        senders.push_back(std::make_unique<endpoint>(tb, p.api, p.cfg.mode, 0, p.payload));
+        senders.push_back(std::make_unique<endpoint>(tb, bench::parse_api(p.api), p.payload));
     // warm-up, single-threaded
     for (long i = 0; i < std::min<long>(o.warmup, 500); ++i) {
         senders[0]->send(dst);

@@ -1,6 +1,6 @@
-// testbed.hpp — the macro benchmarks' testbed: a stack, the zero-copy loopback and a
-// counting raw sink on port 9, plus one application endpoint per API. Mirrors the
-// harness's testbed (harness/src/scenarios.cpp) so both measure the same thing.
+// testbed.hpp — the one testbed behind the harness's scenarios and the Google
+// Benchmark suite: a stack, the zero-copy loopback and a counting raw sink on port 9,
+// plus one application endpoint per API — so both measure exactly the same thing.
 //
 // Header-only and inside the stack's variant namespace (LWBENCH_NS_BEGIN): the dispatch
 // benchmark compiles it once per stack variant (lwbench::dyn, lwbench::fixed_cl, …)
@@ -17,7 +17,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <thread>
+#include <string_view>
 #include <vector>
 
 #include "lwbench/loopback_netif.hpp"
@@ -42,6 +44,11 @@ inline const char* to_string(api_kind a) {
 inline constexpr std::uint16_t k_sink_port = 9;  ///< the counting raw sink (discard)
 inline constexpr std::uint16_t k_rx_port = 7000, k_echo_port = 7001, k_ping_port = 7002;
 inline constexpr ip4_addr k_lo = ip4_addr::from_octets(127, 0, 0, 1);
+
+/// "raw", "netconn", "socket" -> api_kind (the harness validates names first).
+inline api_kind parse_api(std::string_view s) {
+    return s == "raw" ? api_kind::raw : s == "netconn" ? api_kind::netconn : api_kind::socket;
+}
 
 /// Input mode paired with the threading mode as in lwIP's builds: core locking with
 /// LWIP_TCPIP_CORE_LOCKING_INPUT (inline), message passing with tcpip_input (mailbox).
@@ -218,7 +225,11 @@ public:
             case api_kind::socket: return static_cast<long>(lwip_recv(_tb.s, _fd, _rx.data(), _rx.size(), 0));
             case api_kind::netconn: {
                 auto nb = netconn_recv(_conn);
-                return nb ? static_cast<long>(nb->len()) : -1;
+                if (!nb) return -1;
+                // The application reads a timestamp in place (zero copy: no stack copy).
+                if (nb->p && nb->p->len >= sizeof(std::int64_t))
+                    std::memcpy(_rx.data(), nb->p->payload, sizeof(std::int64_t));
+                return static_cast<long>(nb->len());
             }
             case api_kind::raw: break;
         }
@@ -229,6 +240,25 @@ public:
         _raw_seen = want;
         return static_cast<long>(_buf.size());
     }
+
+    /// Non-blocking receive (netconn/socket); -1 when nothing is waiting.
+    long try_recv() {
+        if (_api == api_kind::socket)
+            return static_cast<long>(lwip_recv(_tb.s, _fd, _rx.data(), _rx.size(), MSG_DONTWAIT));
+        if (_api == api_kind::netconn) {
+            auto nb = netconn_recv(_conn, true);
+            return nb ? static_cast<long>(nb->len()) : -1;
+        }
+        return -1;
+    }
+    /// The first 8 bytes of the last datagram received (netconn/socket): a timestamp.
+    [[nodiscard]] std::int64_t rx_stamp() const {
+        std::int64_t t;
+        std::memcpy(&t, _rx.data(), sizeof t);
+        return t;
+    }
+    /// Raw API: datagrams its receive callback has seen.
+    [[nodiscard]] std::uint64_t raw_received() const noexcept { return _raw_got.load(std::memory_order_acquire); }
 
     /// netconn/socket: recv() gives up after `ms` (raw: recv() waits at most 10 s anyway).
     void set_recv_timeout(int ms) {
