@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "lwbench/harness/result_file.hpp"
 #include "lwbench/harness/stats.hpp"
 
 #ifndef LWBENCH_SOURCE_DIR
@@ -25,17 +26,6 @@ namespace lwbench::gbench {
 
 namespace {
 
-std::string run_capture(const std::string& cmd) {
-    std::string out;
-    if (FILE* p = popen(cmd.c_str(), "r")) {
-        std::array<char, 256> buf{};
-        while (fgets(buf.data(), static_cast<int>(buf.size()), p)) out += buf.data();
-        if (pclose(p) != 0) return {};
-    }
-    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-    return out;
-}
-
 std::string fmt_double(double v) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.2f", v);
@@ -44,15 +34,7 @@ std::string fmt_double(double v) {
 
 }  // namespace
 
-const std::string& git_revision() {
-    static const std::string rev = [] {
-        const std::string src = LWBENCH_SOURCE_DIR;
-        if (src.empty()) return std::string("unknown");
-        auto r = run_capture("git -C '" + src + "' rev-parse HEAD 2>/dev/null");
-        return r.empty() ? std::string("unknown") : r;
-    }();
-    return rev;
-}
+const std::string& git_revision() { return lwbench::harness::source_git_state().revision; }
 
 const std::string& hardware_counter_status() {
     static const std::string status = [] {
@@ -65,12 +47,8 @@ const std::string& hardware_counter_status() {
 }
 
 void add_context(const std::string& binary, const std::vector<std::pair<std::string, std::string>>& extra) {
-    const std::string src = LWBENCH_SOURCE_DIR;
-    std::string dirty = "unknown";
-    if (!src.empty() && git_revision() != "unknown")
-        dirty = run_capture("git -C '" + src + "' status --porcelain --untracked-files=no 2>/dev/null").empty()
-                    ? "false"
-                    : "true";
+    const auto& gs = lwbench::harness::source_git_state();
+    const std::string dirty = !gs.dirty ? "unknown" : (*gs.dirty ? "true" : "false");
     std::string sw = "ok";
     {
         lwbench::harness::perf_counters pc(false);
@@ -80,7 +58,7 @@ void add_context(const std::string& binary, const std::vector<std::pair<std::str
     benchmark::AddCustomContext("lwbench_binary", binary);
     benchmark::AddCustomContext("lwbench_git_revision", git_revision());
     benchmark::AddCustomContext("lwbench_git_dirty", dirty);
-    benchmark::AddCustomContext("lwbench_source_dir", src);
+    benchmark::AddCustomContext("lwbench_source_dir", LWBENCH_SOURCE_DIR);
     benchmark::AddCustomContext("lwbench_build_type", LWBENCH_BUILD_TYPE);
     benchmark::AddCustomContext("lwbench_cxx_flags", LWBENCH_CXX_FLAGS);
     benchmark::AddCustomContext("lwbench_threading_mode_arg",

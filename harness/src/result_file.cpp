@@ -89,19 +89,27 @@ std::string compiler() {
 
 }  // namespace
 
+const git_state& source_git_state() {
+    static const git_state state = [] {
+        git_state g;
+        const std::string src = LWBENCH_SOURCE_DIR;
+        if (src.empty()) return g;
+        const std::string git = "git -C '" + src + "' ";
+        if (auto r = run_capture(git + "rev-parse HEAD 2>/dev/null"); !r.empty()) {
+            g.revision = r;
+            g.dirty = !run_capture(git + "status --porcelain --untracked-files=no 2>/dev/null").empty();
+        }
+        return g;
+    }();
+    return state;
+}
+
 json capture_environment() {
     utsname u{};
     uname(&u);
-    const std::string src = LWBENCH_SOURCE_DIR;
-    std::string rev = "unknown";
-    json dirty = nullptr;
-    if (!src.empty()) {
-        const std::string git = "git -C '" + src + "' ";
-        if (auto r = run_capture(git + "rev-parse HEAD 2>/dev/null"); !r.empty()) {
-            rev = r;
-            dirty = !run_capture(git + "status --porcelain --untracked-files=no 2>/dev/null").empty();
-        }
-    }
+    const auto& gs = source_git_state();
+    const std::string rev = gs.revision;
+    const json dirty = gs.dirty ? json(*gs.dirty) : json(nullptr);
     const auto& ck = calibrate_clock();
     return {
         {"cpu_model", cpu_model()},

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,15 @@
 #include "lwbench/harness/record.hpp"
 
 namespace lwbench::harness {
+
+/// The source checkout's git revision ("unknown" outside a checkout) and whether it
+/// has uncommitted changes to tracked files (nullopt when unknown). Git is asked once
+/// per process.
+struct git_state {
+    std::string revision = "unknown";
+    std::optional<bool> dirty;
+};
+const git_state& source_git_state();
 
 /// Everything docs/results-schema.md lists under "environment".
 nlohmann::json capture_environment();
