@@ -39,7 +39,7 @@ inline void publish_steady(benchmark::State& st, const steady_counts& a, const s
 }
 
 inline std::string label_of(api_kind api, threading_mode m, const std::string& extra = {}) {
-    std::string l = std::string(to_string(api)) + " " + to_string(m) + " in=" + to_string(paired_input(m));
+    std::string l = std::string(to_string(api)) + " " + to_string(m) + " in=" + to_string(paired_input_mode(m));
     if (!extra.empty()) l += " [" + extra + "]";
     return l;
 }

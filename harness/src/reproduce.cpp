@@ -42,7 +42,7 @@ std::vector<point> our_points() {
                 p.cfg.mode = mode;
                 // As lwIP's two builds: core locking with LWIP_TCPIP_CORE_LOCKING_INPUT=1,
                 // message passing with input through the mailbox.
-                p.cfg.input = mode == threading_mode::core_locking ? input_mode::inline_ : input_mode::mailbox;
+                p.cfg.input = paired_input_mode(mode);
                 p.payload = k_payload;
                 p.pin = pin;
                 pts.push_back(p);

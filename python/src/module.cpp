@@ -45,7 +45,7 @@ stack_config make_config(const std::string& mode, const std::string& input, cons
     stack_config c;
     c.mode = parse_or_throw<threading_mode>(mode, parse_threading_mode, "threading mode", "message_passing, core_locking");
     if (input == "auto") {
-        c.input = c.mode == threading_mode::core_locking ? input_mode::inline_ : input_mode::mailbox;
+        c.input = paired_input_mode(c.mode);
     } else {
         c.input = parse_or_throw<input_mode>(input, parse_input_mode, "input mode", "mailbox, inline, auto");
     }

@@ -198,7 +198,7 @@ int cmd_demo(long count, std::size_t size, const std::string& pcap) {
     for (auto mode : {threading_mode::message_passing, threading_mode::core_locking}) {
         stack_config cfg;
         cfg.mode = mode;
-        cfg.input = mode == threading_mode::core_locking ? input_mode::inline_ : input_mode::mailbox;
+        cfg.input = paired_input_mode(mode);
         stack s(cfg);
         loopback_netif lo(s);
         const int a = lwip_socket(s, AF_INET, SOCK_DGRAM, 0), b = lwip_socket(s, AF_INET, SOCK_DGRAM, 0);
@@ -406,7 +406,7 @@ int main(int argc, char** argv) {
                                                 p.scenario = s;
                                                 p.api = api;
                                                 p.cfg.mode = m;
-                                                p.cfg.input = in ? *in : (m == threading_mode::core_locking ? input_mode::inline_ : input_mode::mailbox);
+                                                p.cfg.input = in ? *in : paired_input_mode(m);
                                                 p.cfg.mailbox = mb;
                                                 p.cfg.lock = lk;
                                                 p.payload = static_cast<std::size_t>(size);

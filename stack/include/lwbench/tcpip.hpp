@@ -56,6 +56,14 @@ std::optional<input_mode> parse_input_mode(std::string_view s) noexcept;
 std::optional<mailbox_kind> parse_mailbox_kind(std::string_view s) noexcept;
 std::optional<lock_kind> parse_lock_kind(std::string_view s) noexcept;
 
+/// The input mode that lwIP's builds pair with a threading mode: core locking with
+/// LWIP_TCPIP_CORE_LOCKING_INPUT (packets processed inline under the core lock),
+/// message passing with tcpip_input (packets posted to the mailbox). The one place
+/// this rule is written; everything above the stack asks here.
+constexpr input_mode paired_input_mode(threading_mode m) noexcept {
+    return m == threading_mode::core_locking ? input_mode::inline_ : input_mode::mailbox;
+}
+
 struct stack_config {
     threading_mode mode = threading_mode::core_locking;
     input_mode input = input_mode::inline_;

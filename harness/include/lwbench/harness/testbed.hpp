@@ -50,16 +50,10 @@ inline api_kind parse_api(std::string_view s) {
     return s == "raw" ? api_kind::raw : s == "netconn" ? api_kind::netconn : api_kind::socket;
 }
 
-/// Input mode paired with the threading mode as in lwIP's builds: core locking with
-/// LWIP_TCPIP_CORE_LOCKING_INPUT (inline), message passing with tcpip_input (mailbox).
-inline input_mode paired_input(threading_mode m) {
-    return m == threading_mode::core_locking ? input_mode::inline_ : input_mode::mailbox;
-}
-
 inline stack_config paired_config(threading_mode m) {
     stack_config c;
     c.mode = m;
-    c.input = paired_input(m);
+    c.input = paired_input_mode(m);
     c.pbuf_pool_size = 2048;
     c.pbuf_ref_pool_size = 2048;
     c.recv_queue_depth = 1024;
@@ -131,7 +125,7 @@ public:
 class endpoint {
 public:
     endpoint(testbed& tb, api_kind api, std::size_t payload, std::uint16_t bind_port = 0)
-        : _tb(tb), _api(api), _locking(tb.s.get_threading_mode() == threading_mode::core_locking),
+        : _tb(tb), _api(api),
           _buf(payload, std::byte{0x5a}), _rx(std::max<std::size_t>(payload, 16)) {
         stack& s = tb.s;
         switch (api) {
@@ -199,15 +193,11 @@ public:
             }
             case api_kind::raw: break;
         }
-        // raw: enter core context as an lwIP application would in this mode —
-        // LOCK_TCPIP_CORE() with core locking, tcpip_callback (waiting) with message passing.
+        // raw: enter core context the current mode's way — the stack's dispatcher locks
+        // the core (LOCK_TCPIP_CORE) or posts and waits (tcpip_api_call); it reads the
+        // mode at every call, so a live mode switch takes effect at once.
         _port = port;
-        if (_locking) {
-            core_guard g(s);
-            return raw_send() == err::ok;
-        }
-        return s.callback_wait([](void* self) { return static_cast<endpoint*>(self)->raw_send(); }, this) ==
-               err::ok;
+        return s.call([](void* self) { return static_cast<endpoint*>(self)->raw_send(); }, this) == err::ok;
     }
 
     /// Raw API only: one send from core context entered with core_guard, whatever the
@@ -296,7 +286,6 @@ private:
 
     testbed& _tb;
     api_kind _api;
-    bool _locking;
     bool _ok = false;
     std::vector<std::byte> _buf, _rx;
     udp_pcb* _pcb = nullptr;
