@@ -15,7 +15,7 @@ Contracts:
 
 from __future__ import annotations
 
-import json
+import importlib.util
 import math
 import os
 import sys
@@ -26,6 +26,11 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import matplotlib
+
+if importlib.util.find_spec("lwbench") is None:  # a plain checkout: the lwbench package is in <repo>/python
+    sys.path.append(str(Path(__file__).resolve().parents[2] / "python"))
+from lwbench.formatting import fmt_count, fmt_ns, sig  # noqa: E402,F401  (the one formatter, re-exported)
+from lwbench.results import NotAResultFile, read_document  # noqa: E402  (the one reader)
 
 matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402  (backend must be set first)
@@ -139,23 +144,16 @@ class Results:
         return self.documents[rec["_doc"]].get("environment") or {}
 
 
-def _load_document(src: Any) -> tuple[dict, str | None]:
-    if isinstance(src, Mapping):
-        return dict(src), None
-    path = Path(src)
-    with open(path, encoding="utf-8") as f:
-        doc = json.load(f)
-    if not isinstance(doc, dict):
-        raise ValueError(f"{path}: not a JSON object")
-    return doc, str(path)
-
-
-def load_results(sources: Any) -> Results:
+def load_results(sources: Any, skip_foreign: bool = False) -> Results:
     """Merge result documents.
 
     sources: a `Results` (returned as is), a path, an in-memory document
     (dict), or an iterable of paths/documents.  Raises ValueError for a
-    document that is not `lwbench.results` of a supported version.
+    document that is not `lwbench.results` of a supported version, except
+    that with skip_foreign=True a file that is other JSON (Google Benchmark
+    output picked up by a glob) is skipped with a note on stderr.
+    Each document gets `_run`: a label naming its run and machine
+    (hostname, date, revision), used to overlay several runs.
     """
     if isinstance(sources, Results):
         return sources
@@ -163,26 +161,41 @@ def load_results(sources: Any) -> Results:
         sources = [sources]
     out = Results()
     for src in sources:
-        doc, path = _load_document(src)
-        where = path or "<document>"
-        if doc.get("schema") != SCHEMA:
-            raise ValueError(f"{where}: schema is {doc.get('schema')!r}, expected {SCHEMA!r}")
-        if doc.get("schema_version") not in SUPPORTED_SCHEMA_VERSIONS:
-            raise ValueError(
-                f"{where}: schema_version {doc.get('schema_version')!r} is not supported "
-                f"(this plotting code reads {SUPPORTED_SCHEMA_VERSIONS})"
-            )
+        if isinstance(src, Mapping):
+            doc, path = dict(src), None
+            if doc.get("schema") != SCHEMA:
+                raise NotAResultFile(f"<document>: schema is {doc.get('schema')!r}, expected {SCHEMA!r}")
+            if doc.get("schema_version") not in SUPPORTED_SCHEMA_VERSIONS:
+                raise ValueError(f"<document>: schema_version {doc.get('schema_version')!r} is not supported")
+        else:
+            try:
+                doc, path = read_document(src), str(src)
+            except NotAResultFile as e:
+                if not skip_foreign:
+                    raise
+                warn(f"skipping {src}: {e}")
+                continue
         di = len(out.documents)
         header = {k: v for k, v in doc.items() if k != "records"}
         header["_path"] = path
+        header["_run"] = run_label(header)
         out.documents.append(header)
         created = str(doc.get("created_utc") or "")
         for ri, rec in enumerate(doc.get("records") or []):
             r = dict(rec)
             r["_doc"] = di
             r["_order"] = (created, di, ri)
+            r["_run"] = header["_run"]
             out.records.append(r)
     return out
+
+
+def run_label(document: Mapping) -> str:
+    """"host · YYYY-MM-DD HH:MM · git abc1234": names a run and its machine in legends."""
+    env = document.get("environment") or {}
+    created = str(document.get("created_utc") or "")
+    when = created[:16].replace("T", " ") if created else "date unknown"
+    return f"{env.get('hostname') or 'unknown host'} · {when} · git {_short_rev(env)}"
 
 
 # ---- reading record fields -----------------------------------------------
@@ -367,37 +380,6 @@ def plain_log_ticks(axis) -> None:
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     # Minor ticks (2x, 5x, ...) get labels only when the axis spans few decades.
     axis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(1.5, 0.6)))
-
-
-def fmt_ns(ns: float | None, digits: int = 3) -> str:
-    """A duration in its natural unit with `digits` significant digits."""
-    if ns is None:
-        return "n/a"
-    for div, unit in ((1e9, "s"), (1e6, "ms"), (1e3, "µs"), (1.0, "ns")):
-        if abs(ns) >= div or unit == "ns":
-            return f"{sig(ns / div, digits)} {unit}"
-    return f"{ns} ns"  # unreachable
-
-
-def sig(x: float, digits: int = 3) -> str:
-    """x with `digits` significant digits, no exponent for everyday sizes."""
-    if x == 0:
-        return "0"
-    mag = math.floor(math.log10(abs(x)))
-    decimals = max(0, digits - 1 - mag)
-    return f"{x:.{decimals}f}"
-
-
-def fmt_count(x: float | None) -> str:
-    if x is None:
-        return "n/a"
-    if x == 0:
-        return "0"
-    if abs(x) >= 100:
-        return f"{x:,.0f}"
-    if abs(x) < 0.005:
-        return "0.00"  # measured, and below what two decimals show (never "4e-05")
-    return f"{x:.2f}" if abs(x) < 10 else f"{x:.1f}"
 
 
 # ---- footer and finishing --------------------------------------------------

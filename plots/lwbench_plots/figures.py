@@ -46,10 +46,12 @@ def make_all(results_paths: Iterable[str | os.PathLike] | str | os.PathLike, out
     """Render every figure the records allow into out_dir.
 
     results_paths: result JSON files (or documents); records are merged.
-    Returns the written files (PNG and SVG per figure).  Raises ValueError
-    for a file that is not an lwbench result document.
+    Returns the written files (PNG and SVG per figure).  Files that are
+    other JSON (Google Benchmark output in the same folder) are skipped with a
+    note on stderr; raises ValueError for an lwbench file of an unsupported
+    version or invalid JSON.
     """
-    results = load_results(results_paths)
+    results = load_results(results_paths, skip_foreign=True)
     if not results.records:
         warn("no records in the given result files: nothing to plot")
         return []

@@ -1,32 +1,20 @@
 """Locate and import the compiled extension ``_lwbench``.
 
 The extension is built by CMake into ``<build>/python/`` (see python/CMakeLists.txt).
-Search order: an already importable ``_lwbench``; ``$LWBENCH_BUILD_DIR/python``;
-``<repo>/build/release/python``; any other ``<repo>/build/*/python``.
-Importing this module never fails: ``load()`` raises ImportError with the fix.
+Search order: an already importable ``_lwbench``; then the folders of
+``lwbench._paths.build_python_dirs()`` ($LWBENCH_BUILD_DIR/python, the checkout's
+build/release/python, its other build/*/python). Importing this module never
+fails: ``load()`` raises ImportError with the fix.
 """
 
 from __future__ import annotations
 
 import importlib
-import os
 import sys
-from pathlib import Path
 
-_REPO = Path(__file__).resolve().parents[2]
+from . import _paths
+
 _module = None
-
-
-def _candidates():
-    env = os.environ.get("LWBENCH_BUILD_DIR")
-    if env:
-        yield Path(env) / "python"
-    yield _REPO / "build" / "release" / "python"
-    build = _REPO / "build"
-    if build.is_dir():
-        for d in sorted(build.iterdir()):
-            if d.name != "release":
-                yield d / "python"
 
 
 def load():
@@ -40,14 +28,14 @@ def load():
     except ImportError:
         pass
     tried = []
-    for d in _candidates():
+    for d in _paths.build_python_dirs():
         tried.append(str(d))
         if any(d.glob("_lwbench*.so")):
             sys.path.insert(0, str(d))
             _module = importlib.import_module("_lwbench")
             return _module
     raise ImportError(
-        "the lwbench extension _lwbench is not built (looked in: " + ", ".join(tried) + "). "
+        "the lwbench extension _lwbench is not built (looked in: " + (", ".join(tried) or "no checkout known") + "). "
         "Build it with: cmake --preset release && cmake --build --preset release "
         "(or set LWBENCH_BUILD_DIR to your build folder)"
     )

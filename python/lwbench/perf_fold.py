@@ -21,8 +21,11 @@ always folds to the same name:
   or ``[unknown]`` when the dso is unknown too;
 * ``;`` inside a name (never legal in C/C++ symbols, but comm is free text) is
   replaced by ``:`` so it cannot split a frame;
-* by default the thread's comm is the root frame, so the tcpip thread and the
-  application threads stay apart in a flame graph;
+* by default the thread's comm is the root frame; with ``root="thread"`` the
+  root is the thread's role and id instead (``tcpip thread [4312]``,
+  ``application thread [4310]``: every thread of lwbench has the same comm, so
+  the role is read from the frames, see `thread_role`), which keeps the tcpip
+  thread and the application threads apart in a flame graph;
 * a sample with no frames at all folds to ``<comm>;[no frames]``;
 * a run of consecutive ``[unknown]`` frames folds to one: such runs are what
   frame-pointer unwinding produces when it walks into code built without
@@ -42,6 +45,8 @@ from typing import Iterable, Mapping
 
 __all__ = [
     "fold_perf_script",
+    "thread_role",
+    "THREAD_ROLES",
     "read_perf_script",
     "format_folded",
     "parse_folded",
@@ -118,11 +123,28 @@ def _event_name(raw: str) -> str:
     return _EVENT_MODIFIERS.sub("", raw)
 
 
+#: (frame pattern, role) in priority order: the first pattern found on a sample's stack names its thread.
+THREAD_ROLES = (
+    (re.compile(r"tcpip_thread"), "tcpip thread"),   # ours: stack::tcpip_thread_main; lwIP: tcpip_thread
+    (re.compile(r"timer_thread"), "timer thread"),
+    (re.compile(r"^main$"), "application thread (main)"),
+)
+
+
+def thread_role(frames_root_first: list[str]) -> str:
+    """The role of the thread a stack (root first) was sampled on, judged from its frames."""
+    for pattern, role in THREAD_ROLES:
+        if any(pattern.search(f) for f in frames_root_first):
+            return role
+    return "application thread"
+
+
 def fold_perf_script(
     text: str | Iterable[str],
     *,
     weight: str = "samples",
     include_comm: bool = True,
+    root: str | None = None,
     event: str | None = None,
 ) -> dict[str, int]:
     """Fold `perf script` output into ``{"root;...;leaf": weight}``.
@@ -130,7 +152,9 @@ def fold_perf_script(
     text:         the whole output as one string, or an iterable of lines.
     weight:       "samples" (each sample counts 1) or "period" (each sample
                   counts its period, e.g. ns of CPU time for cpu-clock).
-    include_comm: make the thread's comm the root frame.
+    include_comm: make the thread's comm the root frame (when root is None).
+    root:         "comm" (as include_comm=True), "thread" (the thread's role and
+                  tid, e.g. "tcpip thread [4312]"), "none"; None: follow include_comm.
     event:        keep only samples of this event (modifiers ignored), e.g.
                   "cpu-clock"; None keeps all.
     Lines that are neither a sample header nor a frame (comments, warnings)
@@ -139,6 +163,9 @@ def fold_perf_script(
     """
     if weight not in ("samples", "period"):
         raise ValueError(f"weight must be 'samples' or 'period', not {weight!r}")
+    how = root if root is not None else ("comm" if include_comm else "none")
+    if how not in ("comm", "thread", "none"):
+        raise ValueError(f"root must be 'comm', 'thread' or 'none', not {root!r}")
     lines = text.splitlines() if isinstance(text, str) else text
     folded: Counter[str] = Counter()
 
@@ -157,7 +184,10 @@ def fold_perf_script(
         else:
             w = 1
         stack = list(reversed(frames)) or [NO_FRAMES]
-        if include_comm:
+        if how == "thread":
+            tid = header["tid"] or header["pid"]
+            stack.insert(0, f"{thread_role(stack)} [{tid}]")
+        elif how == "comm":
             stack.insert(0, header["comm"].strip().replace(";", ":"))
         folded[";".join(stack)] += w
 

@@ -8,58 +8,57 @@ frame pointers, a *software* sampling event so it works on VMs without
 hardware counters) and under ``perf stat``, and writes a NEW folder
 
     <out-dir>/profile_<UTC yyyymmddTHHMMSSZ>_<tag>/
-        profile.json            what was run: flags, binary, perf, environment
+        profile.json            what was run: flags, binary, perf, environment, warnings
         <mode>/perf.data        perf record -g --call-graph fp
         <mode>/report.txt       perf report: top symbols by self and by inclusive time
         <mode>/stat.txt, stat.json   perf stat: software events (+ hardware
                                      ones marked "not available" when unsupported)
-        <mode>/folded.txt       folded stacks (thread name as root frame)
-        <mode>/flame.svg, flame.png
+        <mode>/folded.txt       folded stacks, one root per thread ("tcpip thread [tid]", …)
+        <mode>/flame.html       interactive flame graph (d3-flame-graph: hover, click to zoom,
+                                search); skipped with a note when web/node_modules is missing
+        <mode>/flame.svg, flame.png   static flame graph
         <mode>/lwbench_output.txt    the benchmark's own console output
-        mode_diff.md            with --both-modes: symbols gaining share in
-                                message passing vs core locking
+        mode_diff.md            with --both-modes: symbols gaining share in message passing vs
+                                core locking, harness frames left out, a warning when the
+                                sample count is too small (lwbench.mode_diff)
 
 <mode> is the `--mode` given in the flags (or "as_given"); with --both-modes
 the `--mode` flag is set to message_passing, then core_locking.
 
+Files: perf itself (finding the binary, checking perf, perf stat) is
+lwbench.perf_tool; folding is lwbench.perf_fold; the diff lwbench.mode_diff;
+drawing lwbench_plots.plot_flame / flame_html. This module runs the steps.
+
 Never overwrites: the folder is built as `.<name>.partial` next to its final
-name and renamed into place (refusing to replace anything) only when
-complete; on any failure the partial folder is removed.  Before anything is
+name and renamed into place (lwbench.results.publish_directory) only when
+complete; on any failure the partial folder is removed. Before anything is
 created, perf and the binary are checked; every problem is reported with its
-fix, and the exit status is non-zero.  Progress goes to stderr; the final
+fix, and the exit status is non-zero. Progress goes to stderr; the final
 folder path is printed on stdout.
 """
 
 from __future__ import annotations
 
 import argparse
-import ctypes
 import datetime as _dt
-import errno
-import importlib.util
 import json
-import os
-import platform
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from . import perf_fold
+from . import _paths, machine, mode_diff, perf_fold
+from .perf_tool import (BINARY_CANDIDATES, DEFAULT_EVENT, DEFAULT_FREQUENCY, STAT_EVENTS, Binary, check_perf,
+                        find_binary, format_stat, parse_perf_stat_csv)
+from .results import publish_directory
 
-REPO = Path(__file__).resolve().parents[2]
+__all__ = ["main", "flag_value", "with_mode", "scenario_tag", "check_perf", "find_binary", "parse_perf_stat_csv",
+           "format_stat", "BINARY_CANDIDATES", "MODES", "ProfileError"]
+
 MODES = ("message_passing", "core_locking")
-DEFAULT_EVENT = "cpu-clock"  # software event: works without hardware PMU
-DEFAULT_FREQUENCY = 999  # Hz; odd, so sampling does not lock step with timer ticks
-STAT_EVENTS = ("context-switches", "cpu-migrations", "task-clock", "page-faults", "cycles", "instructions")
-BINARY_CANDIDATES = (
-    ("profile build", Path("build/profile/harness/lwbench")),
-    ("release build", Path("build/release/harness/lwbench")),
-)
 PROG = "python3 -m lwbench profile"
 
 
@@ -68,159 +67,8 @@ class ProfileError(Exception):
 
 
 def log(msg: str) -> None:
+    """Progress and warnings on stderr."""
     print(f"[lwbench profile] {msg}", file=sys.stderr, flush=True)
-
-
-def ensure_plots_importable() -> None:
-    """Make <repo>/plots importable (lwbench_plots) from a plain checkout."""
-    if importlib.util.find_spec("lwbench_plots") is None:
-        sys.path.append(str(REPO / "plots"))
-
-
-# ---- finding the binary ---------------------------------------------------
-
-
-@dataclass
-class Binary:
-    path: Path
-    source: str  # "LWBENCH_BIN", "profile build", "release build"
-    frame_pointers: bool | None  # None: cannot tell
-    build_dir: Path | None
-    evidence: str
-
-
-def _build_info(binary: Path) -> tuple[bool | None, Path | None, str]:
-    """Whether the binary's CMake build has frame pointers, judged from the
-    CMakeCache.txt of the build tree it sits in."""
-    for parent in list(binary.resolve().parents)[:4]:
-        cache = parent / "CMakeCache.txt"
-        if not cache.is_file():
-            continue
-        text = cache.read_text(errors="replace")
-        if re.search(r"^LWBENCH_FRAME_POINTERS:\w+=(ON|1|TRUE|YES)\s*$", text, re.M | re.I):
-            return True, parent, f"{cache}: LWBENCH_FRAME_POINTERS=ON"
-        if re.search(r"^CMAKE_CXX_FLAGS[^=]*=.*-fno-omit-frame-pointer", text, re.M):
-            return True, parent, f"{cache}: -fno-omit-frame-pointer in CMAKE_CXX_FLAGS"
-        return False, parent, f"{cache}: no LWBENCH_FRAME_POINTERS=ON / -fno-omit-frame-pointer"
-    return None, None, "no CMakeCache.txt found above the binary"
-
-
-def find_binary(environ: dict | None = None) -> tuple[Binary | None, str | None]:
-    """(Binary, None) or (None, problem text).  Order: $LWBENCH_BIN, then the
-    profile build, then the release build under the repository."""
-    env = os.environ if environ is None else environ
-    explicit = env.get("LWBENCH_BIN")
-    if explicit:
-        p = Path(explicit).resolve()
-        if not (p.is_file() and os.access(p, os.X_OK)):
-            return None, (
-                f"LWBENCH_BIN={explicit} is not an executable file.\n"
-                "  fix: point LWBENCH_BIN at a built lwbench binary, or unset it to use the build tree"
-            )
-        fp, bdir, why = _build_info(p)
-        return Binary(p, "LWBENCH_BIN", fp, bdir, why), None
-    for source, rel in BINARY_CANDIDATES:
-        p = REPO / rel
-        if p.is_file() and os.access(p, os.X_OK):
-            fp, bdir, why = _build_info(p)
-            if source == "profile build" and fp is None:
-                fp, why = True, "built by the profile preset (frame pointers on)"
-            return Binary(p, source, fp, bdir, why), None
-    tried = ", ".join(str(REPO / rel) for _, rel in BINARY_CANDIDATES)
-    return None, (
-        f"no lwbench binary found (LWBENCH_BIN unset; tried {tried}).\n"
-        "  fix: cmake --preset profile && cmake --build --preset profile   "
-        "(frame pointers: full call stacks), or set LWBENCH_BIN"
-    )
-
-
-# ---- checking perf ----------------------------------------------------------
-
-
-@dataclass
-class PerfInfo:
-    path: str
-    version: str
-    paranoid: int | None
-    root: bool
-    warnings: list[str] = field(default_factory=list)
-
-
-def _paranoid() -> int | None:
-    try:
-        return int(Path("/proc/sys/kernel/perf_event_paranoid").read_text().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def _in_container() -> bool:
-    if Path("/.dockerenv").exists() or Path("/run/.containerenv").exists():
-        return True
-    try:
-        cg = Path("/proc/1/cgroup").read_text()
-    except OSError:
-        return False
-    return any(k in cg for k in ("docker", "kubepods", "lxc", "containerd", "libpod"))
-
-
-def check_perf(event: str = DEFAULT_EVENT) -> tuple[PerfInfo | None, list[str]]:
-    """Check that perf exists, runs, and can record `event` with frame-pointer
-    call graphs and count with perf stat here.  Returns (info, problems); each
-    problem says what is wrong and how to fix it."""
-    perf = shutil.which("perf")
-    if perf is None:
-        return None, [
-            "perf is not installed or not on PATH "
-            f"(PATH={os.environ.get('PATH', '')}).\n"
-            "  fix: apt-get install linux-perf   (Debian; provides /usr/bin/perf), "
-            "or add the folder holding perf to PATH"
-        ]
-    try:
-        v = subprocess.run([perf, "--version"], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return None, [f"{perf} cannot be run: {e}.\n  fix: reinstall it: apt-get install --reinstall linux-perf"]
-    if v.returncode != 0:
-        return None, [
-            f"{perf} --version failed (exit {v.returncode}): {(v.stderr or v.stdout).strip()}\n"
-            "  fix: apt-get install linux-perf (a perf matching this kernel), or put a working perf first on PATH"
-        ]
-    root = os.geteuid() == 0
-    info = PerfInfo(perf, v.stdout.strip(), _paranoid(), root)
-    if not root and info.paranoid is not None and info.paranoid >= 2:
-        info.warnings.append(
-            f"kernel.perf_event_paranoid={info.paranoid}: as a non-root user only user-space frames are "
-            "sampled (no kernel frames such as futex waits). For the full picture: "
-            "sysctl kernel.perf_event_paranoid=1 (or run as root)"
-        )
-
-    problems: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="lwbench-perf-probe-") as tmp:
-        workload = [sys.executable, "-c", "sum(range(200000))"]
-        rec = subprocess.run(
-            [perf, "record", "-q", "-e", event, "-g", "--call-graph", "fp", "-o", str(Path(tmp) / "probe.data"),
-             "--", *workload],
-            capture_output=True, text=True,
-        )
-        stat = subprocess.run([perf, "stat", "-x", ",", "-e", "task-clock", "--", *workload],
-                              capture_output=True, text=True)
-    for name, res in (("perf record", rec), ("perf stat", stat)):
-        if res.returncode == 0:
-            continue
-        detail = (res.stderr or res.stdout).strip().splitlines()
-        detail_txt = " | ".join(detail[-4:]) if detail else f"exit {res.returncode}"
-        fixes = []
-        if not root and (info.paranoid or 0) > 1:
-            fixes.append(f"kernel.perf_event_paranoid is {info.paranoid}: sysctl kernel.perf_event_paranoid=1 "
-                         "(or run as root)")
-        if _in_container():
-            fixes.append("this looks like a container, where perf_event_open is often blocked: run it with "
-                         "--cap-add PERFMON (or SYS_ADMIN) and --security-opt seccomp=unconfined, or --privileged")
-        if not fixes:
-            fixes.append(f"check that the '{event}' event exists (perf list sw) and that perf_event_open is allowed "
-                         "(kernel.perf_event_paranoid, seccomp, capabilities)")
-        problems.append(f"{name} -e {event if name == 'perf record' else 'task-clock'} does not work here: "
-                        f"{detail_txt}\n" + "".join(f"  fix: {f}\n" for f in fixes).rstrip("\n"))
-    return info, problems
 
 
 # ---- flags, names, environment --------------------------------------------
@@ -255,88 +103,13 @@ def with_mode(flags: Sequence[str], mode: str) -> list[str]:
 
 
 def scenario_tag(flags: Sequence[str], both_modes: bool) -> str:
+    """A file-name-safe tag naming the profiled scenario (scenario_api_sizeB_mode)."""
     parts = [flag_value(flags, k) for k in ("--scenario", "--api")]
     size = flag_value(flags, "--size")
     parts.append(f"{size}B" if size else None)
     parts.append("both_modes" if both_modes else flag_value(flags, "--mode"))
     tag = "_".join(p for p in parts if p) or "run"
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", tag)[:80]
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def _git_revision() -> str:
-    try:
-        r = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
-        return r.stdout.strip() if r.returncode == 0 and r.stdout.strip() else "unknown"
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-
-
-def environment(now: _dt.datetime) -> dict:
-    u = platform.uname()
-    return {
-        "cpu_model": _cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "kernel": f"{u.system} {u.release} {u.machine}",
-        "hostname": u.node,
-        "date_utc": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "git_revision": _git_revision(),
-        "perf_event_paranoid": _paranoid(),
-        "user_is_root": os.geteuid() == 0,
-    }
-
-
-# ---- perf stat ----------------------------------------------------------------
-
-
-def parse_perf_stat_csv(text: str) -> dict[str, dict]:
-    """Parse `perf stat -x,` output into {event: {value, unit, status}}.
-
-    A counter perf could not count ("<not supported>", "<not counted>") gets
-    value None and status "not available: perf says <...>" - never 0.
-    """
-    out: dict[str, dict] = {}
-    for line in text.splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        cols = line.split(",")
-        if len(cols) < 3:
-            continue
-        raw, unit, name = cols[0].strip(), cols[1].strip(), cols[2].strip()
-        name = re.sub(r":[ukhHGp]+$", "", name)
-        if raw.startswith("<"):
-            out[name] = {"value": None, "unit": unit, "status": f"not available: perf says {raw}"}
-            continue
-        try:
-            value = float(raw)
-        except ValueError:
-            out[name] = {"value": None, "unit": unit, "status": f"not available: unparsable value {raw!r}"}
-            continue
-        out[name] = {"value": int(value) if value.is_integer() else value, "unit": unit, "status": "ok"}
-    return out
-
-
-def format_stat(events: dict[str, dict], command: Sequence[str]) -> str:
-    lines = [
-        "perf stat (a separate run of the same command; counts cover every thread of the process)",
-        "command: " + " ".join(command),
-        "",
-        f"{'event':<20} {'value':>18}  unit",
-    ]
-    for name, e in events.items():
-        value = "not available" if e["value"] is None else f"{e['value']:,}"
-        lines.append(f"{name:<20} {value:>18}  {e['unit']}"
-                     + (f"   ({e['status']})" if e["value"] is None else ""))
-    return "\n".join(lines) + "\n"
 
 
 # ---- running ------------------------------------------------------------------
@@ -359,9 +132,9 @@ def _tail(path: Path, n: int = 15) -> str:
 
 @dataclass
 class ModeResult:
-    name: str
-    folded: dict
-    stat: dict
+    """One profiled mode: its profile (folded stacks, perf stat), sample count and profile.json entry."""
+
+    profile: mode_diff.ModeProfile
     samples: int
     entry: dict
 
@@ -408,7 +181,7 @@ def profile_one(
         proc = subprocess.Popen([perf, "script", "-i", perf_data.name], stdout=subprocess.PIPE, stderr=err,
                                 text=True, errors="replace", cwd=mode_dir)
         assert proc.stdout is not None
-        folded = perf_fold.fold_perf_script(proc.stdout, weight="samples", include_comm=True)
+        folded = perf_fold.fold_perf_script(proc.stdout, weight="samples", root="thread")
         proc.stdout.close()
         rc = proc.wait()
     if rc != 0:
@@ -457,8 +230,9 @@ def profile_one(
 
     # 5. flame graph
     log(f"{mode_name}: flame graph")
-    ensure_plots_importable()
+    _paths.ensure_plots_importable()
     from lwbench_plots.common import save_figure
+    from lwbench_plots.flame_html import MissingAssets, flame_page
     from lwbench_plots.plot_flame import plot_flame
 
     what = " ".join(x for x in (flag_value(flags, "--scenario"), flag_value(flags, "--api"),
@@ -468,13 +242,20 @@ def profile_one(
         folded,
         title=f"lwbench CPU profile: {what}, {mode_name.replace('_', ' ')}",
         subtitle=f"perf record -e {event} -F {frequency} --call-graph fp · {samples:,} samples · "
-                 f"thread name at the root · binary: {binary.source}",
-        footer_lines=[f"{env['cpu_model']} ({env['cpu_count']} CPUs) · {env['kernel']} · "
-                      f"git {env['git_revision'][:7]} · {env['date_utc']} · lwbench {' '.join(flags)}"],
+                 f"one root per thread · binary: {binary.source}",
+        footer_lines=[f"{machine.describe(env)} · {env['date_utc']} · lwbench {' '.join(flags)}"],
         notes=[] if binary.frame_pointers else
         ["the binary may lack frame pointers: call stacks through it can be cut short (use the profile build)"],
     )
     save_figure(fig, mode_dir, "flame")
+    page_notes = [] if binary.frame_pointers else ["the binary may lack frame pointers: call stacks can be cut short"]
+    try:
+        (mode_dir / "flame.html").write_text(flame_page(
+            folded, title=f"lwbench CPU profile: {what}, {mode_name.replace('_', ' ')}",
+            subtitle=f"perf record -e {event} -F {frequency} --call-graph fp · {samples:,} samples · one root per thread",
+            notes=page_notes, footer=f"{machine.describe(env)} · {env['date_utc']} · lwbench {' '.join(flags)}"))
+    except MissingAssets as e:
+        log(f"{mode_name}: no interactive flame.html: {e}")
 
     files = sorted(p.name for p in mode_dir.iterdir())
     entry = {
@@ -487,95 +268,14 @@ def profile_one(
         "stat": events,
         "top_self": [vars(s) for s in perf_fold.top_self(folded, 15, drop_root=True)],
     }
-    return ModeResult(mode_name, folded, events, samples, entry)
-
-
-def mode_diff_markdown(mp: ModeResult, cl: ModeResult, flags: Sequence[str], event: str, frequency: int,
-                       top: int = 12) -> str:
-    """Markdown: which symbols gain share (self time) in message passing vs core locking."""
-    rows = perf_fold.diff(mp.folded, cl.folded, by="self", drop_root=True, min_share=0.2)
-
-    def esc(s: str) -> str:
-        s = s if len(s) <= 100 else s[:99] + "…"
-        return s.replace("|", "\\|").replace("`", "'")
-
-    def table(items) -> list[str]:
-        out = ["| symbol | message passing | core locking | Δ (points) |", "| --- | ---: | ---: | ---: |"]
-        out += [f"| `{esc(d.symbol)}` | {d.share_a:.1f}% | {d.share_b:.1f}% | {d.delta:+.1f} |" for d in items]
-        return out
-
-    def ctx(r: ModeResult) -> str:
-        e = r.stat.get("context-switches", {})
-        return "not available" if e.get("value") is None else f"{e['value']:,}"
-
-    gain_mp = [d for d in rows if d.delta > 0][:top]
-    gain_cl = [d for d in reversed(rows) if d.delta < 0][: max(3, top // 2)]
-    lines = [
-        "# Message passing vs core locking: where the CPU time moves",
-        "",
-        f"lwbench flags: `{' '.join(flags)}` (with `--mode` set per column); "
-        f"sampling: `{event}` at {frequency} Hz, frame-pointer call graphs.",
-        "",
-        "Shares are self time (the sample's leaf frame) as % of each run's own samples "
-        f"(message passing: {mp.samples:,} samples, core locking: {cl.samples:,}), so runs of different "
-        "length compare; Δ is message passing minus core locking, in percentage points. "
-        f"Context switches (perf stat, whole run): message passing {ctx(mp)}, core locking {ctx(cl)}.",
-        "",
-        "## Gain share in message passing",
-        "",
-        *(table(gain_mp) if gain_mp else ["(none)"]),
-        "",
-        "## Gain share in core locking",
-        "",
-        *(table(gain_cl) if gain_cl else ["(none)"]),
-        "",
-    ]
-    return "\n".join(lines)
-
-
-# ---- output folder ----------------------------------------------------------
-
-
-def _rename_noreplace(src: Path, dst: Path) -> None:
-    """rename(2) that fails instead of replacing an existing dst (renameat2
-    RENAME_NOREPLACE where available; else check-then-rename)."""
-    try:
-        fn = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
-        fn = None
-    if fn is not None:
-        at_fdcwd, rename_noreplace = -100, 1
-        if fn(at_fdcwd, os.fsencode(src), at_fdcwd, os.fsencode(dst), rename_noreplace) == 0:
-            return
-        err = ctypes.get_errno()
-        if err not in (errno.ENOSYS, errno.EINVAL):
-            raise OSError(err, os.strerror(err), str(dst))
-    if dst.exists():
-        raise FileExistsError(errno.EEXIST, "exists", str(dst))
-    os.rename(src, dst)
-
-
-def _publish(partial: Path, out_dir: Path, name: str) -> Path:
-    for i in range(1, 100):
-        final = out_dir / (name if i == 1 else f"{name}_{i}")
-        if final.exists():
-            continue
-        try:
-            _rename_noreplace(partial, final)
-            return final
-        except FileExistsError:
-            continue
-        except OSError as e:
-            if e.errno in (errno.EEXIST, errno.ENOTEMPTY):
-                continue
-            raise
-    raise ProfileError(f"could not find a free folder name for {out_dir / name}")
+    return ModeResult(mode_diff.ModeProfile(mode_name, folded, events), samples, entry)
 
 
 # ---- command line -------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `python3 -m lwbench profile` (its own options, before `--`)."""
     ap = argparse.ArgumentParser(
         prog=PROG,
         usage=f"{PROG} [--out-dir DIR] [--both-modes] [--frequency HZ] [--event EVENT] -- <lwbench run flags>",
@@ -583,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example: python3 -m lwbench profile --both-modes -- --scenario send_latency --api socket "
                "--size 1458 --ops 20000 --repetitions 3",
     )
-    ap.add_argument("--out-dir", type=Path, default=REPO / "results",
+    ap.add_argument("--out-dir", type=Path, default=_paths.results_dir(),
                     help="parent folder of the new profile folder (default: <repo>/results)")
     ap.add_argument("--both-modes", action="store_true",
                     help="profile with --mode message_passing, then core_locking, and write mode_diff.md")
@@ -595,6 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the profile command; returns the exit status (2: usage or perf problems, 1: a failed run)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--" in argv:
         i = argv.index("--")
@@ -627,7 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "For full stacks: cmake --preset profile && cmake --build --preset profile")
 
     now = _dt.datetime.now(_dt.timezone.utc)
-    env = environment(now)
+    env = machine.capture(now)
     name = f"profile_{now.strftime('%Y%m%dT%H%M%SZ')}_{scenario_tag(flags, args.both_modes)}"
     out_dir = args.out_dir.resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -648,9 +349,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", mode_name)
             results.append(profile_one(perf.path, binary, mode_flags, mode_name, partial / safe,
                                        event=args.event, frequency=args.frequency, env=env))
+        warnings: list[str] = []
         if args.both_modes:
-            (partial / "mode_diff.md").write_text(
-                mode_diff_markdown(results[0], results[1], flags, args.event, args.frequency))
+            text, warnings = mode_diff.mode_diff_markdown(results[0].profile, results[1].profile, flags,
+                                                          args.event, args.frequency)
+            (partial / "mode_diff.md").write_text(text)
+            for w in warnings:
+                log(f"warning: {w}")
         meta = {
             "schema": "lwbench.profile",
             "schema_version": 1,
@@ -665,9 +370,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "warnings": perf.warnings},
             "environment": env,
             "modes": [r.entry for r in results],
+            "warnings": warnings,
         }
         (partial / "profile.json").write_text(json.dumps(meta, indent=2) + "\n")
-        final = _publish(partial, out_dir, name)
+        final = publish_directory(partial, out_dir, name)
     except BaseException as e:
         shutil.rmtree(partial, ignore_errors=True)
         if isinstance(e, ProfileError):

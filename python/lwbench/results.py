@@ -1,18 +1,30 @@
-"""Result records and files: ``load``, ``Results``, ``Record``, ``compare``.
+"""Result records and files: the one reader and the one atomic writer of the Python side.
 
 Pure Python (json + numpy): works on result files without the compiled extension.
-The schema is docs/results-schema.md.
+The schema is docs/results-schema.md. Everything else that reads result files
+(compare, the report page, the plots in plots/, bench/summarize.py's context,
+the profiler) goes through `read_document` / `load`, and everything that writes
+a file or a folder goes through `write_new_file` / `publish_directory`, which
+never replace an existing name.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
-import math
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator
 
 import numpy as np
+
+from .formatting import fmt_count, fmt_ns
+
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "IDENTITY", "NotAResultFile", "Record", "Results", "read_document",
+           "is_result_document", "load", "samples_summary", "write_new_file", "publish_directory"]
 
 SCHEMA = "lwbench.results"
 SCHEMA_VERSION = 1
@@ -22,8 +34,12 @@ IDENTITY = ("stack", "scenario", "api", "primitive", "threading_mode", "input_mo
             "lock_kind", "payload_bytes", "app_threads", "pinning", "variant")
 
 
+class NotAResultFile(ValueError):
+    """The file is JSON but not an lwbench result document (e.g. Google Benchmark output)."""
+
+
 class Record(dict):
-    """One scenario point (a dict in the file's layout) with a few conveniences."""
+    """One scenario point: a dict in the file's layout, with attribute access and a few conveniences."""
 
     def __getattr__(self, name):
         try:
@@ -33,14 +49,16 @@ class Record(dict):
 
     @property
     def key(self) -> tuple:
+        """The point's identity (values of IDENTITY, in order)."""
         return tuple(self.get(k) for k in IDENTITY)
 
     @property
     def p50_ns(self) -> float:
+        """Median latency per operation (ns)."""
         return float(self["latency_ns"]["p50"])
 
     def percentile_ns(self, name: str) -> float:
-        """'p50', 'p90', 'p99', 'p999', 'max', 'min' or 'mean'."""
+        """'p50', 'p90', 'p99', 'p999', 'max', 'min' or 'mean' (ns per operation)."""
         return float(self["latency_ns"][name])
 
     def counter_per_op(self, name: str):
@@ -49,13 +67,28 @@ class Record(dict):
         return None if c is None else c.get("per_op")
 
     @property
+    def repetition_medians(self) -> list:
+        """The median of each timed repetition (ns), in run order; [] when the file has none."""
+        return [float(x) for x in (self.get("repetition_p50_ns") or []) if x is not None]
+
+    @property
+    def loss(self) -> float | None:
+        """Dropped / sent datagrams (0..1) from the stack's counts, or None when not recorded."""
+        counts = self.get("stack_counts") or {}
+        sent, dropped = counts.get("sent"), counts.get("dropped")
+        if not sent or dropped is None:
+            return None
+        return float(dropped) / float(sent)
+
+    @property
     def label(self) -> str:
+        """stack/scenario/…/pinning: every identity value that is set, for tables and messages."""
         parts = [self.get("stack", "?"), self.get("scenario", "?")]
-        for k in ("primitive", "api", "threading_mode", "input_mode", "mailbox_kind", "lock_kind"):
+        for k in ("primitive", "api", "threading_mode", "input_mode", "mailbox_kind", "lock_kind", "variant"):
             if self.get(k):
                 parts.append(str(self[k]))
         parts += [f"{self.get('payload_bytes')}B", f"t{self.get('app_threads')}", str(self.get("pinning"))]
-        return "/".join(parts)
+        return "/".join(str(p) for p in parts)
 
 
 @dataclass
@@ -68,6 +101,9 @@ class Results:
     samples: list | None = None  # numpy arrays (ns/op) per record, when measured from Python
     path: Path | None = None
     report: str | None = None
+    created_utc: str | None = None
+    command: str | None = None
+    label: str | None = None
 
     def __iter__(self) -> Iterator[Record]:
         return iter(self.records)
@@ -80,12 +116,41 @@ class Results:
         return [r for r in self.records if all(r.get(k) == v for k, v in match.items())]
 
     def table(self) -> str:
-        rows = [f"{'scenario point':<80} {'p50':>10} {'p99':>10} {'ctxsw/op':>9}"]
-        for r in self.records:
-            cs = r.counter_per_op("context_switches")
-            rows.append(f"{r.label:<80} {_fmt_ns(r.p50_ns):>10} {_fmt_ns(r.percentile_ns('p99')):>10} "
-                        f"{'n/a' if cs is None else f'{cs:.2f}':>9}")
+        """An aligned text table: point, p50, p99, context switches per op, loss."""
+        labels = [r.label for r in self.records]
+        width = max([len("scenario point")] + [len(s) for s in labels])
+        rows = [f"{'scenario point':<{width}} {'p50':>10} {'p99':>10} {'ctxsw/op':>9} {'loss':>7}"]
+        for label, r in zip(labels, self.records):
+            loss = r.loss
+            rows.append(f"{label:<{width}} {fmt_ns(r.p50_ns):>10} {fmt_ns(r.percentile_ns('p99')):>10} "
+                        f"{fmt_count(r.counter_per_op('context_switches')):>9} "
+                        f"{'n/a' if loss is None else f'{100 * loss:.1f}%':>7}")
         return "\n".join(rows)
+
+    def to_dataframe(self):
+        """One row per record: identity columns, latency percentiles (ns), spread, rates, counters per op, loss.
+
+        Needs pandas (Debian: python3-pandas); raises ImportError saying so when it is missing.
+        """
+        try:
+            import pandas as pd
+        except ImportError as e:
+            raise ImportError("Results.to_dataframe() needs pandas: apt-get install python3-pandas "
+                              "(everything else in lwbench works without it)") from e
+        rows = []
+        for r in self.records:
+            row = {k: r.get(k) for k in IDENTITY}
+            for k, v in (r.get("latency_ns") or {}).items():
+                if k != "ladder":
+                    row[f"{k}_ns"] = v
+            spread = r.get("spread") or {}
+            row.update(repetitions=r.get("repetitions"), ops_per_sample=r.get("ops_per_sample"),
+                       rel_mad=spread.get("rel_mad"), ops_per_sec=r.get("ops_per_sec"),
+                       bytes_per_sec=r.get("bytes_per_sec"), loss=r.loss, errors=r.get("errors"))
+            for name, c in (r.get("counters") or {}).items():
+                row[f"{name}_per_op"] = (c or {}).get("per_op")
+            rows.append(row)
+        return pd.DataFrame(rows)
 
     def save(self, directory: str | Path, label: str = "python", command: str = "lwbench.run(...)") -> Path:
         """Write a NEW result file (atomically, never overwriting) and its CSV; returns the JSON path."""
@@ -97,83 +162,42 @@ class Results:
         return self.path
 
 
-def _fmt_ns(ns: float) -> str:
-    if ns >= 1e6:
-        return f"{ns / 1e6:.2f} ms"
-    if ns >= 1e3:
-        return f"{ns / 1e3:.2f} µs"
-    return f"{ns:.1f} ns"
+def is_result_document(doc) -> bool:
+    """True for a parsed JSON document in the lwbench.results schema (any version)."""
+    return isinstance(doc, dict) and doc.get("schema") == SCHEMA
 
 
-def load(path: str | Path) -> Results:
-    """Read a result file written by the harness. Raises ValueError for anything else."""
+def read_document(path: str | os.PathLike) -> dict:
+    """Parse and check one result file; returns the document as a dict.
+
+    Raises FileNotFoundError, ValueError for invalid JSON or an unsupported schema
+    version, and NotAResultFile (a ValueError) for JSON that is not an lwbench
+    result (callers that take globs skip those with a note).
+    """
     path = Path(path)
     try:
-        doc = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise
+        doc = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise ValueError(f"{path} is not valid JSON: {e}") from None
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        raise ValueError(f"{path} is not an lwbench result file (schema != {SCHEMA!r})")
+    if not is_result_document(doc):
+        what = "Google Benchmark output" if isinstance(doc, dict) and "benchmarks" in doc else "another document"
+        raise NotAResultFile(f"{path} is not an lwbench result file ({what}; schema != {SCHEMA!r})")
     if doc.get("schema_version") != SCHEMA_VERSION:
-        raise ValueError(f"{path}: unsupported schema_version {doc.get('schema_version')!r}")
+        raise ValueError(f"{path}: unsupported schema_version {doc.get('schema_version')!r} "
+                         f"(this lwbench reads {SCHEMA_VERSION})")
+    return doc
+
+
+def from_document(doc: dict, path: Path | None = None) -> Results:
+    """Results from a parsed result document."""
     return Results(records=[Record(r) for r in doc.get("records", [])], environment=doc.get("environment", {}),
-                   notes=list(doc.get("notes", [])), path=path)
+                   notes=list(doc.get("notes", [])), path=path, created_utc=doc.get("created_utc"),
+                   command=doc.get("command"), label=doc.get("label"))
 
 
-@dataclass
-class Comparison:
-    """One scenario point present in both result sets."""
-
-    record_a: Record
-    record_b: Record
-
-    @property
-    def ratio(self) -> float:
-        """p50 of b / p50 of a (> 1: b is slower)."""
-        a = self.record_a.p50_ns
-        return self.record_b.p50_ns / a if a > 0 else math.nan
-
-    @property
-    def noise(self) -> float:
-        """Combined relative spread (MAD/median) of the two records: ratios inside 1 ± noise are not a difference."""
-        ra = (self.record_a.get("spread") or {}).get("rel_mad", 0.0)
-        rb = (self.record_b.get("spread") or {}).get("rel_mad", 0.0)
-        return math.hypot(ra, rb)
-
-    @property
-    def significant(self) -> bool:
-        return abs(self.ratio - 1.0) > 2 * self.noise
-
-    def __str__(self) -> str:
-        sig = "" if self.significant else "  (within noise)"
-        return (f"{self.record_a.label:<80} {_fmt_ns(self.record_a.p50_ns):>10} -> "
-                f"{_fmt_ns(self.record_b.p50_ns):>10}  {self.ratio:5.2f}x ±{self.noise * 100:.0f}%{sig}")
-
-
-def _records(x) -> list:
-    if isinstance(x, (str, Path)):
-        return load(x).records
-    if isinstance(x, Results):
-        return x.records
-    return [r if isinstance(r, Record) else Record(r) for r in x]
-
-
-def compare(a, b, ignore: Sequence[str] = ()) -> list:
-    """Match the records of two result sets (Results, paths or record lists) by their
-    identity (IDENTITY minus `ignore`, e.g. ignore=('stack',) to put our stack next to
-    real lwIP) and return a Comparison per match: b's p50 relative to a's."""
-    keys = [k for k in IDENTITY if k not in ignore]
-    index = {}
-    for r in _records(a):
-        index.setdefault(tuple(r.get(k) for k in keys), r)
-    out = []
-    for r in _records(b):
-        match = index.get(tuple(r.get(k) for k in keys))
-        if match is not None and match is not r:
-            out.append(Comparison(match, r))
-    return out
+def load(path: str | os.PathLike) -> Results:
+    """Read a result file written by the harness. Raises ValueError (NotAResultFile) for anything else."""
+    return from_document(read_document(path), Path(path))
 
 
 def samples_summary(samples: Iterable[float]) -> dict:
@@ -185,3 +209,62 @@ def samples_summary(samples: Iterable[float]) -> dict:
     out = {k: float(np.quantile(arr, v)) for k, v in q.items()}
     out.update(min=float(arr[0]), max=float(arr[-1]), mean=float(arr.mean()), count=int(arr.size))
     return out
+
+
+# ---- writing: never replace, never leave a partial file under a final name ------------------
+
+
+def write_new_file(path: str | os.PathLike, data: str | bytes) -> Path:
+    """Write `data` to a NEW file `path`, atomically: a temporary file in the same folder, then link(2),
+    which fails instead of replacing. Raises FileExistsError when `path` exists (nothing is written)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
+    return path
+
+
+def _rename_noreplace(src: Path, dst: Path) -> None:
+    """rename(2) that fails instead of replacing an existing dst (renameat2 RENAME_NOREPLACE where
+    available; else check-then-rename)."""
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        fn = None
+    if fn is not None:
+        at_fdcwd, rename_noreplace = -100, 1
+        if fn(at_fdcwd, os.fsencode(src), at_fdcwd, os.fsencode(dst), rename_noreplace) == 0:
+            return
+        err = ctypes.get_errno()
+        if err not in (errno.ENOSYS, errno.EINVAL):
+            raise OSError(err, os.strerror(err), str(dst))
+    if dst.exists():
+        raise FileExistsError(errno.EEXIST, "exists", str(dst))
+    os.rename(src, dst)
+
+
+def publish_directory(partial: Path, parent: Path, name: str) -> Path:
+    """Rename the finished folder `partial` to parent/name (or name_2, name_3, … if taken), never replacing."""
+    for i in range(1, 100):
+        final = parent / (name if i == 1 else f"{name}_{i}")
+        if final.exists():
+            continue
+        try:
+            _rename_noreplace(partial, final)
+            return final
+        except FileExistsError:
+            continue
+        except OSError as e:
+            if e.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                continue
+            raise
+    raise FileExistsError(errno.EEXIST, "no free folder name", str(parent / name))
