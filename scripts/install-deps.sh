@@ -14,6 +14,10 @@ packages=(
   libfmt-dev                          # tables and messages
   pybind11-dev python3-dev            # the Python extension
   python3-numpy python3-matplotlib python3-pytest
+  python3-pandas                      # optional: Results.to_dataframe() (tested when present)
+  python3-venv python3-setuptools python3-pip python3-wheel   # pip install of python/ into a venv, offline
+  chromium                            # the report page and flame graphs are checked in headless Chromium
+  nodejs npm                          # scripts/setup-web.sh: npm ci of web/ (d3-flame-graph, inlined into pages)
   linux-perf                          # perf: counters, lwbench profile
   tshark                              # reads the loopback's pcap in the tests
   dpkg-dev xz-utils                   # dpkg-source: unpacks Debian's lwIP source (real_lwip/)

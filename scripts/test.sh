@@ -17,8 +17,28 @@ cmake --build --preset release
 step "release: ctest"
 ctest --preset release -j2
 
-step "python: pytest (bindings, package, plots, profile) with /usr/bin/python3"
-LWBENCH_BUILD_DIR="$PWD/build/release" /usr/bin/python3 -m pytest tests/python -q -rs
+step "web: npm ci of web/ (the JavaScript inlined into the report and flame-graph pages)"
+scripts/setup-web.sh
+
+step "python: pytest (bindings, package, compare, report, plots, profile) with /usr/bin/python3"
+# Fails the script on any failure (set -e); the counts are checked too, so a run where
+# everything was skipped (or nothing was collected) fails instead of passing silently.
+junit=build/release/pytest-results.xml
+rm -f "$junit"
+LWBENCH_BUILD_DIR="$PWD/build/release" /usr/bin/python3 -m pytest tests/python -q -rs --junitxml="$junit"
+/usr/bin/python3 - "$junit" <<'PY'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suite = root if root.tag == "testsuite" else root.find("testsuite")
+total, skipped = int(suite.get("tests")), int(suite.get("skipped"))
+failed = int(suite.get("failures")) + int(suite.get("errors"))
+passed = total - skipped - failed
+print(f"pytest: {passed} passed, {skipped} skipped, {failed} failed", file=sys.stderr)
+if failed or passed == 0:
+    sys.exit("pytest: no test passed" if not failed else "pytest: failures")
+if skipped > total // 4:
+    sys.exit(f"pytest: {skipped} of {total} tests skipped: a prerequisite is missing (see the skip reasons above)")
+PY
 
 for preset in asan tsan; do
   step "$preset: build"

@@ -34,7 +34,7 @@ from lwbench.results import NotAResultFile, read_document  # noqa: E402  (the on
 
 matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402  (backend must be set first)
-from matplotlib.ticker import FuncFormatter, LogFormatter  # noqa: E402
+from matplotlib.ticker import Formatter, FuncFormatter  # noqa: E402
 
 SCHEMA = "lwbench.results"
 SUPPORTED_SCHEMA_VERSIONS = (1,)
@@ -291,7 +291,8 @@ def choose(
     Every identity key not in `keep` is fixed to a single value: `prefer[key]`
     if given and present, else the first present of DEFAULT_PREFERENCES, else
     the most common value.  (For WILDCARD_NULL_KEYS, records with null stay.)
-    Remaining duplicates (the same point in several files) keep the newest.
+    The same point from several runs is kept (figures overlay and label the
+    runs, see `run_index`); duplicates within one run keep the newest.
 
     Returns (records, notes): the notes say, in plain words, what was fixed
     while other values exist, so the figure can state it.
@@ -338,10 +339,13 @@ def choose(
         others = sorted((_fmt_value(key, v) for v in values if v != chosen), key=str)
         notes.append(f"{key} = {_fmt_value(key, chosen)} (also in data: {', '.join(others)})")
         recs = [r for r in recs if r.get(key) == chosen or (wildcard and r.get(key) is None)]
+    # The same point from several runs (files of different runs or machines) is kept:
+    # figures overlay the runs and label them (`_run`). Only a point repeated within
+    # one run's files keeps its newest record, and the figure says so.
     newest: dict[tuple, dict] = {}
     dropped = 0
     for r in recs:
-        k = tuple(r.get(key) for key in keep)
+        k = tuple(r.get(key) for key in keep) + (r.get("_run"),)
         if k in newest:
             dropped += 1
             if r["_order"] > newest[k]["_order"]:
@@ -349,7 +353,10 @@ def choose(
         else:
             newest[k] = r
     if dropped:
-        notes.append(f"{dropped} duplicate record(s) of the same point: the newest is shown")
+        notes.append(f"{dropped} duplicate record(s) of the same point within one run: the newest is shown")
+    runs = sorted({r.get("_run") for r in newest.values()}, key=str)
+    if len(runs) > 1:
+        notes.append(f"{len(runs)} runs overlaid (thicker line / solid marker = first): " + "; ".join(map(str, runs)))
     return list(newest.values()), notes
 
 
@@ -375,11 +382,72 @@ def time_unit(values_ns: Iterable[float]) -> tuple[float, str]:
 
 
 def plain_log_ticks(axis) -> None:
-    """Label a log axis with plain numbers (0.1, 1, 10, 100) instead of 10^n:
-    the unit is in the axis label, and engineers read "10 µs" faster than 10¹."""
+    """Label a log axis with plain numbers (0.1, 1, 10, 100) instead of 10^n, and label the
+    2x and 5x minor ticks too (0.2, 0.5, 2, 5, …), so that values between the decades can be
+    read (0.15–0.3 µs on an axis labelled only at 1 and 10 could not)."""
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    # Minor ticks (2x, 5x, ...) get labels only when the axis spans few decades.
-    axis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(1.5, 0.6)))
+
+    class _Minor(Formatter):
+        def __call__(self, v, pos=None):
+            lo, hi = sorted(self.axis.get_view_interval()) if self.axis is not None else (1.0, 10.0)
+            decades = math.log10(hi / lo) if lo > 0 and hi > 0 else 0.0
+            if v <= 0 or decades > 3.2:  # wide axes: the majors are enough, minors would collide
+                return ""
+            lead = round(v / 10 ** math.floor(math.log10(v)), 6)
+            return f"{v:g}" if lead in ((2.0, 5.0) if decades > 1.2 else (2.0, 3.0, 5.0)) else ""
+
+    axis.set_minor_formatter(_Minor())
+    axis.set_tick_params(which="minor", labelsize=7)
+
+
+# ---- styles: colour = mode (or kind), line style = stack, marker = API, width = run ---------
+
+STACK_LINESTYLES = {"lwbench": "-"}
+OTHER_STACK_LINESTYLES = ("--", ":", "-.")
+
+
+def stack_linestyle(stack: str | None) -> str:
+    """Our stack solid, real lwIP dashed, any further stack dotted / dash-dot."""
+    if stack in STACK_LINESTYLES:
+        return STACK_LINESTYLES[stack]
+    return OTHER_STACK_LINESTYLES[0] if str(stack).startswith("lwip") else OTHER_STACK_LINESTYLES[1]
+
+
+def run_index(records: Sequence[dict]) -> dict:
+    """{run label: 0, 1, …} in the order of the runs' creation (first = 0)."""
+    runs = sorted({(r["_order"][0], r.get("_run")) for r in records if "_order" in r}, key=lambda x: str(x))
+    out: dict = {}
+    for _, run in runs:
+        out.setdefault(run, len(out))
+    return out
+
+
+def line_style(rec: Mapping, runs: Mapping, colour: str) -> dict:
+    """Matplotlib style of a record's line: colour given, line style by stack, marker by API,
+    width and marker fill by run (first run thick and filled, later runs thinner and hollow)."""
+    index = runs.get(rec.get("_run"), 0)
+    return {"color": colour, "linestyle": stack_linestyle(rec.get("stack")),
+            "marker": API_MARKERS.get(rec.get("api"), "D"), "linewidth": 2.0 if index == 0 else 1.2,
+            "markerfacecolor": colour if index == 0 else "white", "markeredgecolor": colour}
+
+
+def style_legend_handles(records: Sequence[dict], colours: Mapping[str, str]) -> list:
+    """Legend entries that explain the encodings themselves: each colour, each stack's line
+    style, each API's marker, each run's width (only those present)."""
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=c, linewidth=3, label=name) for name, c in colours.items()]
+    for stack in sorted({r.get("stack") for r in records}, key=lambda s: (s != "lwbench", str(s))):
+        handles.append(Line2D([], [], color="#444444", linestyle=stack_linestyle(stack), label=f"stack {stack}"))
+    for api in [a for a in APIS if any(r.get("api") == a for r in records)]:
+        handles.append(Line2D([], [], color="#444444", linestyle="none", marker=API_MARKERS[api],
+                              label=api_label(api)))
+    runs = run_index(records)
+    if len(runs) > 1:
+        for run, i in runs.items():
+            handles.append(Line2D([], [], color="#444444", linewidth=2.0 if i == 0 else 1.2, marker="o",
+                                  markerfacecolor="#444444" if i == 0 else "white", label=f"run: {run}"))
+    return handles
 
 
 # ---- footer and finishing --------------------------------------------------

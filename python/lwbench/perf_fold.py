@@ -228,6 +228,7 @@ def format_folded(folded: Mapping[str, float]) -> str:
 
 
 def write_folded(folded: Mapping[str, float], path: str | os.PathLike) -> None:
+    """Write folded stacks to `path` in the `format_folded` layout."""
     with open(path, "w", encoding="utf-8") as f:
         f.write(format_folded(folded))
 
@@ -248,11 +249,13 @@ def parse_folded(text: str) -> dict[str, float]:
 
 
 def read_folded(path: str | os.PathLike) -> dict[str, float]:
+    """Read a folded-stacks file (`parse_folded`)."""
     with open(path, encoding="utf-8") as f:
         return parse_folded(f.read())
 
 
 def total_weight(folded: Mapping[str, float]) -> float:
+    """Sum of the weights of all stacks (samples, or periods)."""
     return sum(folded.values())
 
 

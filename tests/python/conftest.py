@@ -194,3 +194,32 @@ def synthetic_results_path(tmp_path) -> Path:
     path = tmp_path / "20261124T030000Z_0123456_run.json"
     path.write_text(json.dumps(make_synthetic_results(), indent=1))
     return path
+
+
+# ---- a real browser (Debian's chromium) for pages lwbench writes ----------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def render_in_chromium(page: Path, timeout: float = 120.0) -> tuple[str, list[str]]:
+    """Open `page` in headless Chromium; return (the DOM after scripts ran, every console message and
+    uncaught exception). lwbench's pages log nothing, so any console line is a failure for the caller.
+    Skips the test when chromium is not installed."""
+    import subprocess
+
+    if not CHROMIUM.exists():
+        pytest.skip("chromium is not installed (apt-get install chromium; scripts/install-deps.sh does it)")
+    r = subprocess.run([str(CHROMIUM), "--headless", "--disable-gpu", "--no-sandbox", "--enable-logging=stderr",
+                        "--v=0", "--virtual-time-budget=3000", "--dump-dom", page.resolve().as_uri()],
+                       capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, r.stderr[-2000:]
+    # Chromium logs the page's console output and uncaught exceptions as ':INFO:CONSOLE:<line>] "…"'
+    # (the level is not shown); its own dbus / GPU chatter in a container is not the page's.
+    console = [line for line in r.stderr.splitlines() if ":CONSOLE" in line or "Uncaught" in line]
+    return r.stdout, console
+
+
+def write_result(path: Path, doc: dict) -> Path:
+    """Write a result document as JSON (test helper)."""
+    path.write_text(json.dumps(doc, indent=1))
+    return path
