@@ -173,7 +173,7 @@ def load_results(sources: Any, skip_foreign: bool = False) -> Results:
             except NotAResultFile as e:
                 if not skip_foreign:
                     raise
-                warn(f"skipping {src}: {e}")
+                warn(f"skipping {e}")
                 continue
         di = len(out.documents)
         header = {k: v for k, v in doc.items() if k != "records"}

@@ -11,16 +11,18 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .common import LATENCY_SCENARIOS, NoData, counter_per_op, load_results, save_figure, warn
-from .plot_counters import has_counter_values, plot_counters
+from .plot_counters import has_counter_values, has_nonzero_values, plot_counters
 from .plot_floor import plot_floor
 from .plot_latency import plot_latency_cdf, plot_percentiles_vs_size
 from .plot_seed import plot_seed
 from .plot_throughput import plot_throughput
 
-# Drawn even when every value is null: the figure then says "not available",
-# which is itself the finding.  Other counters are drawn only when measured.
+# Counters are drawn in ONE figure, a row per counter that says something: a counter
+# whose every value is zero (CPU migrations when pinned) or not available becomes a
+# note instead. Context switches are drawn even when all null: "not available" is
+# then itself the finding.
 ALWAYS_DRAWN_COUNTERS = ("context_switches",)
-OPTIONAL_COUNTERS = ("cpu_migrations", "cycles", "instructions", "cache_misses", "branch_misses")
+OPTIONAL_COUNTERS = ("cpu_migrations", "task_clock_ns", "cycles", "instructions", "cache_misses", "branch_misses")
 
 
 def _jobs(results) -> list[tuple[str, Callable]]:
@@ -29,15 +31,17 @@ def _jobs(results) -> list[tuple[str, Callable]]:
         jobs.append((f"latency_cdf_{scen}", lambda r, s=scen: plot_latency_cdf(r, scenario=s)))
         jobs.append((f"latency_vs_size_{scen}", lambda r, s=scen: plot_percentiles_vs_size(r, scenario=s)))
     jobs.append(("throughput_vs_threads", plot_throughput))
-    for counter in ALWAYS_DRAWN_COUNTERS:
-        jobs.append((f"counters_{counter}", lambda r, c=counter: plot_counters(r, counter=c)))
+    counters = list(ALWAYS_DRAWN_COUNTERS)
     for counter in OPTIONAL_COUNTERS:
-        if has_counter_values(results, counter):
-            jobs.append((f"counters_{counter}", lambda r, c=counter: plot_counters(r, counter=c)))
+        if has_nonzero_values(results, counter):
+            counters.append(counter)
+        elif has_counter_values(results, counter):
+            warn(f"counters: {counter} not drawn: every measured value is below 0.005 per operation (shows as 0)")
         else:
             reasons = sorted({counter_per_op(r, counter)[1] for r in results.records
                               if r.get("scenario") != "primitive"})
-            warn(f"skipping counters_{counter}: no record has a value ({'; '.join(reasons) or 'no records'})")
+            warn(f"counters: {counter} not drawn: no record has a value ({'; '.join(reasons) or 'no records'})")
+    jobs.append(("counters", lambda r, c=tuple(counters): plot_counters(r, counter=c)))
     jobs.append(("primitives_floor", plot_floor))
     return jobs
 

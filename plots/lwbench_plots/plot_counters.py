@@ -54,28 +54,67 @@ def has_counter_values(results, counter: str) -> bool:
     )
 
 
-def plot_counters(results, *, counter: str = "context_switches", payload_bytes: int | None = None):
-    """Per-operation `counter` by mode (bar colour) and API (bar group).
+#: Per-operation values below this print as "0.00": a counter that never reaches it draws only zeros.
+NEGLIGIBLE_PER_OP = 0.005
 
-    One panel per scenario present (primitives excluded); other dimensions
-    are fixed (stated on the figure).  Raises NoData when no record carries
-    the counter at all (null values are drawn as "not available").
-    """
+
+def has_nonzero_values(results, counter: str) -> bool:
+    """True when some non-primitive record has a value that shows (>= NEGLIGIBLE_PER_OP per operation);
+    an all-zero counter says nothing a sentence cannot, so it is skipped with a note instead of drawn."""
     rs = load_results(results)
-    cand = [
-        r for r in rs.records
-        if r.get("scenario") not in (None, "primitive") and isinstance(get(r, "counters", counter), dict)
-    ]
-    if payload_bytes is not None:
-        cand = select(cand, payload_bytes=payload_bytes)
-    if not cand:
-        raise NoData(f"no records carry the {counter} counter")
-    name, unit = COUNTER_LABELS.get(counter, (counter.replace("_", " "), "count/op"))
-    scenarios = [s for s in _SCENARIO_ORDER if select(cand, scenario=s)]
-    scenarios += sorted({r["scenario"] for r in cand} - set(scenarios))
+    return any((counter_per_op(r, counter)[0] or 0.0) >= NEGLIGIBLE_PER_OP
+               for r in rs.records if r.get("scenario") != "primitive")
 
-    fig = new_figure(max(8.0, 4.3 * len(scenarios) + 1.0), 5.4)
-    axes = fig.subplots(1, len(scenarios), sharey=True, squeeze=False)[0]
+
+def plot_counters(results, *, counter="context_switches", payload_bytes: int | None = None):
+    """Per-operation counters by mode (bar colour) and API (bar group): one row of panels per
+    counter (`counter`: a name or a list of names), one panel per scenario present (primitives
+    excluded); other dimensions are fixed (stated on the figure).
+
+    Raises NoData when no record carries any of the counters (null values are drawn as
+    "not available").
+    """
+    counters = [counter] if isinstance(counter, str) else list(counter)
+    rs = load_results(results)
+    base = [r for r in rs.records if r.get("scenario") not in (None, "primitive")]
+    if payload_bytes is not None:
+        base = select(base, payload_bytes=payload_bytes)
+    rows = [(c, [r for r in base if isinstance(get(r, "counters", c), dict)]) for c in counters]
+    rows = [(c, cand) for c, cand in rows if cand]
+    if not rows:
+        raise NoData(f"no records carry the {' / '.join(counters)} counter(s)")
+    scenarios = [s for s in _SCENARIO_ORDER if any(select(cand, scenario=s) for _, cand in rows)]
+    scenarios += sorted({r["scenario"] for _, cand in rows for r in cand} - set(scenarios))
+
+    fig = new_figure(max(8.0, 4.3 * len(scenarios) + 1.0), 1.3 + 4.1 * len(rows))
+    grid = fig.subplots(len(rows), len(scenarios), sharey="row", squeeze=False)
+    notes: list[str] = []
+    used: list[dict] = []
+    any_na = False
+    for (counter_name, cand), axes in zip(rows, grid):
+        row_used, row_notes, row_na = _draw_row(axes, cand, counter_name, scenarios)
+        used += row_used
+        notes += row_notes
+        any_na = any_na or row_na
+    modes_present = [m for m in MODES if select(used, threading_mode=m)]
+    handles = [Patch(color=mode_colour(m), label=mode_label(m)) for m in modes_present]
+    if select(used, threading_mode=None):
+        handles.append(Patch(color=mode_colour(None), label="no mode (raw API, core context)"))
+    if any_na:
+        handles.append(Patch(facecolor="none", edgecolor=NOT_AVAILABLE_COLOUR, hatch="..", linestyle="--",
+                             label="counter not available"))
+    grid[0][-1].legend(handles=handles, fontsize=8, loc="upper right", framealpha=0.9)
+    fixed = ("payload_bytes", "app_threads", "pinning", "stack")
+    sub = fmt_selection(common_values(used, fixed), fixed)
+    names = " · ".join(COUNTER_LABELS.get(c, (c.replace("_", " "),))[0] for c, _ in rows)
+    fig.suptitle(f"{names} per operation by threading mode and API" + (f"\n{sub}" if sub else ""), fontsize=11)
+    notes.append("counts cover every thread of the process (the tcpip thread included), divided by operations")
+    return finish(fig, rs, notes, used)
+
+
+def _draw_row(axes, cand: list[dict], counter: str, scenarios: list[str]) -> tuple[list[dict], list[str], bool]:
+    """One counter across the scenario panels of a row; returns (records used, notes, any not available)."""
+    name, unit = COUNTER_LABELS.get(counter, (counter.replace("_", " "), "count/op"))
     notes: list[str] = []
     used: list[dict] = []
     reasons: dict[str, list[str]] = {}
@@ -125,17 +164,6 @@ def plot_counters(results, *, counter: str = "context_switches", payload_bytes: 
                 color="#555555", bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0})
     axes[0].set_ylabel(f"{name} per operation ({unit})")
     for status, where in reasons.items():
-        notes.append(f"\"not available\" ({', '.join(where)}): {status} - no value was measured; it is not zero")
-    modes_present = [m for m in MODES if select(used, threading_mode=m)]
-    handles = [Patch(color=mode_colour(m), label=mode_label(m)) for m in modes_present]
-    if select(used, threading_mode=None):
-        handles.append(Patch(color=mode_colour(None), label="no mode (raw API, core context)"))
-    if na_slots:
-        handles.append(Patch(facecolor="none", edgecolor=NOT_AVAILABLE_COLOUR, hatch="..", linestyle="--",
-                             label="counter not available"))
-    axes[-1].legend(handles=handles, fontsize=8, loc="upper right", framealpha=0.9)
-    fixed = ("payload_bytes", "app_threads", "pinning", "stack")
-    sub = fmt_selection(common_values(used, fixed), fixed)
-    fig.suptitle(f"{name} per operation by threading mode and API" + (f"\n{sub}" if sub else ""), fontsize=11)
-    notes.append("counts cover every thread of the process (the tcpip thread included), divided by operations")
-    return finish(fig, rs, notes, used)
+        notes.append(f"{name} \"not available\" ({', '.join(where)}): {status} - no value was measured; "
+                     "it is not zero")
+    return used, notes, bool(na_slots)

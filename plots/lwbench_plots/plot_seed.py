@@ -58,10 +58,25 @@ class _Row:
     ns: dict  # slot -> ns per call (None = not measured)
     seed: bool = False
     ctx: dict | None = None  # slot -> context switches per call (None = n/a)
+    spread: dict | None = None  # slot -> (lowest, highest repetition median) in ns, or None
 
 
 def _p50(rec: dict | None) -> float | None:
     return number(get(rec, "latency_ns", "p50")) if rec else None
+
+
+def _spread(rec: dict | None) -> tuple[float, float] | None:
+    """(lowest, highest) median of the record's repetitions: the error bar."""
+    if not rec:
+        return None
+    lo, hi = number(get(rec, "spread", "min_ns")), number(get(rec, "spread", "max_ns"))
+    if lo is None or hi is None:
+        reps = [number(x) for x in rec.get("repetition_p50_ns") or []]
+        reps = [x for x in reps if x is not None]
+        if len(reps) < 2:
+            return None
+        lo, hi = min(reps), max(reps)
+    return lo, hi
 
 
 # lwIP's two builds pair the input path with the threading mode:
@@ -98,11 +113,14 @@ def _machine_rows(records: list[dict]) -> tuple[list[_Row], list[str]]:
             ctx = {}
             for slot, rec in recs.items():
                 ctx[slot] = counter_per_op(rec, "context_switches")[0] if rec else None
+            run = next((r.get("_run") for r in recs.values() if r), None)
+            runs = {r.get("_run") for r in records}
             rows.append(
                 _Row(
-                    label=f"this machine\n{stack} · {api} API",
+                    label=f"this machine\n{stack} · {api} API" + (f"\n{run}" if len(runs) > 1 else ""),
                     ns={slot: _p50(rec) for slot, rec in recs.items()},
                     ctx=ctx,
+                    spread={slot: _spread(rec) for slot, rec in recs.items()},
                 )
             )
     return rows, notes
@@ -124,12 +142,15 @@ def _draw_panel(ax, rows: list[_Row], pinning: str | None, n_groups: int) -> lis
         machine, norm_slot = kept, "raw"
     rows = [r for r in rows if r.seed] + machine
 
-    width = 0.27
+    # The normalising slot is 1.00x by construction: no bar for it (its absolute time is
+    # written under the group instead).
+    slots = [s for s in _SLOTS if s != norm_slot]
+    width = 0.36
     ratios = []
     for gi, row in enumerate(rows):
         base = row.ns[norm_slot]
-        for si, slot in enumerate(_SLOTS):
-            x = gi + (si - 1) * width
+        for si, slot in enumerate(slots):
+            x = gi + (si - 0.5) * width
             ns = row.ns.get(slot)
             if ns is None:
                 ax.text(x, 1.0, "not\nmeasured", ha="center", va="bottom", fontsize=7, color="#777777")
@@ -137,10 +158,14 @@ def _draw_panel(ax, rows: list[_Row], pinning: str | None, n_groups: int) -> lis
             ratio = ns / base
             ratios.append(ratio)
             colour = MODE_COLOURS["message_passing" if slot == "message_passing" else "core_locking" if slot == "core_locking" else None]
+            err = (row.spread or {}).get(slot)
+            yerr = [[max(ratio - err[0] / base, 0.0)], [max(err[1] / base - ratio, 0.0)]] if err else None
             ax.bar(
                 x,
                 ratio,
                 width * 0.92,
+                yerr=yerr,
+                error_kw={"ecolor": "#222222", "capsize": 3, "elinewidth": 1.0},
                 color=colour,
                 alpha=0.45 if row.seed else 0.95,
                 hatch="///" if row.seed else None,
@@ -158,9 +183,11 @@ def _draw_panel(ax, rows: list[_Row], pinning: str | None, n_groups: int) -> lis
                 fontweight="bold" if row.seed else "normal",
             )
     labels = []
+    norm_short = "raw udp_sendto" if norm_slot == "raw" else "core locking"
     for row in rows:
+        base_txt = f"\n= 1: {norm_short} {fmt_ns(row.ns[norm_slot])}"
         if row.seed:
-            labels.append("seed, 2007, as reported\n(lwIP developers,\nembedded target)")
+            labels.append("seed, 2007, as reported\n(lwIP developers,\nembedded target)" + base_txt)
         else:
             ctx = row.ctx or {}
             ctx_txt = " · ".join(
@@ -168,7 +195,7 @@ def _draw_panel(ax, rows: list[_Row], pinning: str | None, n_groups: int) -> lis
                 for slot, short in (("message_passing", "MP"), ("core_locking", "CL"))
                 if row.ns.get(slot) is not None
             )
-            labels.append(row.label + (f"\nctx switches/call: {ctx_txt}" if ctx_txt else ""))
+            labels.append(row.label + base_txt + (f"\nctx switches/call: {ctx_txt}" if ctx_txt else ""))
     ax.set_xticks(range(len(rows)))
     ax.set_xticklabels(labels, fontsize=8)
     ax.axhline(1.0, color="#444444", lw=0.8, ls="--", zorder=0)
@@ -243,7 +270,6 @@ def plot_seed(results, *, payload_bytes: int = SEED_PAYLOAD_BYTES):
     handles = [
         Patch(color=MODE_COLOURS["message_passing"], label=_SLOT_LABELS["message_passing"]),
         Patch(color=MODE_COLOURS["core_locking"], label=_SLOT_LABELS["core_locking"]),
-        Patch(color=MODE_COLOURS[None], label=_SLOT_LABELS["raw"]),
         Patch(facecolor="#dddddd", edgecolor="#777777", hatch="///", label="seed, 2007, as reported (not measured here)"),
     ]
     axes[0].legend(handles=handles, fontsize=8, loc="upper right", framealpha=0.9)
@@ -252,8 +278,8 @@ def plot_seed(results, *, payload_bytes: int = SEED_PAYLOAD_BYTES):
     fig.suptitle(
         f"Seed comparison: {payload_bytes}-byte UDP send, {mode_label('message_passing')} vs "
         f"{mode_label('core_locking')} vs raw API\n"
-        "bars normalised per row; labels: absolute time per call (this machine: median, p50) "
-        "and the ratio" + (f"\n{sel}" if sel else ""),
+        "bars: time per call ÷ the row's raw udp_sendto time (= 1, written under each group)\n"
+        "labels: absolute time (median, p50) and the ratio; error bars: lowest..highest repetition median" + (f"\n{sel}" if sel else ""),
         fontsize=11,
     )
     notes.append(

@@ -75,23 +75,41 @@ def test_latency_cdf(synthetic_results_path, tmp_path):
     fig = plot_latency_cdf(synthetic_results_path)
     svg = _saved(fig, tmp_path, "cdf")
     assert fig._suptitle.get_text().startswith("send_latency: latency distribution")
-    cdf, tail = fig.axes[:2]
-    assert cdf.get_xlabel() in ("latency per operation (ns, log scale)", "latency per operation (µs, log scale)")
+    # one row per pinning: same_core and separate_cores are both drawn
+    cdf, tail, cdf2, tail2 = fig.axes[:4]
+    assert "pinning same_core" in cdf.get_ylabel() and "pinning separate_cores" in cdf2.get_ylabel()
+    assert cdf2.get_xlabel() in ("latency per operation (ns, log scale)", "latency per operation (µs, log scale)")
     assert cdf.get_xscale() == "log" and tail.get_yscale() == "log"
     assert "fraction of operations" in cdf.get_ylabel()
-    labels = [t.get_text() for t in tail.get_legend().get_texts()]
+    labels = [t.get_text() for t in tail2.get_legend().get_texts()]
     assert any("socket API, message passing" in lab for lab in labels)
     assert any("raw API" in lab for lab in labels)
-    assert "pinning = same_core" in svg  # the fixed dimension is stated (same_core preferred)
+    assert any(lab.startswith("lwip-2.1.3") for lab in labels)  # both stacks, told apart
+    assert all("(n=60,000)" in lab for lab in labels)  # the tail says how many samples it rests on
     assert any("core locking" in lab for lab in labels)  # both modes shown, input paired per mode
+    # the encodings are explained: colour = mode, line = stack, marker = API
+    enc = cdf.get_legend()
+    assert enc.get_title().get_text() == "colour = mode, line = stack, marker = API"
+    enc_labels = [t.get_text() for t in enc.get_texts()]
+    assert {"message passing", "core locking", "stack lwbench", "stack lwip-2.1.3", "socket API"} <= set(enc_labels)
+    styles = {(ln.get_color(), ln.get_linestyle(), ln.get_marker()) for ln in tail2.get_lines() if ln.get_marker()
+              not in (None, "None", "")}
+    assert len(styles) == len(labels)  # every line distinguishable
+    assert "same_core" in svg
 
 
 def test_percentiles_vs_size(synthetic_results_path, tmp_path):
     fig = plot_percentiles_vs_size(synthetic_results_path)
     _saved(fig, tmp_path, "pct")
-    assert [ax.get_title() for ax in fig.axes[:3]] == ["p50 (median)", "p99", "p99.9"]
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["p50 (median), pinning same_core", "p99, pinning same_core",
+                                                       "p99.9 (from 60,000 samples), pinning same_core"]
+    assert fig.axes[3].get_title() == "p50 (median), pinning separate_cores"
     assert fig.axes[0].get_ylabel().startswith("latency per operation (")
-    assert fig.axes[0].get_xlabel() == "UDP payload (bytes, log scale)"
+    assert fig.axes[-1].get_xlabel() == "UDP payload (bytes, log scale)"
+    # minor log labels are readable: 2x and 5x values between decades are labelled
+    fig.canvas.draw()
+    minor = [t.get_text() for t in fig.axes[0].yaxis.get_minorticklabels() if t.get_text()]
+    assert any(m.startswith("2") for m in minor) and any(m.startswith("5") for m in minor), minor
     with pytest.raises(NoData):  # recv_latency has one size only
         plot_percentiles_vs_size(synthetic_results_path, scenario="recv_latency")
 
@@ -101,7 +119,8 @@ def test_throughput(synthetic_results_path, tmp_path):
     _saved(fig, tmp_path, "tput")
     assert [ax.get_title() for ax in fig.axes[:2]] == ["message passing", "core locking"]
     assert "datagrams/s" in fig.axes[0].get_ylabel()
-    assert fig.axes[0].get_xlabel() == "application (sender) threads"
+    assert fig.axes[2].get_xlabel() == "application (sender) threads"
+    assert "loss" in fig.axes[2].get_ylabel()  # loss shown under the throughput
     mp_labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     cl_labels = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
     assert mp_labels == ["mutex_cv", "spin_then_block"]
@@ -113,6 +132,8 @@ def test_counters_null_is_not_zero(synthetic_results_path, tmp_path):
     svg = _saved(fig, tmp_path, "ctx")
     assert fig.axes[0].get_ylabel() == "context switches per operation (switches/op)"
     assert [ax.get_title() for ax in fig.axes[:3]] == ["send_latency", "recv_latency", "throughput"]
+    two = plot_counters(synthetic_results_path, counter=("context_switches", "task_clock_ns"))
+    assert len(two.axes) == 6 and "task clock" in two.axes[3].get_ylabel()  # one row per counter
     # netconn / core locking has a null counter: it is said, with its reason...
     assert "not available" in svg
     assert "perf_event_open failed (EACCES)" in _texts(fig)
@@ -166,13 +187,35 @@ def test_make_all(synthetic_results_path, tmp_path, capsys):
     written = make_all([synthetic_results_path], tmp_path / "figs")
     names = {p.name for p in written}
     for stem in ("seed_comparison", "latency_cdf_send_latency", "latency_vs_size_send_latency",
-                 "latency_cdf_recv_latency", "throughput_vs_threads", "counters_context_switches",
-                 "primitives_floor"):
+                 "latency_cdf_recv_latency", "throughput_vs_threads", "counters", "primitives_floor"):
         assert f"{stem}.png" in names and f"{stem}.svg" in names
     assert all(p.stat().st_size > 0 for p in written)
     err = capsys.readouterr().err
     assert "skipping latency_cdf_round_trip" in err
-    assert "skipping counters_cycles" in err  # all null: skipped, not drawn as zeros
+    assert "counters: cycles not drawn: no record has a value" in err  # all null: a note, not zeros
+    assert "counters: cpu_migrations not drawn: every measured value is below" in err  # all zero: a note
+
+
+def test_make_all_skips_google_benchmark_json(synthetic_results_path, tmp_path, capsys):
+    gbench = tmp_path / "gbench_macro.json"
+    gbench.write_text(json.dumps({"context": {}, "benchmarks": []}))
+    written = make_all([synthetic_results_path, gbench], tmp_path / "figs")
+    assert written
+    assert "is not an lwbench result file (Google Benchmark output" in capsys.readouterr().err
+
+
+def test_plot_command_exits_0_on_a_run_folder_glob(synthetic_results_path, tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    (tmp_path / "gbench_micro.json").write_text(json.dumps({"context": {}, "benchmarks": []}))
+    r = subprocess.run([sys.executable, "-m", "lwbench", "plot", *map(str, sorted(tmp_path.glob("*.json"))),
+                        "-o", str(tmp_path / "out")], capture_output=True, text=True, cwd=REPO / "python",
+                       timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "Google Benchmark output" in r.stderr and (tmp_path / "out" / "seed_comparison.png").is_file()
 
 
 def test_several_files_merge(tmp_path):
@@ -193,18 +236,36 @@ def test_several_files_merge(tmp_path):
     assert "git 0123456+dirty" in text and "git fedcba9" in text
 
 
-def test_duplicates_keep_newest(tmp_path):
+def test_several_runs_are_overlaid_never_dropped(tmp_path):
     doc = make_synthetic_results()
-    newer = copy.deepcopy(doc)
-    newer["created_utc"] = "2026-12-01T00:00:00Z"
-    for r in newer["records"]:
+    other = copy.deepcopy(doc)
+    other["created_utc"] = "2026-12-01T00:00:00Z"
+    other["environment"]["hostname"] = "intelhost"
+    for r in other["records"]:
         r["latency_ns"]["p50"] *= 2
-    rs = load_results([doc, newer])
+    rs = load_results([doc, other])
+    recs = [r for r in rs.records if r["scenario"] == "send_latency" and r["payload_bytes"] == 1458
+            and r["pinning"] == "separate_cores" and r["stack"] == "lwbench"]
+    chosen, notes = choose(recs, keep=("api", "threading_mode"))
+    assert len(chosen) == 10 and {r["_doc"] for r in chosen} == {0, 1}  # both runs kept
+    assert any("2 runs overlaid" in n and "intelhost" in n for n in notes)
+    fig = plot_latency_cdf([doc, other])
+    labels = [t.get_text() for ax in fig.axes for t in (ax.get_legend().get_texts() if ax.get_legend() else [])]
+    assert any("testhost" in lab for lab in labels) and any("intelhost" in lab for lab in labels)
+
+
+def test_duplicates_within_one_run_keep_newest(tmp_path):
+    doc = make_synthetic_results()
+    newer = copy.deepcopy(doc["records"])
+    for r in newer:
+        r["latency_ns"]["p50"] *= 2
+    doc["records"] += newer
+    rs = load_results([doc])
     recs = [r for r in rs.records if r["scenario"] == "send_latency" and r["payload_bytes"] == 1458
             and r["pinning"] == "separate_cores" and r["stack"] == "lwbench"]
     chosen, notes = choose(recs, keep=("api", "threading_mode"))
     assert len(chosen) == 5
-    assert all(r["_doc"] == 1 for r in chosen)
+    assert all(r["_order"][2] >= len(newer) for r in chosen)  # the later records of the file
     assert any("duplicate" in n for n in notes)
 
 
