@@ -62,7 +62,8 @@ void add_context(const std::string& binary, const std::vector<std::pair<std::str
     benchmark::AddCustomContext("lwbench_build_type", LWBENCH_BUILD_TYPE);
     benchmark::AddCustomContext("lwbench_cxx_flags", LWBENCH_CXX_FLAGS);
     benchmark::AddCustomContext("lwbench_threading_mode_arg",
-                                "mode:0=message_passing mode:1=core_locking (chosen per benchmark at run time)");
+                                "mode:message_passing / mode:core_locking in names (args 0 / 1 inside Google Benchmark; "
+                                "chosen per benchmark at run time)");
     benchmark::AddCustomContext("lwbench_input_mode_pairing",
                                 "core_locking->inline, message_passing->mailbox (as lwIP's builds)");
     benchmark::AddCustomContext("lwbench_mailbox_kind", "mutex_cv (stack_config default)");
@@ -85,10 +86,11 @@ void add_context(const std::string& binary, const std::vector<std::pair<std::str
 
 int run_main(int argc, char** argv, const std::string& binary,
              const std::vector<std::pair<std::string, std::string>>& extra_context) {
+    const std::vector<char*> original(argv, argv + argc);  // Initialize removes the flags it reads
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     add_context(binary, extra_context);
-    benchmark::RunSpecifiedBenchmarks();
+    run_with_readable_names(static_cast<int>(original.size()), const_cast<char**>(original.data()));
     benchmark::Shutdown();
     return 0;
 }

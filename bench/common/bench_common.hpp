@@ -16,6 +16,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,19 +29,51 @@
 namespace lwbench::gbench {
 
 // ---- arg names (ArgNames) --------------------------------------------------------------
-inline constexpr const char* k_arg_mode = "mode";        ///< 0 = message_passing, 1 = core_locking
+inline constexpr const char* k_arg_mode = "mode";        ///< 0 = message_passing, 1 = core_locking (named in output)
 inline constexpr const char* k_arg_payload = "payload";  ///< UDP payload bytes
 inline constexpr const char* k_arg_bytes = "bytes";      ///< buffer bytes (micro)
-inline constexpr const char* k_arg_lock = "lock";        ///< 0 std_mutex, 1 tbb_spin_mutex, 2 tbb_queuing_mutex
+inline constexpr const char* k_arg_lock = "lock";        ///< 0 std_mutex, 1 tbb_spin_mutex, 2 tbb_queuing_mutex (named)
 inline constexpr std::int64_t k_mode_mp = 0;             ///< threading_mode::message_passing
 inline constexpr std::int64_t k_mode_cl = 1;             ///< threading_mode::core_locking
 inline const char* mode_name(std::int64_t m) { return m == k_mode_mp ? "message_passing" : "core_locking"; }
+
+// ---- readable names ----------------------------------------------------------------------
+// Google Benchmark puts integer args in benchmark names ("Send/socket/mode:1/payload:1458").
+// run_main's reporters (console, JSON, CSV) write them with these value names instead
+// ("Send/socket/mode:core_locking/payload:1458"), and --benchmark_filter accepts either
+// spelling. The value names are the stack's to_string() of the enum with that value
+// (checked by each binary at start-up: check_arg_value_names).
+
+/// Names of the values 0, 1, … of an integer arg ("mode", "lock"); empty: the arg stays a number.
+const std::vector<std::string>& arg_value_names(std::string_view arg);
+/// "mode:1/payload:64" -> "mode:core_locking/payload:64" (other args unchanged).
+std::string readable_args(std::string_view args);
+/// The inverse, for a --benchmark_filter written with value names (a regular expression).
+std::string internal_args(std::string_view text);
+/// Fails (message on stderr, exit 1) when a value name differs from `to_string` of the
+/// enum value (the stack's names are the source; this table follows them).
+template <class Enum, class ToString>
+void check_arg_value_names(std::string_view arg, int count, ToString to_string) {
+    const auto& names = arg_value_names(arg);
+    for (int i = 0; i < count; ++i) {
+        const std::string expected = to_string(static_cast<Enum>(i));
+        if (static_cast<std::size_t>(i) >= names.size() || names[static_cast<std::size_t>(i)] != expected) {
+            std::fprintf(stderr, "bench: arg %.*s value %d is named '%s' by the stack but not in bench_common\n",
+                         static_cast<int>(arg.size()), arg.data(), i, expected.c_str());
+            std::exit(1);
+        }
+    }
+}
 
 /// Registers the custom context of every result (call once, before running).
 void add_context(const std::string& binary, const std::vector<std::pair<std::string, std::string>>& extra = {});
 /// The usual main: Initialize, context, RunSpecifiedBenchmarks, Shutdown.
 int run_main(int argc, char** argv, const std::string& binary,
              const std::vector<std::pair<std::string, std::string>>& extra_context = {});
+
+/// RunSpecifiedBenchmarks with reporters that write readable names (display: --benchmark_format,
+/// file: --benchmark_out / --benchmark_out_format, read from the argv before Initialize).
+std::size_t run_with_readable_names(int argc_before, char** argv_before);
 
 /// The source tree's git revision (`git -C <source dir> rev-parse HEAD`), "unknown" if none.
 const std::string& git_revision();

@@ -2,9 +2,9 @@
 //
 // Every benchmark sends through the zero-copy loopback to 127.0.0.1, in both threading
 // modes with the input mode paired as lwIP's builds (core_locking -> inline input,
-// message_passing -> tcpip mailbox). Names: <Kind>/<api>/mode:<0|1>/payload:<bytes>
-// [/real_time][/threads:N]; mode 0 = message_passing, 1 = core_locking (see the
-// lwbench_* context keys of the JSON).
+// message_passing -> tcpip mailbox). Names: <Kind>/<api>/mode:<message_passing|core_locking>/
+// payload:<bytes>[/real_time][/threads:N] (the mode arg is 0/1 inside Google Benchmark;
+// run_main's reporters write the names, see bench_common.hpp).
 //
 //  Send/<api>          one send call into a counting raw sink (same receive work for all APIs)
 //  Recv/<api>          one receive call with a datagram already waiting (refilled untimed)
@@ -511,4 +511,8 @@ BENCHMARK(Harness_sampler_tick)->Name("Harness/sampler_tick");
 
 }  // namespace
 
-int main(int argc, char** argv) { return lwbench::gbench::run_main(argc, argv, "bench_macro"); }
+int main(int argc, char** argv) {
+    gbench::check_arg_value_names<threading_mode>(gbench::k_arg_mode, 2,
+                                                  [](threading_mode m) { return lwbench::to_string(m); });
+    return lwbench::gbench::run_main(argc, argv, "bench_macro");
+}

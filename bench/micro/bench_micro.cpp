@@ -225,6 +225,6 @@ BENCHMARK(Lock_unlock)->Name("Lock/lock_unlock")->ArgName(gbench::k_arg_lock)->A
 }  // namespace
 
 int main(int argc, char** argv) {
-    return lwbench::gbench::run_main(argc, argv, "bench_micro",
-                                     {{"lwbench_lock_arg", "lock:0=std_mutex lock:1=tbb_spin_mutex lock:2=tbb_queuing_mutex"}});
+    gbench::check_arg_value_names<lw::lock_kind>(gbench::k_arg_lock, 3, [](lw::lock_kind k) { return lw::to_string(k); });
+    return lwbench::gbench::run_main(argc, argv, "bench_micro");
 }
