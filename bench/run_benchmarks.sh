@@ -16,6 +16,8 @@
 # under a temporary name and then hard-linked into place (link(2) fails if the name
 # exists, as harness/src/result_file.cpp does); an existing target aborts the run.
 # Progress (Google Benchmark's console output) goes to stderr; the ratios to stdout.
+# Exit status: summarize.py's — 1 when a target is missed beyond its spread ("MISSED"),
+# 0 when every target is met or inconclusive (the spread covers the difference).
 #
 # Environment:
 #   LWBENCH_BUILD_DIR    build tree (default <repo>/build/release)

@@ -27,17 +27,35 @@ figures use our per-op p50 (user counter p50_ns); the mean time per iteration
 (Google Benchmark's real_time) is shown next to it. Ratios are ratios of medians of
 benchmarks that ran interleaved in the same process (--benchmark_enable_random_interleaving).
 
-Only the Python standard library is used; nothing is written unless --markdown is
-given, and then only to a file that does not exist yet (never overwritten).
+Verdicts: a ratio target is "met" when the whole 95 % interval of the ratio (percentile
+bootstrap over the repetitions, lwbench.compare.bootstrap_ratio_interval) lies within the
+limit and the distance to the limit exceeds the spread (2 x the two sides' relative MADs
+combined); "MISSED" when both lie beyond it; otherwise "inconclusive" (the spread covers
+the difference), as with fewer than 3 repetitions. The exit status is 1 when a
+target is MISSED (really missed: beyond the spread), 0 otherwise, 2 for unreadable input.
+
+Benchmark names: `mode:core_locking` (the binaries' readable names); files written before
+that (`mode:1`) are read too.
+
+Uses the lwbench Python package (python/lwbench: the one reader, formatter and atomic
+writer) and numpy; nothing is written unless --markdown is given, and then only to a
+file that does not exist yet (never overwritten).
 """
 
 import argparse
-import json
+import importlib.util
 import math
 import os
 import re
 import statistics
 import sys
+from pathlib import Path
+
+if importlib.util.find_spec("lwbench") is None:  # a plain checkout: the package is in <repo>/python
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+from lwbench.compare import MIN_REPETITIONS, bootstrap_ratio_interval  # noqa: E402
+from lwbench.formatting import fmt_ns  # noqa: E402
+from lwbench.results import read_google_benchmark, write_new_file  # noqa: E402
 
 TIME_TO_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
@@ -54,13 +72,12 @@ class Runs:
         if os.path.getsize(path) == 0:  # e.g. a --benchmark_filter that matched nothing here
             print(f"summarize.py: {path} is empty (no benchmark ran), skipped", file=sys.stderr)
             return
-        with open(path) as f:
-            doc = json.load(f)
+        doc = read_google_benchmark(path)
         self.contexts[path] = doc.get("context", {})
         for b in doc.get("benchmarks", []):
             if b.get("run_type") == "aggregate":
                 continue
-            name = b.get("run_name", b["name"])
+            name = readable(b.get("run_name", b["name"]))
             if b.get("error_occurred"):
                 self.errors.append((name, b.get("error_message", "")))
                 continue
@@ -90,6 +107,23 @@ class Runs:
         return None
 
 
+# Files written before the binaries named their arg values: mode:0/1, lock:0/1/2.
+_OLD_VALUES = {"mode": ("message_passing", "core_locking"),
+               "lock": ("std_mutex", "tbb_spin_mutex", "tbb_queuing_mutex")}
+
+
+def readable(name):
+    """A benchmark name with readable arg values (mode:1 -> mode:core_locking); new names unchanged."""
+    def one(m):
+        values = _OLD_VALUES[m.group(1)]
+        index = int(m.group(2))
+        return f"{m.group(1)}:{values[index]}" if index < len(values) else m.group(0)
+    return re.sub(r"\b(mode|lock):(\d+)\b", one, name)
+
+
+MODE = {0: "message_passing", 1: "core_locking"}
+
+
 class Stat:
     def __init__(self, vals):
         self.vals = sorted(vals)
@@ -115,11 +149,7 @@ def fmt_num(v, unit="ns"):
     if not math.isfinite(v):
         return "n/a"
     if unit == "ns":
-        if v >= 1e6:
-            return f"{v / 1e6:.2f} ms"
-        if v >= 1e3:
-            return f"{v / 1e3:.2f} µs"
-        return f"{v:.1f} ns"
+        return fmt_ns(v)
     if unit == "x":
         return f"{v:.3f}x"
     if unit == "%":
@@ -160,6 +190,39 @@ def verdict(value, limit, fmt):
     return f"met ({fmt(value)} <= {fmt(limit)})" if value <= limit else f"MISSED ({fmt(value)} > {fmt(limit)})"
 
 
+class Target:
+    """A ratio target judged against its spread: met, MISSED (beyond the spread) or inconclusive."""
+
+    def __init__(self, num, den, limit):
+        self.limit = limit
+        self.ratio = ratio(num, den)
+        self.low = self.high = float("nan")
+        if not math.isfinite(self.ratio):
+            self.verdict, self.why = "NOT MEASURED", "no data"
+        elif num.n < MIN_REPETITIONS or den.n < MIN_REPETITIONS:
+            self.verdict, self.why = "inconclusive", f"fewer than {MIN_REPETITIONS} repetitions"
+        else:
+            self.low, self.high = bootstrap_ratio_interval(den.vals, num.vals)
+            # The spread: both sides' relative MADs combined, twice (about a 95% band for
+            # normal noise). A distance to the limit inside it is not a finding either way.
+            spread = 2 * math.hypot(num.rel_mad, den.rel_mad) * self.ratio
+            if self.high <= limit and limit - self.ratio > spread:
+                self.verdict, self.why = "met", "the 95% interval and the spread are within the limit"
+            elif self.low > limit and self.ratio - limit > spread:
+                self.verdict, self.why = "MISSED", "the 95% interval and the spread are beyond the limit"
+            else:
+                self.verdict, self.why = "inconclusive", (f"the spread (±{100 * spread / self.ratio:.1f}%) or the "
+                                                          "interval covers the limit")
+
+    @property
+    def missed(self):
+        return self.verdict == "MISSED"
+
+    def text(self, fmt):
+        interval = (f", 95% interval {fmt(self.low)}..{fmt(self.high)}" if math.isfinite(self.low) else "")
+        return f"{self.verdict} ({fmt(self.ratio)} vs limit {fmt(self.limit)}{interval}: {self.why})"
+
+
 def pct(v):
     return f"{v:+.2f}%"
 
@@ -187,54 +250,72 @@ def summarize(runs):
     # ---- dispatch ---------------------------------------------------------------------------
     r.h("Runtime dispatch vs compile-time-fixed mode (target: <= 2%)")
     rows = []
-    worst_cl = float("-inf")
+    worst_cl = None
     for api in ("raw", "netconn", "socket"):
         for mode, fixed, payloads in ((1, "fixed_cl", (64, 1458)), (0, "fixed_mp", (1458,))):
             for pl in payloads:
-                dyn_n = f"Dispatch_dyn/{api}/mode:{mode}/payload:{pl}/real_time"
-                fix_n = f"Dispatch_{fixed}/{api}/mode:{mode}/payload:{pl}/real_time"
+                dyn_n = f"Dispatch_dyn/{api}/mode:{MODE[mode]}/payload:{pl}/real_time"
+                fix_n = f"Dispatch_{fixed}/{api}/mode:{MODE[mode]}/payload:{pl}/real_time"
                 d50, f50 = runs.stat(dyn_n, "p50_ns"), runs.stat(fix_n, "p50_ns")
                 dmean, fmean = runs.stat(dyn_n, "real_time"), runs.stat(fix_n, "real_time")
-                ov50 = (ratio(d50, f50) - 1) * 100
+                target = Target(d50, f50, 1.02)
+                ov50 = (target.ratio - 1) * 100
                 ovmean = (ratio(dmean, fmean) - 1) * 100
                 role = "control (no dispatcher)" if api == "raw" else "dispatched"
                 if mode == 1 and api != "raw" and math.isfinite(ov50):
-                    worst_cl = max(worst_cl, ov50)
+                    if worst_cl is None or ov50 > (worst_cl.ratio - 1) * 100:
+                        worst_cl = target
+                interval = (f"{pct((target.low - 1) * 100)}..{pct((target.high - 1) * 100)}"
+                            if math.isfinite(target.low) else "n/a")
                 rows.append([f"{api} {'CL' if mode else 'MP'} {pl} B", role, d50.fmt(), f50.fmt(),
-                             pct(ov50) if math.isfinite(ov50) else "n/a",
-                             pct(ovmean) if math.isfinite(ovmean) else "n/a"])
-    r.table(["send", "path", "dyn p50", "fixed p50", "overhead (p50)", "overhead (mean)"], rows)
-    results["dispatch_overhead_pct"] = worst_cl if worst_cl != float("-inf") else float("nan")
+                             pct(ov50) if math.isfinite(ov50) else "n/a", interval,
+                             pct(ovmean) if math.isfinite(ovmean) else "n/a",
+                             target.verdict if api != "raw" and mode == 1 else "(not a target)"])
+    r.table(["send", "path", "dyn p50", "fixed p50", "overhead (p50)", "95% interval", "overhead (mean)",
+             "verdict"], rows)
+    results["dispatch_overhead_pct"] = (worst_cl.ratio - 1) * 100 if worst_cl else float("nan")
+    results["dispatch_verdict"] = worst_cl.verdict if worst_cl else "NOT MEASURED"
+    results["missed"] = []
+    if worst_cl and worst_cl.missed:
+        results["missed"].append("runtime dispatch overhead")
     r.p(f"Worst core-locking dispatched overhead (netconn/socket, p50): "
         f"**{pct(results['dispatch_overhead_pct']) if math.isfinite(results['dispatch_overhead_pct']) else 'n/a'}** — "
-        f"target {verdict(results['dispatch_overhead_pct'], 2.0, pct)}. "
+        f"target <= +2%: {worst_cl.text(lambda v: pct((v - 1) * 100)) if worst_cl else 'NOT MEASURED'}. "
         "The raw rows do not go through stack::call; their difference is the noise floor of "
         "comparing two separately compiled copies of the stack.")
 
     # ---- CL socket / raw -----------------------------------------------------------------------
     r.h("Core-locked socket sendto vs raw udp_sendto, 1458 B (target: <= 1.3x)")
-    sock = runs.stat("Send/socket/mode:1/payload:1458/real_time", "p50_ns")
-    raw = runs.stat("Send/raw/mode:1/payload:1458/real_time", "p50_ns")
-    sock_m = runs.stat("Send/socket/mode:1/payload:1458/real_time", "real_time")
-    raw_m = runs.stat("Send/raw/mode:1/payload:1458/real_time", "real_time")
-    results["cl_socket_over_raw"] = ratio(sock, raw)
+    sock = runs.stat("Send/socket/mode:core_locking/payload:1458/real_time", "p50_ns")
+    raw = runs.stat("Send/raw/mode:core_locking/payload:1458/real_time", "p50_ns")
+    sock_m = runs.stat("Send/socket/mode:core_locking/payload:1458/real_time", "real_time")
+    raw_m = runs.stat("Send/raw/mode:core_locking/payload:1458/real_time", "real_time")
+    cl_raw = Target(sock, raw, 1.3)
+    results["cl_socket_over_raw"] = cl_raw.ratio
+    results["cl_socket_over_raw_verdict"] = cl_raw.verdict
+    if cl_raw.missed:
+        results["missed"].append("core-locked socket / raw")
     r.table(["", "p50", "mean"],
             [["socket (core locking)", sock.fmt(), sock_m.fmt()],
              ["raw from core_guard", raw.fmt(), raw_m.fmt()],
              ["ratio", xr(results["cl_socket_over_raw"]), xr(ratio(sock_m, raw_m))]])
-    r.p(f"socket / raw = **{xr(results['cl_socket_over_raw'])}** — target "
-        f"{verdict(results['cl_socket_over_raw'], 1.3, xr)} (seed 2007: 0.91x, 'near raw').")
+    r.p(f"socket / raw = **{xr(results['cl_socket_over_raw'])}** — target <= 1.3x: "
+        f"{cl_raw.text(xr)} (seed 2007: 0.91x, 'near raw').")
 
     # ---- raw / floor -----------------------------------------------------------------------------
     r.h("Raw udp_sendto + zero-copy loopback delivery vs the primitives floor, 1458 B (target: <= 3x)")
     floor = runs.stat("Floor/udp_emit/payload:1458", "p50_ns")
     floor_m = runs.stat("Floor/udp_emit/payload:1458", "real_time")
-    results["raw_over_floor"] = ratio(raw, floor)
+    raw_floor = Target(raw, floor, 3.0)
+    results["raw_over_floor"] = raw_floor.ratio
+    results["raw_over_floor_verdict"] = raw_floor.verdict
+    if raw_floor.missed:
+        results["missed"].append("raw / floor")
     r.table(["", "p50", "mean"],
             [["raw send + delivery (core locking)", raw.fmt(), raw_m.fmt()],
              ["floor: IPv4+UDP headers, checksum on send, verify on receive", floor.fmt(), floor_m.fmt()],
              ["ratio", xr(results["raw_over_floor"]), xr(ratio(raw_m, floor_m))]])
-    r.p(f"raw / floor = **{xr(results['raw_over_floor'])}** — target {verdict(results['raw_over_floor'], 3.0, xr)}.")
+    r.p(f"raw / floor = **{xr(results['raw_over_floor'])}** — target <= 3x: {raw_floor.text(xr)}.")
 
     # ---- harness overhead -------------------------------------------------------------------------
     r.h("Harness overhead per timed sample (target: <= 5% of the fastest operation, or batching)")
@@ -272,6 +353,8 @@ def summarize(runs):
         overheads.sort(reverse=True)
         worst = overheads[0]
         results["harness_worst_pct"] = worst[0]
+        if worst[0] > 5.0:
+            results["missed"].append("harness overhead per sample")
         r.p()
         r.p(f"Sampler overhead as run (sample cost {fmt_num(sample_cost)} / (ops_per_sample × p50)), worst: "
             f"**{worst[0]:.2f}%** at `{worst[1]}` ({worst[2]:.0f} ops/sample) — target "
@@ -295,6 +378,8 @@ def summarize(runs):
         rows.append(cells)
     results.update({f"steady_max_{k}": v for k, v in worst.items()})
     ok = all(v == 0 for v in worst.values())
+    if not ok:
+        results["missed"].append("steady state: allocations / copies")
     r.p(f"Raw and netconn, every mode and payload, maximum over repetitions: heap allocations "
         f"{worst['heap_allocs_per_op']:.4g}/datagram, payload copies {worst['payload_copies_per_op']:.4g}/datagram, "
         f"operator new {worst['new_calls_per_op']:.4g}/datagram — target {'met' if ok else 'MISSED'}. "
@@ -306,9 +391,9 @@ def summarize(runs):
     r.h("Seed comparison ratios (1458 B)")
     rows = []
     for api in ("socket", "netconn", "raw"):
-        mp = runs.stat(f"Send/{api}/mode:0/payload:1458/real_time", "p50_ns")
-        cl = runs.stat(f"Send/{api}/mode:1/payload:1458/real_time", "p50_ns")
-        cs = runs.stat(f"Send/{api}/mode:0/payload:1458/real_time", "context_switches_per_op")
+        mp = runs.stat(f"Send/{api}/mode:message_passing/payload:1458/real_time", "p50_ns")
+        cl = runs.stat(f"Send/{api}/mode:core_locking/payload:1458/real_time", "p50_ns")
+        cs = runs.stat(f"Send/{api}/mode:message_passing/payload:1458/real_time", "context_switches_per_op")
         rows.append([api, mp.fmt(), cl.fmt(), xr(ratio(mp, cl)),
                      fmt_num(mp.median - cl.median) if mp and cl else "n/a",
                      f"{cs.median:.2f}" if cs else "n/a"])
@@ -351,25 +436,23 @@ def main():
     report, res = summarize(runs)
     text = report.text()
     if args.markdown:
-        tmp = f"{args.markdown}.tmp.{os.getpid()}"
-        with open(tmp, "x") as f:
-            f.write(text)
         try:
-            os.link(tmp, args.markdown)  # fails if it exists: never overwrite
+            write_new_file(args.markdown, text)  # never overwrites
         except FileExistsError:
             print(f"summarize.py: {args.markdown} exists, not overwritten", file=sys.stderr)
-            return 1
-        finally:
-            os.unlink(tmp)
+            return 2
 
     def show(k, f):
         v = res.get(k, float("nan"))
         return f(v) if isinstance(v, float) and math.isfinite(v) else "n/a"
 
     print("lwbench performance targets (median over repetitions):")
-    print(f"  dispatch overhead (worst CL netconn/socket, p50): {show('dispatch_overhead_pct', pct):>10}   target <= +2%")
-    print(f"  CL socket / raw, 1458 B (p50):                     {show('cl_socket_over_raw', xr):>10}   target <= 1.3x")
-    print(f"  raw + delivery / floor, 1458 B (p50):              {show('raw_over_floor', xr):>10}   target <= 3x")
+    print(f"  dispatch overhead (worst CL netconn/socket, p50): {show('dispatch_overhead_pct', pct):>10}   target <= +2%"
+          f"   {res.get('dispatch_verdict', 'NOT MEASURED')}")
+    print(f"  CL socket / raw, 1458 B (p50):                     {show('cl_socket_over_raw', xr):>10}   target <= 1.3x"
+          f"   {res.get('cl_socket_over_raw_verdict', 'NOT MEASURED')}")
+    print(f"  raw + delivery / floor, 1458 B (p50):              {show('raw_over_floor', xr):>10}   target <= 3x"
+          f"   {res.get('raw_over_floor_verdict', 'NOT MEASURED')}")
     print(f"  harness sample / fastest op, unbatched:            {show('harness_unbatched_pct', lambda v: f'{v:.1f}%'):>10}"
           f"   target <= 5% (else batch)")
     print(f"  harness sample overhead as run (worst):            {show('harness_worst_pct', lambda v: f'{v:.2f}%'):>10}   target <= 5%")
@@ -380,6 +463,9 @@ def main():
         print(f"  {len(runs.errors)} benchmark run(s) reported errors (see the markdown summary)")
     if args.markdown:
         print(f"summary: {args.markdown}")
+    if res["missed"]:
+        print(f"targets MISSED beyond their spread: {', '.join(res['missed'])}")
+        return 1
     return 0
 
 

@@ -24,7 +24,7 @@ import numpy as np
 from .formatting import fmt_count, fmt_ns
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "IDENTITY", "NotAResultFile", "Record", "Results", "read_document",
-           "is_result_document", "load", "samples_summary", "write_new_file", "publish_directory"]
+           "is_result_document", "read_google_benchmark", "from_document", "load", "samples_summary", "write_new_file", "publish_directory"]
 
 SCHEMA = "lwbench.results"
 SCHEMA_VERSION = 1
@@ -185,6 +185,21 @@ def read_document(path: str | os.PathLike) -> dict:
     if doc.get("schema_version") != SCHEMA_VERSION:
         raise ValueError(f"{path}: unsupported schema_version {doc.get('schema_version')!r} "
                          f"(this lwbench reads {SCHEMA_VERSION})")
+    return doc
+
+
+def read_google_benchmark(path: str | os.PathLike) -> dict:
+    """Parse a Google Benchmark JSON file (--benchmark_out) written by lwbench's bench binaries.
+
+    Raises ValueError for invalid JSON or a document without a "benchmarks" list.
+    """
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path} is not valid JSON: {e}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
+        raise ValueError(f"{path} is not Google Benchmark output (no \"benchmarks\" list)")
     return doc
 
 
