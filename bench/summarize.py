@@ -223,6 +223,15 @@ class Target:
         return f"{self.verdict} ({fmt(self.ratio)} vs limit {fmt(self.limit)}{interval}: {self.why})"
 
 
+def record_target(results, key, target, what):
+    """Store a target's ratio and verdict under `key` in the key figures; a miss is listed. Returns it."""
+    results[key] = target.ratio
+    results[f"{key}_verdict"] = target.verdict
+    if target.missed:
+        results["missed"].append(what)
+    return target
+
+
 def pct(v):
     return f"{v:+.2f}%"
 
@@ -290,11 +299,7 @@ def summarize(runs):
     raw = runs.stat("Send/raw/mode:core_locking/payload:1458/real_time", "p50_ns")
     sock_m = runs.stat("Send/socket/mode:core_locking/payload:1458/real_time", "real_time")
     raw_m = runs.stat("Send/raw/mode:core_locking/payload:1458/real_time", "real_time")
-    cl_raw = Target(sock, raw, 1.3)
-    results["cl_socket_over_raw"] = cl_raw.ratio
-    results["cl_socket_over_raw_verdict"] = cl_raw.verdict
-    if cl_raw.missed:
-        results["missed"].append("core-locked socket / raw")
+    cl_raw = record_target(results, "cl_socket_over_raw", Target(sock, raw, 1.3), "core-locked socket / raw")
     r.table(["", "p50", "mean"],
             [["socket (core locking)", sock.fmt(), sock_m.fmt()],
              ["raw from core_guard", raw.fmt(), raw_m.fmt()],
@@ -306,11 +311,7 @@ def summarize(runs):
     r.h("Raw udp_sendto + zero-copy loopback delivery vs the primitives floor, 1458 B (target: <= 3x)")
     floor = runs.stat("Floor/udp_emit/payload:1458", "p50_ns")
     floor_m = runs.stat("Floor/udp_emit/payload:1458", "real_time")
-    raw_floor = Target(raw, floor, 3.0)
-    results["raw_over_floor"] = raw_floor.ratio
-    results["raw_over_floor_verdict"] = raw_floor.verdict
-    if raw_floor.missed:
-        results["missed"].append("raw / floor")
+    raw_floor = record_target(results, "raw_over_floor", Target(raw, floor, 3.0), "raw / floor")
     r.table(["", "p50", "mean"],
             [["raw send + delivery (core locking)", raw.fmt(), raw_m.fmt()],
              ["floor: IPv4+UDP headers, checksum on send, verify on receive", floor.fmt(), floor_m.fmt()],

@@ -30,30 +30,17 @@ import matplotlib
 if importlib.util.find_spec("lwbench") is None:  # a plain checkout: the lwbench package is in <repo>/python
     sys.path.append(str(Path(__file__).resolve().parents[2] / "python"))
 from lwbench.formatting import fmt_count, fmt_ns, sig  # noqa: E402,F401  (the one formatter, re-exported)
-from lwbench.results import NotAResultFile, read_document  # noqa: E402  (the one reader)
+from lwbench.results import IDENTITY, SCHEMA, SCHEMA_VERSION, NotAResultFile, read_document  # noqa: E402
+from lwbench.seed import SEED_PAYLOAD_BYTES  # noqa: E402,F401
 
 matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402  (backend must be set first)
 from matplotlib.ticker import Formatter, FuncFormatter  # noqa: E402
 
-SCHEMA = "lwbench.results"
-SUPPORTED_SCHEMA_VERSIONS = (1,)
+SUPPORTED_SCHEMA_VERSIONS = (SCHEMA_VERSION,)
 
-# Keys that identify a scenario point (docs/results-schema.md, "Identity").
-IDENTITY_KEYS = (
-    "stack",
-    "scenario",
-    "api",
-    "primitive",
-    "threading_mode",
-    "input_mode",
-    "mailbox_kind",
-    "lock_kind",
-    "payload_bytes",
-    "app_threads",
-    "pinning",
-    "variant",
-)
+# Keys that identify a scenario point (docs/results-schema.md, "Identity"; one source: lwbench.results).
+IDENTITY_KEYS = IDENTITY
 # For these keys null means "not applicable" (a core-locking record has no
 # mailbox kind that matters, a primitive has no API): when a figure fixes such
 # a key to one value, records with null stay in.  For the others null is a
@@ -65,7 +52,7 @@ WILDCARD_NULL_KEYS = frozenset(
 # that is present (else the most common value), and says so on the figure.
 DEFAULT_PREFERENCES: dict[str, tuple] = {
     "stack": ("lwbench",),
-    "payload_bytes": (1458,),
+    "payload_bytes": (SEED_PAYLOAD_BYTES,),
     "app_threads": (1,),
     "pinning": ("same_core", "none", "separate_cores"),
     "input_mode": ("mailbox", "inline"),
@@ -74,7 +61,6 @@ DEFAULT_PREFERENCES: dict[str, tuple] = {
     "variant": (None,),
 }
 
-SEED_PAYLOAD_BYTES = 1458
 LATENCY_SCENARIOS = ("send_latency", "recv_latency", "delivery_latency", "round_trip")
 MODES = ("message_passing", "core_locking")
 APIS = ("socket", "netconn", "raw")

@@ -29,11 +29,10 @@ from . import _paths, machine
 from .compare import Comparisons, compare, compare_stacks, render
 from .formatting import fmt_count, fmt_ns, fmt_rate, fmt_ratio
 from .results import NotAResultFile, Results, load, write_new_file
+from .seed import SEED_2007_US, SEED_PAYLOAD_BYTES
 
-__all__ = ["build_page", "main", "SEED_2007_US"]
+__all__ = ["build_page", "main"]
 
-#: As reported by lwIP's developers in 2007 (embedded target, 1458-byte UDP send); not measured by lwbench.
-SEED_2007_US = {"message_passing": 204.0, "core_locking": 67.0, "raw": 74.0}
 
 _CSS = """
 body { font-family: sans-serif; margin: 1.5em 2.5em; color: #222; max-width: 1500px; }
@@ -120,7 +119,7 @@ def _seed_ratios(res: Results, index: int) -> str:
     """MP / CL and CL / raw of send_latency at 1458 B, per stack, API and pinning."""
     by = {}
     for r in res.records:
-        if r.get("scenario") == "send_latency" and r.get("payload_bytes") == 1458 and r.get("latency_ns"):
+        if r.get("scenario") == "send_latency" and r.get("payload_bytes") == SEED_PAYLOAD_BYTES and r.get("latency_ns"):
             by.setdefault((r.get("stack"), r.get("pinning")), []).append(r)
     rows = ["<td>seed, 2007 embedded target (as reported, not measured)</td><td>socket</td><td>–</td>"
             + _cell(f"{SEED_2007_US['message_passing']:g} µs", SEED_2007_US["message_passing"] * 1e3)
