@@ -199,3 +199,24 @@ def test_perf_that_cannot_record_is_reported(tmp_path):
     assert "Operation not permitted" in r.stderr
     assert "fix:" in r.stderr
     assert not out.exists() or list(out.iterdir()) == []
+
+
+@needs_perf
+def test_profile_writes_interactive_flame_page_and_thread_roots(tmp_path, fake_lwbench):
+    if not (REPO / "web" / "node_modules" / "d3-flame-graph").is_dir():
+        pytest.skip("web/node_modules is missing: run scripts/setup-web.sh (npm ci in web/)")
+    out = tmp_path / "results"
+    r = _run_profile(["--out-dir", str(out), "--both-modes", "--frequency", "2999", "--",
+                      "--scenario", "send_latency", "--api", "socket"], env_extra={"LWBENCH_BIN": str(fake_lwbench)})
+    assert r.returncode == 0, r.stderr
+    folder = Path(r.stdout.strip())
+    for mode in ("message_passing", "core_locking"):
+        page = (folder / mode / "flame.html").read_text()
+        assert "d3-flame-graph" in page and "<script src" not in page
+        roots = {line.split(";", 1)[0] for line in (folder / mode / "folded.txt").read_text().splitlines()}
+        assert roots and all("thread [" in root for root in roots), roots
+    # a short run has too few samples for the mode diff: it says so, on the page and on stderr
+    assert "Warning:" in (folder / "mode_diff.md").read_text()
+    assert "measured samples" in r.stderr
+    meta = json.loads((folder / "profile.json").read_text())
+    assert meta["warnings"]
