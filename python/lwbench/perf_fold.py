@@ -24,7 +24,7 @@ always folds to the same name:
 * by default the thread's comm is the root frame; with ``root="thread"`` the
   root is the thread's role and id instead (``tcpip thread [4312]``,
   ``application thread [4310]``: every thread of lwbench has the same comm, so
-  the role is read from the frames, see `thread_role`), which keeps the tcpip
+  the role is read from all the frames sampled on that thread, see `thread_role`), which keeps the tcpip
   thread and the application threads apart in a flame graph;
 * a sample with no frames at all folds to ``<comm>;[no frames]``;
 * a run of consecutive ``[unknown]`` frames folds to one: such runs are what
@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
@@ -131,10 +131,10 @@ THREAD_ROLES = (
 )
 
 
-def thread_role(frames_root_first: list[str]) -> str:
-    """The role of the thread a stack (root first) was sampled on, judged from its frames."""
+def thread_role(frames: list[str]) -> str:
+    """The role of a thread judged from frames sampled on it (THREAD_ROLES, first match wins)."""
     for pattern, role in THREAD_ROLES:
-        if any(pattern.search(f) for f in frames_root_first):
+        if any(pattern.search(f) for f in frames):
             return role
     return "application thread"
 
@@ -168,6 +168,7 @@ def fold_perf_script(
         raise ValueError(f"root must be 'comm', 'thread' or 'none', not {root!r}")
     lines = text.splitlines() if isinstance(text, str) else text
     folded: Counter[str] = Counter()
+    by_thread: dict[str, Counter[str]] = defaultdict(Counter)  # tid -> stacks, for root="thread"
 
     header: re.Match[str] | None = None
     frames: list[str] = []
@@ -185,9 +186,10 @@ def fold_perf_script(
             w = 1
         stack = list(reversed(frames)) or [NO_FRAMES]
         if how == "thread":
-            tid = header["tid"] or header["pid"]
-            stack.insert(0, f"{thread_role(stack)} [{tid}]")
-        elif how == "comm":
+            # The root is named after the whole thread, not this sample (see below).
+            by_thread[header["tid"] or header["pid"]][";".join(stack)] += w
+            return
+        if how == "comm":
             stack.insert(0, header["comm"].strip().replace(";", ":"))
         folded[";".join(stack)] += w
 
@@ -212,6 +214,12 @@ def fold_perf_script(
             flush()  # tolerate a missing blank line between samples
             header, frames = m, []
     flush()
+    for tid, stacks in by_thread.items():
+        # A thread's role is judged over all its samples: a sample caught in the kernel
+        # alone still belongs to the tcpip thread whose other samples show tcpip_thread.
+        role = thread_role([frame for stack in stacks for frame in stack.split(";")])
+        for stack, w in stacks.items():
+            folded[f"{role} [{tid}];{stack}"] += w
     return dict(sorted(folded.items()))
 
 
