@@ -5,7 +5,7 @@ and, below, the loss: the share of sent datagrams the stack dropped.
 
 Reads `ops_per_sec` (all threads together) of `throughput` records and the
 stack's counts (`stack_counts.sent` / `dropped` / `dropped_by_reason`). When a
-record carries an offered rate (`offered_ops_per_sec`), it is drawn faint
+record carries an offered rate (`offered_per_sec`), it is drawn faint
 next to the delivered one. Encodings: colour = the mailbox / lock kind, line
 style = stack, marker = API, width / fill = run.
 """
@@ -104,7 +104,7 @@ def plot_throughput(results, *, payload_bytes: int | None = None):
             style = line_style(first, runs, colour)
             xs = [r["app_threads"] for r in pts]
             line, = ax.plot(xs, [number(r["ops_per_sec"]) for r in pts], markersize=6, **style)
-            offered = [(x, number(r.get("offered_ops_per_sec"))) for x, r in zip(xs, pts)]
+            offered = [(x, number(r.get("offered_per_sec"))) for x, r in zip(xs, pts)]
             offered = [(x, y) for x, y in offered if y is not None]
             if offered:
                 ax.plot([x for x, _ in offered], [y for _, y in offered], color=colour, alpha=0.35,
@@ -150,7 +150,7 @@ def plot_throughput(results, *, payload_bytes: int | None = None):
     if any(loss_reasons.values()):
         notes.append("datagrams dropped, by reason (all points together): "
                      + ", ".join(f"{k} {v:,}" for k, v in sorted(loss_reasons.items()) if v))
-    if any(number(r.get("offered_ops_per_sec")) is not None for r in chosen):
+    if any(number(r.get("offered_per_sec")) is not None for r in chosen):
         notes.append("faint lines: the offered rate (what the senders tried to send)")
     # The per-panel legends name the series; this one explains the encodings (an axes legend
     # would replace the last panel's series legend, so it is a figure legend).

@@ -10,8 +10,9 @@ the ratio of the resampled medians is taken each time.
 
 Verdict, with threshold t (default 5 %):
 
-* ``inconclusive`` — either side has fewer than 3 repetitions, or the interval
-  is too wide to decide (it overlaps both "no change" and "changed");
+* ``inconclusive`` — either side has fewer than 3 repetitions, or either side is a
+  bimodal cell (its `modes` field lists two clusters), or the interval is too wide
+  to decide (it overlaps both "no change" and "changed");
 * ``slower`` — the interval lies above 1 (the new side is slower with 95 %
   confidence) and the ratio exceeds 1 + t;
 * ``faster`` — the interval lies below 1 and the ratio is under 1 / (1 + t);
@@ -151,6 +152,11 @@ def judge(base: Record, new: Record, threshold: float = DEFAULT_THRESHOLD) -> Co
     if min(a) <= 0:
         c.reason = "base has a non-positive repetition median"
         return c
+    bimodal = [side for side, rec in (("base", base), ("new", new)) if len(rec.modes) > 1]
+    if bimodal:
+        c.low, c.high = bootstrap_ratio_interval(a, b)
+        c.reason = f"bimodal cell ({' and '.join(bimodal)}): its median describes neither mode"
+        return c
     c.low, c.high = bootstrap_ratio_interval(a, b)
     up, down = 1.0 + threshold, 1.0 / (1.0 + threshold)
     if c.low > 1.0 and c.ratio > up:
@@ -212,6 +218,10 @@ def compare(base, new, threshold: float = DEFAULT_THRESHOLD, ignore: Sequence[st
     out = [judge(index[k], r, threshold) for r in b.records
            if (k := tuple(r.get(k) for k in keys)) in index and index[k] is not r]
     warnings = machine.differences(a.environment, b.environment) if a.environment and b.environment else []
+    for name, res in (("base", a), ("new", b)):
+        if res.environment.get("git_revision_mismatch"):
+            warnings.append(f"{name}: the binary was built from another revision than the one recorded "
+                            "(git_revision_mismatch)")
     return Comparisons(out, warnings, threshold=threshold,
                        base_name=str(a.path.name if a.path else "base"), new_name=str(b.path.name if b.path else "new"))
 

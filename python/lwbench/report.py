@@ -98,6 +98,12 @@ def _records_table(res: Results, index: int) -> str:
         ctx = r.counter_per_op("context_switches")
         loss = r.loss
         label = r.label
+        remarks = []
+        if len(r.modes) > 1:
+            remarks.append("bimodal: " + " / ".join(f"{fmt_ns(m)} ({share:.0%})" for m, share in r.modes))
+        if r.get("offered_per_sec") is not None and r.get("delivered_per_sec") is not None:
+            remarks.append(f"offered {fmt_rate(r['offered_per_sec'], '/s')}, delivered "
+                           f"{fmt_rate(r['delivered_per_sec'], '/s')}")
         rows.append("".join([
             f"<td>{_esc(label)}</td>",
             _cell(fmt_ns(lat.get("p50")), lat.get("p50"), "p50_ns", label),
@@ -110,9 +116,10 @@ def _records_table(res: Results, index: int) -> str:
             _cell(fmt_rate(r.get("ops_per_sec"), "ops/s"), r.get("ops_per_sec"), "ops_per_sec", label),
             _cell(fmt_count(ctx), ctx, "context_switches_per_op", label),
             _cell("n/a" if loss is None else f"{100 * loss:.2f}%", loss, "loss", label),
+            f"<td>{_esc('; '.join(remarks))}</td>",
         ]))
     return _table(["scenario point", "p50", "p99", "p99.9 (samples)", "spread (MAD)", "repetitions", "rate",
-                   "ctx switches/op", "loss"], rows, f"records-{index}")
+                   "ctx switches/op", "loss", "remarks"], rows, f"records-{index}")
 
 
 def _seed_ratios(res: Results, index: int) -> str:

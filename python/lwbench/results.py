@@ -72,6 +72,13 @@ class Record(dict):
         return [float(x) for x in (self.get("repetition_p50_ns") or []) if x is not None]
 
     @property
+    def modes(self) -> list:
+        """[(median_ns, share), …] when the repetition medians split into clusters (a bimodal cell:
+        its p50 alone describes neither), else []. Read from the record's `modes` when present."""
+        return [(float(m["median_ns"]), float(m["share"])) for m in (self.get("modes") or [])
+                if isinstance(m, dict) and m.get("median_ns") is not None and m.get("share") is not None]
+
+    @property
     def loss(self) -> float | None:
         """Dropped / sent datagrams (0..1) from the stack's counts, or None when not recorded."""
         counts = self.get("stack_counts") or {}

@@ -154,3 +154,13 @@ def test_missing_or_foreign_file_exit_2(tmp_path, base_doc):
 def test_threshold_type_error():
     with pytest.raises(TypeError, match="threshold"):
         lwbench.compare([], [], threshold="5%")
+
+
+def test_bimodal_cell_is_inconclusive(tmp_path, base_doc):
+    other = copy.deepcopy(base_doc)
+    for r in other["records"]:
+        p50 = r["latency_ns"]["p50"]
+        r["modes"] = [{"median_ns": p50, "share": 0.6}, {"median_ns": 1.6 * p50, "share": 0.4}]
+    comps = lwbench.compare(write_result(tmp_path / "a.json", base_doc), write_result(tmp_path / "b.json", other))
+    assert {c.verdict for c in comps} == {Verdict.INCONCLUSIVE}
+    assert all("bimodal" in c.reason for c in comps)
