@@ -342,7 +342,8 @@ def choose(
         notes.append(f"{dropped} duplicate record(s) of the same point within one run: the newest is shown")
     runs = sorted({r.get("_run") for r in newest.values()}, key=str)
     if len(runs) > 1:
-        notes.append(f"{len(runs)} runs overlaid (thicker line / solid marker = first): " + "; ".join(map(str, runs)))
+        notes.append(f"{len(runs)} runs overlaid and labelled (lines: thicker / solid marker = first run; "
+                     "bars: hatched = later run): " + "; ".join(map(str, runs)))
     return list(newest.values()), notes
 
 
@@ -397,6 +398,15 @@ def stack_linestyle(stack: str | None) -> str:
     if stack in STACK_LINESTYLES:
         return STACK_LINESTYLES[stack]
     return OTHER_STACK_LINESTYLES[0] if str(stack).startswith("lwip") else OTHER_STACK_LINESTYLES[1]
+
+
+#: Bar hatches by run index (first run plain): bars cannot vary their line width.
+RUN_HATCHES = (None, "//", "..", "xx")
+
+
+def run_suffix(rec: Mapping, records: Sequence[dict]) -> str:
+    """" [run label]" when the records come from several runs, else ""."""
+    return f" [{rec.get('_run')}]" if len(run_index(records)) > 1 else ""
 
 
 def run_index(records: Sequence[dict]) -> dict:

@@ -30,6 +30,8 @@ from .common import (
     mode_colour,
     mode_label,
     new_figure,
+    RUN_HATCHES,
+    run_index,
     select,
 )
 
@@ -100,6 +102,10 @@ def plot_counters(results, *, counter="context_switches", payload_bytes: int | N
     handles = [Patch(color=mode_colour(m), label=mode_label(m)) for m in modes_present]
     if select(used, threading_mode=None):
         handles.append(Patch(color=mode_colour(None), label="no mode (raw API, core context)"))
+    runs = run_index(used)
+    if len(runs) > 1:
+        handles += [Patch(facecolor="#bbbbbb", hatch=RUN_HATCHES[i % len(RUN_HATCHES)], edgecolor="white",
+                          label=f"run: {run}") for run, i in runs.items()]
     if any_na:
         handles.append(Patch(facecolor="none", edgecolor=NOT_AVAILABLE_COLOUR, hatch="..", linestyle="--",
                              label="counter not available"))
@@ -120,6 +126,7 @@ def _draw_row(axes, cand: list[dict], counter: str, scenarios: list[str]) -> tup
     reasons: dict[str, list[str]] = {}
     ymax = 0.0
     na_slots = []  # (ax, x, width) drawn once the y range is known
+    runs = run_index(cand)
     for ax, scen in zip(axes, scenarios):
         chosen, cnotes = choose(select(cand, scenario=scen), keep=("api", "threading_mode"))
         notes += [f"{scen}: {n}" for n in cnotes]
@@ -130,7 +137,8 @@ def _draw_row(axes, cand: list[dict], counter: str, scenarios: list[str]) -> tup
         ticks = []
         for gi, api in enumerate(apis):
             recs = select(chosen, api=api if api in APIS else (lambda v, a=api: str(v) == a))
-            recs.sort(key=lambda r: MODES.index(r.get("threading_mode")) if r.get("threading_mode") in MODES else 9)
+            recs.sort(key=lambda r: (MODES.index(r.get("threading_mode")) if r.get("threading_mode") in MODES else 9,
+                                     runs.get(r.get("_run"), 0)))
             width = 0.8 / max(2, len(recs))
             for bi, rec in enumerate(recs):
                 x = gi + (bi - (len(recs) - 1) / 2) * width
@@ -143,7 +151,8 @@ def _draw_row(axes, cand: list[dict], counter: str, scenarios: list[str]) -> tup
                         f"{scen} {api} {mode_label(rec.get('threading_mode'))}"
                     )
                     continue
-                ax.bar(x, value, width * 0.9, color=colour, edgecolor="white")
+                ax.bar(x, value, width * 0.9, color=colour, edgecolor="white",
+                       hatch=RUN_HATCHES[runs.get(rec.get("_run"), 0) % len(RUN_HATCHES)])
                 ax.annotate(fmt_count(value), (x, value), xytext=(0, 2), textcoords="offset points",
                             ha="center", va="bottom", fontsize=8)
                 ymax = max(ymax, value)

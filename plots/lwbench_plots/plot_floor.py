@@ -30,6 +30,7 @@ from .common import (
     new_figure,
     number,
     plain_log_ticks,
+    run_suffix,
     select,
 )
 
@@ -74,7 +75,7 @@ def _primitive_rows(records: list[dict]) -> tuple[list[tuple[str, float, dict]],
                 extra.append(f"{r['payload_bytes']} B")
             if extra:
                 label += f" [{', '.join(extra)}]"
-            rows.append((label, _p50(r), r))
+            rows.append((label + run_suffix(r, chosen), _p50(r), r))
     return rows, notes
 
 
@@ -110,6 +111,7 @@ def plot_floor(results, *, payload_bytes: int = 1458):
                 mode = r.get("threading_mode")
                 by_mode[mode] = _p50(r)
                 name = f"{api_label(api)} send, {mode_label(mode)}" if mode else f"{api_label(api)} send (core context)"
+                name += run_suffix(r, chosen)
                 op_rows.append((name, _p50(r), r, mode))
             if "message_passing" in by_mode and "core_locking" in by_mode:
                 derived.append((f"{api_label(api)}: message passing − core locking",
