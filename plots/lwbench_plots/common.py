@@ -368,11 +368,16 @@ def time_unit(values_ns: Iterable[float]) -> tuple[float, str]:
     return 1.0, "ns"
 
 
+def _plain(v: float) -> str:
+    """A tick value without exponent: 0.2, 5, 1000, 1000000."""
+    return f"{v:.0f}" if v >= 1 else f"{v:g}"
+
+
 def plain_log_ticks(axis) -> None:
     """Label a log axis with plain numbers (0.1, 1, 10, 100) instead of 10^n, and label the
     2x and 5x minor ticks too (0.2, 0.5, 2, 5, …), so that values between the decades can be
     read (0.15–0.3 µs on an axis labelled only at 1 and 10 could not)."""
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: _plain(v)))
 
     class _Minor(Formatter):
         def __call__(self, v, pos=None):
@@ -381,7 +386,7 @@ def plain_log_ticks(axis) -> None:
             if v <= 0 or decades > 3.2:  # wide axes: the majors are enough, minors would collide
                 return ""
             lead = round(v / 10 ** math.floor(math.log10(v)), 6)
-            return f"{v:g}" if lead in ((2.0, 5.0) if decades > 1.2 else (2.0, 3.0, 5.0)) else ""
+            return _plain(v) if lead in ((2.0, 5.0) if decades > 1.2 else (2.0, 3.0, 5.0)) else ""
 
     axis.set_minor_formatter(_Minor())
     axis.set_tick_params(which="minor", labelsize=7)
