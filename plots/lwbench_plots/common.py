@@ -383,7 +383,7 @@ def plain_log_ticks(axis) -> None:
         def __call__(self, v, pos=None):
             lo, hi = sorted(self.axis.get_view_interval()) if self.axis is not None else (1.0, 10.0)
             decades = math.log10(hi / lo) if lo > 0 and hi > 0 else 0.0
-            if v <= 0 or decades > 3.2:  # wide axes: the majors are enough, minors would collide
+            if v <= 0 or decades > 4.2:  # very wide axes: the majors are enough, minors would collide
                 return ""
             lead = round(v / 10 ** math.floor(math.log10(v)), 6)
             return _plain(v) if lead in ((2.0, 5.0) if decades > 1.2 else (2.0, 3.0, 5.0)) else ""
