@@ -17,7 +17,7 @@ packages=(
   python3-pandas                      # optional: Results.to_dataframe() (tested when present)
   python3-venv python3-setuptools python3-pip python3-wheel   # pip install of python/ into a venv, offline
   chromium                            # the report page and flame graphs are checked in headless Chromium
-  nodejs npm                          # scripts/setup-web.sh: npm ci of web/ (d3-flame-graph, inlined into pages)
+  nodejs                              # scripts/setup-web.sh: npm ci of web/ (d3-flame-graph, inlined into pages)
   linux-perf                          # perf: counters, lwbench profile
   tshark                              # reads the loopback's pcap in the tests
   dpkg-dev xz-utils                   # dpkg-source: unpacks Debian's lwIP source (real_lwip/)
@@ -27,6 +27,11 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Debian's nodejs comes without npm (package npm); a nodejs that bundles npm (e.g. a
+# NodeSource build) conflicts with that package, so npm is asked for only when absent.
+if ! command -v npm >/dev/null 2>&1; then
+  dpkg-query -W -f='${Status}' npm 2>/dev/null | grep -q "install ok installed" || missing+=(npm)
+fi
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present" >&2
   exit 0

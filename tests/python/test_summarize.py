@@ -5,6 +5,7 @@ names (mode:core_locking) and the older numeric ones (mode:1) are both read."""
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from conftest import REPO
 
@@ -59,3 +60,29 @@ def test_markdown_is_never_overwritten(tmp_path):
     r = subprocess.run([sys.executable, str(SUMMARIZE), str(path), "--markdown", str(out)], capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 2 and "not overwritten" in r.stderr and out.read_text() == "keep"
+
+
+def test_benchmark_names_use_value_names(tmp_path):
+    """bench_micro / bench_macro write mode:core_locking and lock:std_mutex, and filter by them."""
+    import os
+
+    import pytest
+
+    build = Path(os.environ.get("LWBENCH_BUILD_DIR", REPO / "build" / "release"))
+    macro, micro = build / "bench" / "bench_macro", build / "bench" / "bench_micro"
+    if not (macro.exists() and micro.exists()):
+        pytest.skip(f"the benchmark binaries are not built in {build}")
+    out = tmp_path / "macro.json"
+    r = subprocess.run([str(macro), "--benchmark_filter=^Send/raw/mode:core_locking/payload:64",
+                        "--benchmark_min_time=0.01", f"--benchmark_out={out}", "--benchmark_out_format=json"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    names = [b["name"] for b in json.loads(out.read_text())["benchmarks"]]
+    assert names == ["Send/raw/mode:core_locking/payload:64/real_time"]
+    assert "Send/raw/mode:core_locking/payload:64/real_time" in r.stdout
+    r = subprocess.run([str(micro), "--benchmark_filter=Lock/lock_unlock", "--benchmark_min_time=0.01",
+                        "--benchmark_color=false"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    for lock in ("std_mutex", "tbb_spin_mutex", "tbb_queuing_mutex"):
+        assert f"Lock/lock_unlock/lock:{lock} " in r.stdout
+    assert "lock:0" not in r.stdout
