@@ -4,7 +4,9 @@
 Every `plot_*` function takes anything `load_results` accepts (paths,
 documents, a `Results`) and returns a matplotlib Figure, or raises `NoData`
 when the records it needs are absent; `save_figure` writes PNG + SVG.
-`plot_flame` is the exception: it draws folded stacks from a profile.
+`plot_flame` (static) and `flame_html.flame_page` (interactive, d3-flame-graph) are
+the exception: they draw folded stacks from a profile. Result files are read by
+lwbench.results (the one reader) and numbers formatted by lwbench.formatting.
 """
 
 from .common import NoData, Results, load_results, save_figure

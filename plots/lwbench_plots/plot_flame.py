@@ -1,7 +1,9 @@
 """Flame graph rendered with matplotlib from folded stacks.
 
 Input: folded stacks, ``{"root;caller;...;leaf": weight}`` (as produced by
-`lwbench.perf_fold`), usually with the thread name as the root frame.
+`lwbench.perf_fold`), usually with one root per thread (root="thread":
+"tcpip thread [tid]", "application thread [tid]"). The interactive version of the
+same graph is flame_html.py (d3-flame-graph).
 Output: a flame graph - the root at the bottom, each frame drawn above its
 caller, width proportional to the share of samples that had the frame on the
 stack; siblings are ordered widest first (an aggregated profile, not a time

@@ -327,7 +327,7 @@ def top_self(
     """Symbols ranked by self weight (samples whose leaf frame is the symbol).
 
     drop_root: ignore the root frame (set it when the stacks were folded with
-    include_comm=True, so that thread names do not rank as symbols).
+    a root frame - include_comm=True or root="thread" - so that thread names do not rank as symbols).
     """
     return _ranked(_self_weights(folded, drop_root), total_weight(folded), n)
 
