@@ -83,7 +83,11 @@ def test_value_errors_before_measuring():
 
 
 def test_public_names_have_docstrings_and_version():
+    import re
+
     assert isinstance(lwbench.__version__, str) and lwbench.__version__.count(".") == 2
+    cmake = re.search(r"project\(lwbench VERSION ([0-9.]+)", (REPO / "CMakeLists.txt").read_text())
+    assert cmake and cmake.group(1) == lwbench.__version__  # one version for the C++ and Python sides
     assert inspect.isclass(lwbench.Stack)
     missing = []
     for name in lwbench.__all__:
