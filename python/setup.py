@@ -6,6 +6,7 @@ wheel: the installed package reads lwbench/_checkout.py, written here into the
 build output only (the source tree is left untouched), to find them.
 """
 
+import shutil
 from pathlib import Path
 
 from setuptools import setup
@@ -18,6 +19,9 @@ class build_py_recording_checkout(build_py):
     """build_py, plus lwbench/_checkout.py naming the checkout."""
 
     def run(self):
+        # pip builds in the source tree (python/build/): start from an empty copy, so a module
+        # deleted from the source cannot linger in the wheel.
+        shutil.rmtree(Path(self.build_lib) / "lwbench", ignore_errors=True)
         super().run()
         target = Path(self.build_lib) / "lwbench" / "_checkout.py"
         target.write_text('"""Written at install time by python/setup.py: the checkout this package came from."""\n\n'

@@ -17,8 +17,9 @@ cmake --build --preset release
 step "release: ctest"
 ctest --preset release -j2
 
-step "web: npm ci of web/ (the JavaScript inlined into the report and flame-graph pages)"
-scripts/setup-web.sh
+step "web: npm ci of web/ (the JavaScript inlined into the flame-graph pages)"
+# Without npm or the registry the flame-graph page tests are skipped (with that reason), not failed.
+scripts/setup-web.sh || echo "test.sh: warning: web/node_modules not installed; the flame-graph page tests will be skipped" >&2
 
 step "python: pytest (bindings, package, compare, report, plots, profile) with /usr/bin/python3"
 # Fails the script on any failure (set -e); the counts are checked too, so a run where
