@@ -2,12 +2,18 @@
 #include "lwbench/harness/result_file.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
+#include <cmath>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -15,6 +21,7 @@
 
 #include <oneapi/tbb/version.h>
 
+#include "lwbench/harness/record_table.hpp"
 #include "lwbench/harness/timing.hpp"
 
 #ifndef LWBENCH_SOURCE_DIR
@@ -58,15 +65,124 @@ std::string run_capture(const std::string& cmd) {
     return trim(out);
 }
 
-std::string cpu_model() {
+const json k_not_available = "not available";
+
+/// The value of `key` in the first /proc/cpuinfo line that starts with it, for every
+/// such line (one per CPU).
+std::vector<std::string> cpuinfo_values(const std::string& key) {
     std::ifstream in("/proc/cpuinfo");
+    std::vector<std::string> out;
     std::string line;
     while (std::getline(in, line))
-        if (line.rfind("model name", 0) == 0) {
+        if (line.rfind(key, 0) == 0) {
             const auto pos = line.find(':');
-            if (pos != std::string::npos) return trim(line.substr(pos + 2));
+            if (pos == std::string::npos) continue;
+            const auto value = line.find_first_not_of(" \t", pos + 1);
+            out.push_back(value == std::string::npos ? std::string() : trim(line.substr(value)));
         }
-    return "unknown";
+    return out;
+}
+
+std::string cpu_model() {
+    const auto models = cpuinfo_values("model name");
+    return models.empty() ? "unknown" : models.front();
+}
+
+/// The first line of a small sysfs/procfs file; nullopt if it cannot be read.
+std::optional<std::string> read_line(const std::string& path) {
+    std::ifstream in(path);
+    std::string line;
+    if (!std::getline(in, line)) return std::nullopt;
+    return trim(line);
+}
+
+std::string cpufreq_path(int cpu, const char* file) {
+    return "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/cpufreq/" + file;
+}
+
+/// Current frequency of every online CPU in MHz: cpufreq's scaling_cur_freq where the
+/// kernel exposes it, else /proc/cpuinfo's "cpu MHz" (what the kernel last saw; in a
+/// VM often the host's nominal value), with the source named.
+std::pair<json, json> cpu_frequency() {
+    json mhz = json::array();
+    for (int cpu = 0; cpu < online_cpus(); ++cpu) {
+        const auto khz = read_line(cpufreq_path(cpu, "scaling_cur_freq"));
+        if (!khz) break;
+        mhz.push_back(std::strtod(khz->c_str(), nullptr) / 1000.0);
+    }
+    if (!mhz.empty() && static_cast<int>(mhz.size()) == online_cpus())
+        return {mhz, "cpufreq scaling_cur_freq"};
+    mhz = json::array();
+    for (const auto& v : cpuinfo_values("cpu MHz")) mhz.push_back(std::strtod(v.c_str(), nullptr));
+    if (!mhz.empty()) return {mhz, "/proc/cpuinfo cpu MHz"};
+    return {k_not_available, k_not_available};
+}
+
+/// The scaling governor(s) in use, e.g. "performance" or "powersave,performance".
+json cpu_governor() {
+    std::vector<std::string> seen;
+    for (int cpu = 0; cpu < online_cpus(); ++cpu)
+        if (auto g = read_line(cpufreq_path(cpu, "scaling_governor"));
+            g && std::find(seen.begin(), seen.end(), *g) == seen.end())
+            seen.push_back(*g);
+    if (seen.empty()) return k_not_available;
+    std::string out;
+    for (const auto& g : seen) out += (out.empty() ? "" : ",") + g;
+    return out;
+}
+
+/// The CPUs this process may run on, as a list of ranges ("0-1", "0,2-3").
+json affinity_mask() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return k_not_available;
+    std::string out;
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+        if (!CPU_ISSET(cpu, &set)) continue;
+        int last = cpu;
+        while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, &set)) ++last;
+        out += (out.empty() ? "" : ",") + std::to_string(cpu) + (last > cpu ? "-" + std::to_string(last) : "");
+        cpu = last;
+    }
+    return out;
+}
+
+/// SMT as the kernel reports it: "on", "off", "forceoff", "notsupported", ….
+json smt_state() {
+    const auto control = read_line("/sys/devices/system/cpu/smt/control");
+    return control ? json(*control) : k_not_available;
+}
+
+json nice_level() {
+    errno = 0;
+    const int nice = getpriority(PRIO_PROCESS, 0);
+    return errno == 0 ? json(nice) : k_not_available;
+}
+
+/// The hypervisor or container systemd-detect-virt names ("kvm", "none", …); without
+/// it, whether the CPU reports the x86 "hypervisor" flag.
+json virtualization() {
+    if (::access("/usr/bin/systemd-detect-virt", X_OK) == 0) {
+        std::string out;
+        if (FILE* p = popen("/usr/bin/systemd-detect-virt 2>/dev/null", "r")) {
+            std::array<char, 128> buf{};
+            while (fgets(buf.data(), buf.size(), p)) out += buf.data();
+            pclose(p);  // exits 1 when it prints "none"
+        }
+        if (!trim(out).empty()) return trim(out);
+    }
+    const auto flags = cpuinfo_values("flags");
+    if (flags.empty()) return k_not_available;
+    return flags.front().find("hypervisor") != std::string::npos ? "hypervisor (kind unknown)" : "none";
+}
+
+/// The 1, 5 and 15 minute load averages, to the 2 decimals /proc/loadavg shows.
+json load_average() {
+    double load[3];
+    if (getloadavg(load, 3) != 3) return k_not_available;
+    json out = json::array();
+    for (double l : load) out.push_back(std::round(l * 100) / 100);
+    return out;
 }
 
 json read_int_file(const char* path) {
@@ -111,11 +227,19 @@ json capture_environment() {
     const std::string rev = gs.revision;
     const json dirty = gs.dirty ? json(*gs.dirty) : json(nullptr);
     const auto& ck = calibrate_clock();
+    const auto frequency = cpu_frequency();
     return {
         {"cpu_model", cpu_model()},
         {"cpu_count", online_cpus()},
         {"kernel", std::string(u.sysname) + " " + u.release + " " + u.machine},
         {"hostname", std::string(u.nodename)},
+        {"cpu_frequency_mhz", frequency.first},
+        {"cpu_frequency_source", frequency.second},
+        {"cpu_governor", cpu_governor()},
+        {"affinity", affinity_mask()},
+        {"smt", smt_state()},
+        {"nice", nice_level()},
+        {"virtualization", virtualization()},
         {"compiler", compiler()},
         {"compiler_flags", std::string(LWBENCH_CXX_FLAGS)},
         {"build_type", std::string(LWBENCH_BUILD_TYPE)},
@@ -138,8 +262,7 @@ json capture_environment() {
 }
 
 namespace {
-std::string utc_now(bool iso) {
-    const std::time_t t = std::time(nullptr);
+std::string utc_format(std::time_t t, bool iso) {
     std::tm tm{};
     gmtime_r(&t, &tm);
     char buf[32];
@@ -152,46 +275,66 @@ std::string utc_now(bool iso) {
 }
 }  // namespace
 
-std::string utc_stamp() { return utc_now(false); }
-std::string utc_iso() { return utc_now(true); }
+std::string utc_stamp() { return utc_format(std::time(nullptr), false); }
+std::string utc_iso() { return utc_format(std::time(nullptr), true); }
+
+run_context begin_run() {
+    run_context context;
+    const std::time_t now = std::time(nullptr);
+    context.started_utc = utc_format(now, true);
+    context.started_stamp = utc_format(now, false);
+    context.load_average_start = load_average();
+    return context;
+}
 
 json make_document(const std::string& label, const std::string& command, const std::vector<record>& records,
-                   const std::vector<std::string>& notes) {
+                   const std::vector<std::string>& notes, const run_context& context) {
     json recs = json::array();
     for (const auto& r : records) recs.push_back(to_json(r));
+    json environment = capture_environment();
+    environment["load_average_start"] = context.load_average_start;
+    environment["load_average_end"] = load_average();
+    environment["warmup_ops"] = context.warmup_ops ? json(*context.warmup_ops) : k_not_available;
+    environment["seed"] = context.seed ? json(*context.seed) : k_not_available;
+    std::string revision = environment.value("git_revision", "unknown");
+    if (revision.size() > 8) revision = revision.substr(0, 8);
+    const std::string stamp = context.started_stamp.empty() ? utc_stamp() : context.started_stamp;
     return {{"schema", "lwbench.results"},
             {"schema_version", k_schema_version},
+            {"run_id", stamp + "_" + revision + "_" + label},
             {"label", label},
             {"command", command},
-            {"created_utc", utc_iso()},
-            {"environment", capture_environment()},
+            {"created_utc", context.started_utc.empty() ? utc_iso() : context.started_utc},
+            {"environment", environment},
             {"records", recs},
             {"notes", notes}};
 }
 
-std::string to_csv(const std::vector<record>& records) {
-    std::ostringstream os;
-    const auto& names = perf_counters::event_names();
-    os << "stack,scenario,api,primitive,threading_mode,input_mode,mailbox_kind,lock_kind,payload_bytes,"
-          "app_threads,pinning,variant,repetitions,ops_per_repetition,ops_per_sample,p50_ns,p90_ns,p99_ns,"
-          "p999_ns,max_ns,mean_ns,rel_mad,ops_per_sec,bytes_per_sec,errors";
-    for (const auto& n : names) os << ',' << n << "_per_op";
-    os << '\n';
-    const auto o = [](const std::optional<std::string>& s) { return s ? *s : std::string(); };
-    for (const auto& r : records) {
-        os << r.stack << ',' << r.scenario << ',' << o(r.api) << ',' << o(r.primitive) << ',' << o(r.threading_mode)
-           << ',' << o(r.input_mode) << ',' << o(r.mailbox_kind) << ',' << o(r.lock_kind) << ',' << r.payload_bytes
-           << ',' << r.app_threads << ',' << r.pinning << ',' << o(r.variant) << ',' << r.repetitions << ','
-           << r.ops_per_repetition << ',' << r.ops_per_sample << ',' << r.latency.p50 << ',' << r.latency.p90 << ','
-           << r.latency.p99 << ',' << r.latency.p999 << ',' << r.latency.max << ',' << r.latency.mean << ','
-           << r.spread.rel_mad << ',' << r.ops_per_sec << ',' << r.bytes_per_sec << ',' << r.errors;
-        for (const auto& n : names) {
-            os << ',';
-            if (auto it = r.counters.find(n); it != r.counters.end() && it->second.per_op) os << *it->second.per_op;
-        }
-        os << '\n';
-    }
-    return os.str();
+std::string to_csv(const json& document, const std::vector<record>& records) {
+    return format_csv(run_metadata_of(document), records);
+}
+
+std::optional<std::string> label_problem(const std::string& label) {
+    if (label.empty() || label.size() > 64) return "must be 1 to 64 characters long";
+    if (label.front() == '.' || label.front() == '-') return "must not start with '.' or '-'";
+    for (char ch : label)
+        if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-'))
+            return std::string("may hold only letters, digits, '.', '_' and '-' (it is part of a file name), not '") +
+                   ch + "'";
+    return std::nullopt;
+}
+
+std::optional<std::string> output_dir_problem(const fs::path& dir) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return "cannot create directory '" + dir.string() + "': " + ec.message();
+    if (!fs::is_directory(dir, ec)) return "'" + dir.string() + "' is not a directory";
+    const fs::path probe = dir / (".lwbench-write-probe." + std::to_string(getpid()));
+    const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return "cannot write in '" + dir.string() + "': " + std::generic_category().message(errno);
+    ::close(fd);
+    ::unlink(probe.c_str());
+    return std::nullopt;
 }
 
 fs::path write_new_file(const fs::path& dir, const std::string& stem, const std::string& ext,
@@ -234,12 +377,9 @@ fs::path write_new_file(const fs::path& dir, const std::string& stem, const std:
 }
 
 fs::path save_results(const fs::path& dir, const json& document, const std::vector<record>& records) {
-    std::string rev = document.at("environment").value("git_revision", "unknown");
-    if (rev.size() > 8) rev = rev.substr(0, 8);
-    const std::string stem = utc_stamp() + "_" + rev + "_" + document.value("label", "run");
-    const fs::path json_path = write_new_file(dir, stem, ".json", document.dump(1) + "\n");
+    const fs::path json_path = write_new_file(dir, document.at("run_id").get<std::string>(), ".json", document.dump(1) + "\n");
     // The CSV takes the JSON's final stem, so the pair stays together even after a suffix.
-    write_new_file(dir, json_path.stem().string(), ".csv", to_csv(records));
+    write_new_file(dir, json_path.stem().string(), ".csv", to_csv(document, records));
     return json_path;
 }
 

@@ -1,8 +1,12 @@
-// main.cpp — the `lwbench` command: list, run, reproduce, demo, profile.
+// main.cpp — the `lwbench` command: list, run, reproduce, demo, and the Python
+// subcommands profile, compare and report (python_command.hpp).
 //
-// Results go to a new file under results/ (never overwriting); progress and
-// warnings go to stderr; tables go to stdout. Bad flags print what is wrong and
-// exit non-zero (CLI11 validates syntax; we validate meaning against this machine).
+// Results go to a new file under results/ (never overwriting); stdout carries only
+// the result in the --format asked for (output.hpp); progress, warnings and "wrote
+// <file>" go to stderr. Every usage error exits 2 with what is wrong and a "did you
+// mean" (usage.hpp): CLI11 checks syntax and enumerated values, we check meaning
+// against this machine, and the output directory and label are checked before
+// anything is measured.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -23,14 +27,21 @@
 #include "lwbench/netconn.hpp"
 #include "lwbench/sockets.hpp"
 #include "lwbench/udp.hpp"
+#include "output.hpp"
+#include "python_command.hpp"
+#include "usage.hpp"
 
 #ifndef LWBENCH_SOURCE_DIR
 #define LWBENCH_SOURCE_DIR "."
+#endif
+#ifndef LWBENCH_VERSION
+#define LWBENCH_VERSION "unknown"
 #endif
 
 namespace fs = std::filesystem;
 using namespace lwbench;
 using namespace lwbench::harness;
+using namespace lwbench::cli;
 
 namespace {
 
@@ -40,83 +51,85 @@ void on_sigint(int) {
     if (g_cancel.exchange(true)) std::_Exit(130);  // second Ctrl-C: leave now
 }
 
-std::string join(const std::vector<std::string>& v) {
-    std::string s;
-    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
-    return s;
+template <class Enum>
+std::vector<std::string> names_of(std::initializer_list<Enum> values) {
+    std::vector<std::string> names;
+    for (auto v : values) names.emplace_back(to_string(v));
+    return names;
 }
 
-/// Splits "a,b" lists given once or repeated.
-std::vector<std::string> split_all(const std::vector<std::string>& in) {
-    std::vector<std::string> out;
-    for (const auto& s : in) {
-        std::size_t start = 0;
-        while (start <= s.size()) {
-            const auto comma = s.find(',', start);
-            const auto part = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-            if (!part.empty()) out.push_back(part);
-            if (comma == std::string::npos) break;
-            start = comma + 1;
-        }
-    }
+std::vector<std::string> scenario_names() {
+    std::vector<std::string> names;
+    for (const auto& s : scenario_catalog()) names.push_back(s.name);
+    return names;
+}
+
+/// The enumerated options of `run` (and --format): the one list the parser checks
+/// against and `lwbench list` prints.
+const std::vector<option_choices>& run_choices() {
+    static const std::vector<option_choices> choices = [] {
+        auto inputs = names_of({input_mode::mailbox, input_mode::inline_});
+        inputs.emplace_back("auto");
+        return std::vector<option_choices>{
+            {"--scenario", scenario_names(), ""},
+            {"--api", api_names(), ""},
+            {"--mode", names_of({threading_mode::message_passing, threading_mode::core_locking}), ""},
+            {"--input-mode", inputs, "auto: inline with core_locking, mailbox with message_passing, as lwIP's builds"},
+            {"--mailbox", names_of({mailbox_kind::mutex_cv, mailbox_kind::tbb_queue, mailbox_kind::spin_then_block}),
+             ""},
+            {"--lock", names_of({lock_kind::std_mutex, lock_kind::tbb_spin_mutex, lock_kind::tbb_queuing_mutex}), ""},
+            {"--pinning", names_of({pinning::none, pinning::same_core, pinning::separate_cores}),
+             "same_core: every thread on CPU 0; separate_cores: the tcpip thread on CPU 0, application threads on "
+             "the others"},
+            {"--primitive", primitive_names(), "for --scenario primitive (default: all)"},
+            {"--format", output_format_names(), "what stdout carries"},
+        };
+    }();
+    return choices;
+}
+
+/// Adds an enumerated list option ("a,b" or repeated) checked against run_choices().
+CLI::Option* add_choice_list(CLI::App& command, const std::string& option, std::vector<std::string>& values,
+                             const std::string& what, const std::string& help) {
+    const auto& choices = run_choices();
+    const auto it = std::find_if(choices.begin(), choices.end(), [&](const auto& c) { return c.option == option; });
+    return command.add_option(option, values, help)->delimiter(',')->check(one_of(what, it->values));
+}
+
+CLI::Option* add_format_option(CLI::App& command, std::string& format) {
+    return command.add_option("--format", format, "what stdout carries: table, json (the result document), csv, markdown")
+        ->check(one_of("format", output_format_names()));
+}
+
+CLI::Validator label_validator() {
+    return CLI::Validator(
+        [](std::string& label) -> std::string {
+            const auto problem = label_problem(label);
+            return problem ? "label '" + label + "' " + *problem : std::string();
+        },
+        "NAME");
+}
+
+/// "lwbench 0.1.0 (git 0123abcd…, uncommitted changes)": the version and the source
+/// revision result files record.
+std::string version_text() {
+    const auto& git = source_git_state();
+    std::string text = "lwbench " LWBENCH_VERSION " (git " + git.revision;
+    if (git.dirty && *git.dirty) text += ", uncommitted changes";
+    return text + ")";
+}
+
+/// Exits with a usage error unless results can be written to `dir` (checked before
+/// anything is measured, so a bad --out-dir never costs a run).
+void require_output_dir(const fs::path& dir) {
+    if (auto problem = output_dir_problem(dir)) usage_error("--out-dir: " + *problem);
+}
+
+template <class Enum, class Parse>
+std::vector<Enum> parsed(const std::vector<std::string>& names, Parse parse) {
+    std::vector<Enum> out;
+    for (const auto& n : names) out.push_back(*parse(n));  // the parser has checked every name
     return out;
-}
-
-[[noreturn]] void usage_error(const std::string& msg) {
-    std::cerr << "lwbench: " << msg << "\n";
-    std::exit(2);
-}
-
-template <class T, class Parse>
-std::vector<T> parse_list(const std::vector<std::string>& names, Parse parse, const char* what,
-                          const std::vector<std::string>& allowed) {
-    std::vector<T> out;
-    for (const auto& n : split_all(names)) {
-        auto v = parse(n);
-        if (!v) usage_error(fmt::format("unknown {} '{}' (choose from: {})", what, n, join(allowed)));
-        out.push_back(*v);
-    }
-    return out;
-}
-
-std::vector<long> parse_numbers(const std::vector<std::string>& in, const char* what, long lo, long hi) {
-    std::vector<long> out;
-    for (const auto& s : split_all(in)) {
-        std::size_t pos = 0;
-        long v = 0;
-        try {
-            v = std::stol(s, &pos);
-        } catch (...) {
-            pos = 0;
-        }
-        if (pos != s.size()) usage_error(fmt::format("{} must be a whole number, got '{}'", what, s));
-        if (v < lo || v > hi) usage_error(fmt::format("{} must be between {} and {}, got {}", what, lo, hi, v));
-        out.push_back(v);
-    }
-    return out;
-}
-
-std::string fmt_ns(double ns) {
-    if (ns >= 1e6) return fmt::format("{:.2f} ms", ns / 1e6);
-    if (ns >= 1e3) return fmt::format("{:.2f} µs", ns / 1e3);
-    return fmt::format("{:.1f} ns", ns);
-}
-
-std::string counter_text(const record& r, const std::string& name) {
-    const auto it = r.counters.find(name);
-    if (it == r.counters.end() || !it->second.per_op) return "n/a";
-    return fmt::format("{:.2f}", *it->second.per_op);
-}
-
-void print_table(const std::vector<record>& recs) {
-    fmt::print("{:<78} {:>10} {:>10} {:>10} {:>10} {:>6} {:>12} {:>8} {:>7}\n", "scenario point", "p50", "p90", "p99",
-               "p99.9", "±MAD", "ops/s", "ctxsw/op", "copy/op");
-    for (const auto& r : recs) {
-        fmt::print("{:<78} {:>10} {:>10} {:>10} {:>10} {:>5.1f}% {:>12.0f} {:>8} {:>7}\n", r.label(),
-                   fmt_ns(r.latency.p50), fmt_ns(r.latency.p90), fmt_ns(r.latency.p99), fmt_ns(r.latency.p999),
-                   r.spread.rel_mad * 100, r.ops_per_sec, counter_text(r, "context_switches"),
-                   r.counts && r.counts->payload_copies_per_op ? fmt::format("{:.2f}", *r.counts->payload_copies_per_op) : "n/a");
-    }
 }
 
 fs::path default_results_dir() { return fs::path(LWBENCH_SOURCE_DIR) / "results"; }
@@ -242,83 +255,81 @@ int cmd_demo(long count, std::size_t size, const std::string& pcap) {
     return 0;
 }
 
-/// `lwbench profile ARGS...` runs `/usr/bin/python3 -m lwbench profile ARGS...` with
-/// the repository's python/ on PYTHONPATH (perf record, folding and the flame graph
-/// live in python/lwbench/profile.py).
-int exec_profile(int argc, char** argv) {
-    std::vector<std::string> args = {"/usr/bin/python3", "-m", "lwbench", "profile"};
-    for (int i = 2; i < argc; ++i) args.emplace_back(argv[i]);
-    const std::string pypath = std::string(LWBENCH_SOURCE_DIR) + "/python";
-    const char* old = std::getenv("PYTHONPATH");
-    setenv("PYTHONPATH", (old && *old ? pypath + ":" + old : pypath).c_str(), 1);
-    std::vector<char*> cargs;
-    for (auto& a : args) cargs.push_back(a.data());
-    cargs.push_back(nullptr);
-    execv(cargs[0], cargs.data());
-    std::perror("lwbench: cannot run /usr/bin/python3");
-    return 1;
-}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc >= 2 && std::string_view(argv[1]) == "profile") return exec_profile(argc, argv);
-    if (argc >= 2 && argv[1][0] != '-') {
-        const std::string_view cmd = argv[1];
-        if (cmd != "list" && cmd != "run" && cmd != "reproduce" && cmd != "demo") {
-            std::cerr << "lwbench: unknown command '" << cmd << "' (choose from: list, run, reproduce, demo, profile)\n";
-            return 2;
-        }
+    // profile, compare and report are Python's: everything after the name goes there untouched.
+    if (argc >= 2) {
+        const auto& delegated = python_commands();
+        if (std::find(delegated.begin(), delegated.end(), argv[1]) != delegated.end())
+            return exec_python_command(argv[1], argc, argv);
     }
     CLI::App app{"lwbench — what thread safety costs in an lwIP-style TCP/IP stack"};
+    app.option_defaults()->always_capture_default();
     app.require_subcommand(1);
-    app.footer("Examples:\n  lwbench reproduce\n  lwbench run --scenario send_latency --api socket,raw --mode "
-               "message_passing,core_locking --pinning same_core\n  lwbench list");
+    app.set_version_flag("--version", version_text(), "print the version and git revision, then exit");
+    app.footer("Exit status: 0 success, 1 runtime error, 2 usage error, 130 interrupted.\n\nExamples:\n"
+               "  lwbench reproduce\n  lwbench run --scenario send_latency --api socket,raw --mode "
+               "message_passing,core_locking --pinning same_core --format csv > points.csv\n  lwbench list");
+    install_failure_message(app, python_commands());
 
     // ---- list
     auto* list = app.add_subcommand("list", "Scenario kinds, their parameters and the accepted values");
+    std::string l_format = "table";
+    add_format_option(*list, l_format);
 
     // ---- run
     auto* run = app.add_subcommand("run", "Measure one scenario point or a sweep (every combination of the lists)");
-    std::vector<std::string> scen{"send_latency"}, apis{"socket"}, modes{"message_passing,core_locking"},
-        inputs{"auto"}, mboxes{"mutex_cv"}, locks{"std_mutex"}, sizes{"1458"}, threads{"1"}, pins{"none"}, prims;
+    std::vector<std::string> scen{"send_latency"}, apis{"socket"}, modes{"message_passing", "core_locking"},
+        inputs{"auto"}, mboxes{"mutex_cv"}, locks{"std_mutex"}, pins{"none"}, prims;
+    std::vector<long> sizes{1458}, threads{1};
     int reps = 5;
     long ops = 20000, warmup = 2000;
     unsigned seed = 1;
     bool no_hw = false, no_save = false, quiet = false;
-    std::string out_dir, label = "run";
-    run->add_option("--scenario", scen, "send_latency, recv_latency, delivery_latency, round_trip, throughput, primitive");
-    run->add_option("--api", apis, "raw, netconn, socket (comma-separated list)");
-    run->add_option("--mode", modes, "message_passing, core_locking");
-    run->add_option("--input-mode", inputs, "mailbox, inline, or auto (core_locking: inline, message_passing: mailbox, as lwIP's builds)");
-    run->add_option("--mailbox", mboxes, "mutex_cv, tbb_queue, spin_then_block");
-    run->add_option("--lock", locks, "std_mutex, tbb_spin_mutex, tbb_queuing_mutex");
-    run->add_option("--size", sizes, "UDP payload bytes (max 1472 on the 1500-byte loopback MTU)");
-    run->add_option("--threads", threads, "application sender threads (throughput)");
-    run->add_option("--pinning", pins, "none, same_core, separate_cores");
-    run->add_option("--primitive", prims, "for --scenario primitive: " + join(primitive_names()) + " (default: all)");
+    std::string out_dir = default_results_dir().string(), label = "run", format = "table";
+    add_choice_list(*run, "--scenario", scen, "scenario", "scenario kinds (comma-separated list; see `lwbench list`)");
+    add_choice_list(*run, "--api", apis, "API", "APIs");
+    add_choice_list(*run, "--mode", modes, "mode", "threading modes");
+    add_choice_list(*run, "--input-mode", inputs, "input mode",
+                    "input modes; auto: inline with core_locking, mailbox with message_passing (as lwIP's builds)");
+    add_choice_list(*run, "--mailbox", mboxes, "mailbox kind", "mailbox kinds");
+    add_choice_list(*run, "--lock", locks, "lock kind", "core lock kinds");
+    run->add_option("--size", sizes, "UDP payload bytes (max 1472 on the 1500-byte loopback MTU)")
+        ->delimiter(',')
+        ->check(whole_number_in("--size", 1, 65507));
+    run->add_option("--threads", threads, "application sender threads (throughput)")
+        ->delimiter(',')
+        ->check(whole_number_in("--threads", 1, 64));
+    add_choice_list(*run, "--pinning", pins, "pinning",
+                    "same_core: every thread on CPU 0; separate_cores: the tcpip thread on CPU 0, the application "
+                    "threads on the others");
+    add_choice_list(*run, "--primitive", prims, "primitive", "for --scenario primitive (empty: all)");
     run->add_option("--repetitions", reps, "timed repetitions per point (interleaved)")->check(CLI::Range(1, 1000));
     run->add_option("--ops", ops, "timed operations per repetition")->check(CLI::Range(1L, 100000000L));
     run->add_option("--warmup", warmup, "untimed operations before each repetition")->check(CLI::Range(0L, 100000000L));
     run->add_option("--seed", seed, "shuffle seed of the interleaving");
     run->add_flag("--no-hw-counters", no_hw, "do not try hardware perf counters");
-    run->add_option("--out-dir", out_dir, "where result files go (default: <repo>/results)");
-    run->add_option("--label", label, "label in the result file name");
+    run->add_option("--out-dir", out_dir, "where result files go (checked before measuring)");
+    run->add_option("--label", label, "label in the result file name ([A-Za-z0-9._-])")->check(label_validator());
     run->add_flag("--no-save", no_save, "print only, write no result file (e.g. under perf record)");
     run->add_flag("--quiet", quiet, "no progress on stderr");
+    add_format_option(*run, format);
 
     // ---- reproduce
     auto* repro = app.add_subcommand("reproduce", "The seed comparison: 1458-byte UDP send, socket/netconn/raw, both modes, vs 2007's 204/67/74 µs");
     int r_reps = 5;
     long r_ops = 20000, r_warm = 2000;
     bool r_no_lwip = false, r_no_save = false;
-    std::string r_out;
+    std::string r_out = out_dir, r_format = "table";
     repro->add_option("--repetitions", r_reps, "interleaved rounds")->check(CLI::Range(1, 1000));
     repro->add_option("--ops", r_ops, "timed sends per repetition")->check(CLI::Range(1L, 100000000L));
     repro->add_option("--warmup", r_warm, "untimed sends first")->check(CLI::Range(0L, 100000000L));
     repro->add_flag("--no-lwip", r_no_lwip, "skip the real-lwIP rows");
     repro->add_flag("--no-save", r_no_save, "print only");
-    repro->add_option("--out-dir", r_out, "where result files go (default: <repo>/results)");
+    repro->add_option("--out-dir", r_out, "where result files go (checked before measuring)");
+    add_format_option(*repro, r_format);
 
     // ---- demo
     auto* demo = app.add_subcommand("demo", "Send datagrams through the zero-copy loopback; print counters and context switches per call in both modes");
@@ -329,54 +340,36 @@ int main(int argc, char** argv) {
     std::string d_pcap;
     demo->add_option("--pcap", d_pcap, "also write the raw-API traffic to this pcap file (LINKTYPE_IPV4)");
 
-    // ---- profile (implemented in Python: perf record + folding + flame graph)
-    // Listed for --help; dispatched before parsing (everything after it goes to Python as is).
+    // ---- the Python subcommands: listed for --help, dispatched above before parsing.
     app.add_subcommand("profile", "Profile a scenario with perf: lwbench profile [--both-modes] -- <run flags> "
-                                  "(runs python3 -m lwbench profile; see its -h)");
+                                  "(python3 -m lwbench profile; see its -h)");
+    app.add_subcommand("compare", "Compare two result files: lwbench compare BASE NEW [--threshold P] [--format F]; "
+                                  "exits non-zero when a point is slower (python3 -m lwbench compare; see its -h)");
+    app.add_subcommand("report", "Write one self-contained HTML page: lwbench report RESULT... [-o FILE] "
+                                 "(python3 -m lwbench report; see its -h)");
 
-    CLI11_PARSE(app, argc, argv);
+    if (const auto status = parse_command_line(app, argc, argv)) return *status;
     std::signal(SIGINT, on_sigint);
 
     try {
         if (*list) {
-            fmt::print("Scenario kinds:\n");
-            for (const auto& s : scenario_catalog())
-                fmt::print("  {:<17} {}\n  {:<17} parameters: {}\n", s.name, s.description, "", join(s.parameters));
-            fmt::print("\nValues:\n  --api          raw, netconn, socket\n  --mode         message_passing, core_locking\n"
-                       "  --input-mode   mailbox, inline, auto\n  --mailbox      mutex_cv, tbb_queue, spin_then_block\n"
-                       "  --lock         std_mutex, tbb_spin_mutex, tbb_queuing_mutex\n"
-                       "  --pinning      none, same_core (everything on CPU 0), separate_cores (tcpip thread on CPU 0, "
-                       "application threads on the others)\n  --primitive    {}\n  --size         1..1472 bytes; "
-                       "--threads 1..64\n\nThis machine: {} CPUs.\n",
-                       join(primitive_names()), online_cpus());
+            print_catalog(parse_output_format(l_format), run_choices(), online_cpus());
             return 0;
         }
         if (*demo) return cmd_demo(d_count, d_size, d_pcap);
         if (*run) {
             std::vector<point> points;
-            const auto scenarios = split_all(scen);
-            for (const auto& s : scenarios) {
-                const auto& cat = scenario_catalog();
-                if (std::none_of(cat.begin(), cat.end(), [&](const auto& i) { return i.name == s; }))
-                    usage_error("unknown scenario '" + s + "' (see `lwbench list`)");
-            }
-            const auto mode_v = parse_list<threading_mode>(modes, parse_threading_mode, "mode", {"message_passing", "core_locking"});
+            const auto mode_v = parsed<threading_mode>(modes, parse_threading_mode);
             std::vector<std::optional<input_mode>> input_v;
-            for (const auto& n : split_all(inputs)) {
-                if (n == "auto") input_v.push_back(std::nullopt);
-                else if (auto m = parse_input_mode(n)) input_v.push_back(*m);
-                else usage_error("unknown input mode '" + n + "' (choose from: mailbox, inline, auto)");
-            }
-            const auto mbox_v = parse_list<mailbox_kind>(mboxes, parse_mailbox_kind, "mailbox kind", {"mutex_cv", "tbb_queue", "spin_then_block"});
-            const auto lock_v = parse_list<lock_kind>(locks, parse_lock_kind, "lock kind", {"std_mutex", "tbb_spin_mutex", "tbb_queuing_mutex"});
-            const auto pin_v = parse_list<pinning>(pins, parse_pinning, "pinning", {"none", "same_core", "separate_cores"});
-            const auto size_v = parse_numbers(sizes, "--size", 1, 65507);
-            const auto thread_v = parse_numbers(threads, "--threads", 1, 64);
-            auto prim_v = split_all(prims);
+            for (const auto& n : inputs) input_v.push_back(n == "auto" ? std::nullopt : parse_input_mode(n));
+            const auto mbox_v = parsed<mailbox_kind>(mboxes, parse_mailbox_kind);
+            const auto lock_v = parsed<lock_kind>(locks, parse_lock_kind);
+            const auto pin_v = parsed<pinning>(pins, parse_pinning);
+            auto prim_v = prims;
             if (prim_v.empty()) prim_v = primitive_names();
             std::set<std::string> seen;
-            for (const auto& s : scenarios)
-                for (long size : size_v)
+            for (const auto& s : scen)
+                for (long size : sizes)
                     for (auto pin : pin_v) {
                         if (s == "primitive") {
                             for (const auto& prim : prim_v)
@@ -396,12 +389,12 @@ int main(int argc, char** argv) {
                                     }
                             continue;
                         }
-                        for (const auto& api : split_all(apis))
+                        for (const auto& api : apis)
                             for (auto m : mode_v)
                                 for (auto in : input_v)
                                     for (auto mb : mbox_v)
                                         for (auto lk : lock_v)
-                                            for (long t : thread_v) {
+                                            for (long t : threads) {
                                                 point p;
                                                 p.scenario = s;
                                                 p.api = api;
@@ -417,6 +410,7 @@ int main(int argc, char** argv) {
                     }
             for (const auto& p : points)
                 if (auto problem = validate(p)) usage_error(*problem + " [" + p.label() + "]");
+            if (!no_save) require_output_dir(out_dir);
             run_options o;
             o.repetitions = reps;
             o.ops = ops;
@@ -428,17 +422,18 @@ int main(int argc, char** argv) {
             if (!quiet)
                 progress_line(fmt::format("{} point(s) x {} repetition(s), interleaved; clock overhead {:.1f} ns per sample",
                                           points.size(), reps, calibrate_clock().overhead_ns));
+            auto context = begin_run();
+            context.warmup_ops = warmup;
+            context.seed = seed;
             std::vector<record> recs;
             for (auto& pr : run_points(points, o)) recs.push_back(std::move(pr.rec));
-            print_table(recs);
-            if (!no_save) {
-                const auto doc = make_document(label, command_line(argc, argv), recs);
-                const auto path = save_results(out_dir.empty() ? default_results_dir() : fs::path(out_dir), doc, recs);
-                fmt::print("wrote {}\n", path.string());
-            }
+            const auto doc = make_document(label, command_line(argc, argv), recs, {}, context);
+            print_run(parse_output_format(format), doc, recs);
+            if (!no_save) progress_line("wrote " + save_results(out_dir, doc, recs).string());
             return 0;
         }
         if (*repro) {
+            if (!r_no_save) require_output_dir(r_out);
             reproduce_options o;
             o.repetitions = r_reps;
             o.ops = r_ops;
@@ -448,15 +443,18 @@ int main(int argc, char** argv) {
             o.progress = progress_line;
             progress_line(fmt::format("reproducing the 2007 comparison: {} interleaved rounds x {} sends; clock overhead {:.1f} ns per sample",
                                       r_reps, r_ops, calibrate_clock().overhead_ns));
+            auto context = begin_run();
+            context.warmup_ops = o.warmup;
+            context.seed = o.seed;
             auto res = reproduce(o);
-            fmt::print("{}\n", res.report);
+            const auto doc = make_document("reproduce", command_line(argc, argv), res.records, res.notes, context);
+            print_reproduce(parse_output_format(r_format), doc, res.records, res.report);
             if (!r_no_save) {
-                auto doc = make_document("reproduce", command_line(argc, argv), res.records, res.notes);
-                const fs::path dir = r_out.empty() ? default_results_dir() : fs::path(r_out);
-                const auto path = save_results(dir, doc, res.records);
-                const auto md = write_new_file(dir, path.stem().string(), ".md",
+                const auto path = save_results(r_out, doc, res.records);
+                const auto md = write_new_file(r_out, path.stem().string(), ".md",
                                                "# lwbench reproduce\n\nFrom `" + path.filename().string() + "`.\n\n" + res.report);
-                fmt::print("wrote {}\nwrote {}\n", path.string(), md.string());
+                progress_line("wrote " + path.string());
+                progress_line("wrote " + md.string());
             }
             return 0;
         }
