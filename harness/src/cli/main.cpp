@@ -314,7 +314,7 @@ int main(int argc, char** argv) {
     run->add_option("--out-dir", out_dir, "where result files go (checked before measuring)");
     run->add_option("--label", label, "label in the result file name ([A-Za-z0-9._-])")->check(label_validator());
     run->add_flag("--no-save", no_save, "print only, write no result file (e.g. under perf record)");
-    run->add_flag("--quiet", quiet, "no progress on stderr");
+    run->add_flag("--quiet", quiet, "no progress and no \"wrote\" lines on stderr");
     add_format_option(*run, format);
 
     // ---- reproduce
@@ -429,7 +429,10 @@ int main(int argc, char** argv) {
             for (auto& pr : run_points(points, o)) recs.push_back(std::move(pr.rec));
             const auto doc = make_document(label, command_line(argc, argv), recs, {}, context);
             print_run(parse_output_format(format), doc, recs);
-            if (!no_save) progress_line("wrote " + save_results(out_dir, doc, recs).string());
+            if (!no_save) {
+                const auto path = save_results(out_dir, doc, recs);
+                if (!quiet) progress_line("wrote " + path.string());
+            }
             return 0;
         }
         if (*repro) {

@@ -1,0 +1,295 @@
+"""The `lwbench` command as a tool: exit codes, "did you mean", --version, defaults in
+--help, --format table|json|csv|markdown (stdout carries only the result, progress
+goes to stderr), the CSV at full precision with run metadata, the environment
+fields, checks made before anything is measured, and the hand-over of compare and
+report to `python3 -m lwbench`.
+
+Runs are tiny (--ops 200 --repetitions 1 --warmup 50): these tests check behaviour,
+never timing."""
+
+import csv
+import io
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("LWBENCH_BUILD_DIR", REPO / "build" / "release")) / "harness" / "lwbench"
+PYTHON = "/usr/bin/python3"
+TINY = ["--ops", "200", "--repetitions", "1", "--warmup", "50"]
+USAGE_EXIT = 2
+
+pytestmark = pytest.mark.skipif(not BIN.exists(), reason=f"lwbench not built at {BIN}")
+
+
+def lwbench(*args, timeout=120):
+    return subprocess.run([str(BIN), *args], capture_output=True, text=True, timeout=timeout)
+
+
+def tiny_run(tmp_path, *extra):
+    """Two points (socket API, both modes) on one core, saved under tmp_path."""
+    return lwbench("run", "--api", "socket", "--mode", "message_passing,core_locking", "--pinning", "same_core",
+                   *TINY, "--out-dir", str(tmp_path), *extra)
+
+
+# ---- exit codes and messages ------------------------------------------------------
+
+
+def test_version_prints_version_and_revision_and_exits_0_without_a_command():
+    r = lwbench("--version")
+    assert r.returncode == 0, r.stderr
+    assert re.fullmatch(r"lwbench \d+\.\d+\.\d+ \(git ([0-9a-f]{40}|unknown)(, uncommitted changes)?\)\n", r.stdout)
+    assert r.stderr == ""
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--pinnning", "same_core"], "unknown option '--pinnning' for 'lwbench run'; did you mean '--pinning'?"),
+    (["run", "--repetiton=3"], "did you mean '--repetitions'?"),
+    (["run", "--mode", "core_lockin"], "unknown mode 'core_lockin'; did you mean 'core_locking'?"),
+    (["run", "--mode", "message_passing,core_lock"], "did you mean 'core_locking'?"),
+    (["run", "--pinning", "same-core"], "did you mean 'same_core'?"),
+    (["run", "--mailbox", "tbb_queu"], "did you mean 'tbb_queue'?"),
+    (["run", "--format", "jsn"], "unknown format 'jsn'; did you mean 'json'?"),
+    (["list", "--format", "xml"], "unknown format 'xml'"),
+    (["reprodce"], "unknown command 'reprodce'; did you mean 'reproduce'?"),
+    (["comapre", "a.json", "b.json"], "did you mean 'compare'?"),
+    ([], "A subcommand is required"),
+    (["run", "--repetitions", "0"], "--repetitions"),
+    (["run", "--size", "12x"], "--size must be a whole number, got '12x'"),
+    (["run", "--threads", "0"], "--threads must be between 1 and 64"),
+    (["run", "--size", "9000"], "does not fit the loopback MTU"),
+    (["run", "--scenario", "recv_latency", "--api", "raw"], "no raw variant"),
+    (["run", "--label", "a/b"], "label 'a/b' may hold only"),
+    (["run", "--label", ".hidden"], "must not start with"),
+    (["reproduce", "--no-such-flag"], "unknown option '--no-such-flag' for 'lwbench reproduce'"),
+])
+def test_every_usage_error_exits_2_with_what_is_wrong(tmp_path, args, message):
+    out = tmp_path / "out"
+    if args and args[0] in ("run", "reproduce"):
+        args = [*args, "--out-dir", str(out)]
+    r = lwbench(*args)
+    assert r.returncode == USAGE_EXIT, (r.returncode, r.stderr)
+    assert message in r.stderr
+    assert r.stderr.startswith("lwbench: ")
+    assert r.stdout == ""
+    assert not out.exists() or list(out.iterdir()) == []  # nothing written
+
+
+def test_unknown_value_lists_the_choices_and_gives_no_wild_guess():
+    r = lwbench("run", "--api", "tcp")
+    assert r.returncode == USAGE_EXIT
+    assert "unknown API 'tcp' (choose from: raw, netconn, socket)" in r.stderr
+    assert "did you mean" not in r.stderr
+
+
+def test_help_shows_the_defaults():
+    r = lwbench("run", "--help")
+    assert r.returncode == 0
+    for option, default in [("--ops", "=20000"), ("--repetitions", "=5"), ("--warmup", "=2000"),
+                            ("--format", "=table"), ("--label", "=run"), ("--size", "=[1458]"),
+                            ("--mode", "=[message_passing,core_locking]")]:
+        line = next(l for l in r.stdout.splitlines() if l.strip().startswith(option + " "))
+        assert default in line, line
+    assert "Exit status: 0 success, 1 runtime error, 2 usage error, 130 interrupted" in lwbench("--help").stdout
+
+
+@pytest.mark.parametrize("command", [
+    ["run", "--api", "socket", "--mode", "message_passing,core_locking"],
+    ["reproduce", "--no-lwip"],
+])
+def test_a_bad_out_dir_is_refused_before_anything_is_measured(tmp_path, command):
+    in_the_way = tmp_path / "a_file"
+    in_the_way.write_text("not a directory")
+    # Far too much work to finish within the timeout if it were measured first.
+    r = lwbench(*command, "--ops", "100000000", "--repetitions", "1000", "--out-dir", str(in_the_way / "sub"),
+                timeout=60)
+    assert r.returncode == USAGE_EXIT, r.stderr
+    assert "--out-dir: cannot create directory" in r.stderr
+    assert "[1/" not in r.stderr and "rounds x" not in r.stderr  # no progress: nothing was measured
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+
+
+# ---- --format -----------------------------------------------------------------------
+
+
+def test_json_format_is_the_result_document_and_progress_stays_on_stderr(tmp_path):
+    r = tiny_run(tmp_path, "--format", "json", "--label", "fmtjson", "--seed", "7")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)  # stdout is nothing but the document
+    assert doc["schema"] == "lwbench.results"
+    assert len(doc["records"]) == 2
+    assert "[1/2" in r.stderr and "[2/2" in r.stderr
+    (saved,) = tmp_path.glob("*_fmtjson.json")
+    assert f"lwbench: wrote {saved}" in r.stderr
+    assert doc["run_id"] == saved.stem
+    assert json.loads(saved.read_text())["records"] == doc["records"]
+
+
+def test_csv_format_has_full_precision_metadata_loss_and_no_empty_columns(tmp_path):
+    r = tiny_run(tmp_path, "--format", "csv", "--label", "fmtcsv")
+    assert r.returncode == 0, r.stderr
+    (saved,) = tmp_path.glob("*_fmtcsv.json")
+    # One formatter: what stdout shows is byte for byte the CSV file written next to the JSON.
+    assert r.stdout == saved.with_suffix(".csv").read_text()
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert len(rows) == 2
+    header = list(rows[0].keys())
+    assert header[:4] == ["run_id", "git_revision", "hostname", "created_utc"]
+    for column in ("p50_ns", "p99_ns", "rel_mad", "ops_per_sec", "context_switches_per_op", "sent", "received",
+                   "dropped", "loss_fraction"):
+        assert column in header, column
+    assert "primitive" not in header  # empty in every row: left out
+    for name in header:
+        assert any(row[name] != "" for row in rows), f"all-empty column {name}"
+    doc = json.loads(saved.read_text())
+    by_mode = {rec["threading_mode"]: rec for rec in doc["records"]}
+    env = doc["environment"]
+    for row in rows:
+        assert row["run_id"] == doc["run_id"] == saved.stem
+        assert row["git_revision"] == env["git_revision"] and row["hostname"] == env["hostname"]
+        assert row["created_utc"] == doc["created_utc"]
+        rec = by_mode[row["threading_mode"]]
+        # Full precision: every number reads back exactly as the JSON has it.
+        assert float(row["p50_ns"]) == rec["latency_ns"]["p50"]
+        assert float(row["p999_ns"]) == rec["latency_ns"]["p999"]
+        assert float(row["ops_per_sec"]) == rec["ops_per_sec"]
+        assert float(row["bytes_per_sec"]) == rec["bytes_per_sec"]
+        counts = rec["stack_counts"]
+        assert int(row["sent"]) == counts["sent"] and int(row["received"]) == counts["received"]
+        assert float(row["loss_fraction"]) == max(0.0, (counts["sent"] - counts["received"]) / counts["sent"])
+    assert not re.search(r"\d\.\d{1,5}e\+\d\d", r.stdout)  # no 6-significant-digit scientific numbers
+
+
+def test_table_format_is_aligned(tmp_path):
+    r = tiny_run(tmp_path, "--format", "table", "--no-save")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) == 3 and lines[0].startswith("scenario point")
+    assert "wrote" not in r.stdout and "[1/" not in r.stdout
+    assert len({len(line) for line in lines}) == 1, lines  # right-aligned last column: equal widths
+    # every numeric column ends at the same position as its header
+    header = lines[0]
+    for title in ("p50", "p99.9", "ops/s", "ctxsw/op", "loss"):
+        end = header.index(title) + len(title)
+        for row in lines[1:]:
+            assert row[end - 1] != " " and (end == len(row) or row[end] == " "), (title, row)
+    assert list(tmp_path.iterdir()) == []  # --no-save
+
+
+def test_markdown_format_is_a_table(tmp_path):
+    r = tiny_run(tmp_path, "--format", "markdown", "--no-save")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("| scenario point | p50 |")
+    assert set(lines[1].replace("|", "").split()) <= {"---", "---:"}
+    assert len(lines) == 4 and all(l.startswith("| ") and l.endswith(" |") for l in lines)
+    assert len({l.count(" | ") for l in lines}) == 1
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "markdown", "table"])
+def test_list_formats(fmt):
+    r = lwbench("list", "--format", fmt)
+    assert r.returncode == 0, r.stderr
+    kinds = ("send_latency", "recv_latency", "delivery_latency", "round_trip", "throughput", "primitive")
+    if fmt == "json":
+        doc = json.loads(r.stdout)
+        assert [s["name"] for s in doc["scenarios"]] == list(kinds)
+        assert doc["options"]["--mode"] == ["message_passing", "core_locking"]
+        assert doc["options"]["--format"] == ["table", "json", "csv", "markdown"]
+        assert doc["cpus"] == os.cpu_count()
+    elif fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(r.stdout)))
+        assert [row["scenario"] for row in rows] == list(kinds)
+        assert all(row["description"] for row in rows)
+    else:
+        for kind in kinds:
+            assert kind in r.stdout
+
+
+def test_reproduce_formats_json(tmp_path):
+    r = lwbench("reproduce", "--no-lwip", *TINY, "--format", "json", "--out-dir", str(tmp_path), timeout=300)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["label"] == "reproduce" and doc["records"]
+    assert doc["environment"]["warmup_ops"] == 50 and doc["environment"]["seed"] == 1
+    assert "wrote" in r.stderr and "wrote" not in r.stdout
+    assert len(list(tmp_path.glob("*_reproduce.md"))) == 1
+
+
+# ---- environment ----------------------------------------------------------------------
+
+
+def test_environment_has_every_field_as_a_value_or_not_available(tmp_path):
+    r = tiny_run(tmp_path, "--format", "json", "--no-save", "--seed", "7")
+    assert r.returncode == 0, r.stderr
+    env = json.loads(r.stdout)["environment"]
+    na = "not available"
+    assert env["warmup_ops"] == 50 and env["seed"] == 7
+    for key in ("load_average_start", "load_average_end"):
+        assert env[key] == na or (len(env[key]) == 3 and all(x >= 0 for x in env[key])), env[key]
+    assert env["cpu_frequency_mhz"] == na or (len(env["cpu_frequency_mhz"]) >= 1
+                                              and all(f > 0 for f in env["cpu_frequency_mhz"]))
+    assert env["cpu_frequency_source"] in (na, "cpufreq scaling_cur_freq", "/proc/cpuinfo cpu MHz")
+    assert isinstance(env["cpu_governor"], str) and env["cpu_governor"]
+    assert env["affinity"] == na or re.fullmatch(r"\d+(-\d+)?(,\d+(-\d+)?)*", env["affinity"])
+    assert env["affinity"] == na or env["affinity"] == _affinity_ranges()
+    assert env["nice"] == na or env["nice"] == os.nice(0)
+    assert isinstance(env["smt"], str) and env["smt"]
+    assert isinstance(env["virtualization"], str) and env["virtualization"]
+    # never a fake 0 for a value that could not be read
+    for key in ("cpu_frequency_mhz", "cpu_governor", "smt", "virtualization"):
+        assert env[key] not in (0, "0", ""), key
+
+
+def _affinity_ranges() -> str:
+    cpus = sorted(os.sched_getaffinity(0))
+    parts, start = [], None
+    for i, cpu in enumerate(cpus):
+        if start is None:
+            start = cpu
+        if i + 1 == len(cpus) or cpus[i + 1] != cpu + 1:
+            parts.append(str(start) if start == cpu else f"{start}-{cpu}")
+            start = None
+    return ",".join(parts)
+
+
+# ---- compare and report go to python3 -m lwbench -----------------------------------
+
+
+def _python_side(*args):
+    env = dict(os.environ, PYTHONPATH=str(REPO / "python"))
+    return subprocess.run([PYTHON, "-m", "lwbench", *args], capture_output=True, text=True, timeout=120, env=env)
+
+
+def _python_has(command: str) -> bool:
+    return _python_side(command, "--help").returncode == 0
+
+
+@pytest.mark.parametrize("command", ["compare", "report"])
+def test_delegated_commands_pass_arguments_untouched_and_propagate_the_exit_status(tmp_path, command):
+    args = [command, str(tmp_path / "missing base.json"), "--weird=a,b", "", "ünï", str(tmp_path / "new.json")]
+    through_cli = lwbench(*args)
+    direct = _python_side(*args)
+    assert through_cli.returncode != 0  # missing files (or, until it lands, an unknown command)
+    assert (through_cli.returncode, through_cli.stdout, through_cli.stderr) == \
+        (direct.returncode, direct.stdout, direct.stderr)
+
+
+def test_compare_of_missing_files_fails():
+    if not _python_has("compare"):
+        pytest.skip("python3 -m lwbench compare is not implemented yet (python/lwbench)")
+    r = lwbench("compare", "/nonexistent/base.json", "/nonexistent/new.json")
+    assert r.returncode not in (0, None)
+    assert "nonexistent" in r.stderr
+
+
+def test_report_of_a_missing_file_fails(tmp_path):
+    if not _python_has("report"):
+        pytest.skip("python3 -m lwbench report is not implemented yet (python/lwbench)")
+    r = lwbench("report", "/nonexistent/run.json", "-o", str(tmp_path / "r.html"))
+    assert r.returncode != 0
+    assert not (tmp_path / "r.html").exists()
