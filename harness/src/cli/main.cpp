@@ -268,7 +268,7 @@ int main(int argc, char** argv) {
     CLI::App app{"lwbench — what thread safety costs in an lwIP-style TCP/IP stack"};
     app.option_defaults()->always_capture_default();
     app.require_subcommand(1);
-    app.set_version_flag("--version", version_text(), "print the version and git revision, then exit");
+    app.set_version_flag("--version", std::function<std::string()>(version_text), "print the version and git revision, then exit");
     app.footer("Exit status: 0 success, 1 runtime error, 2 usage error, 130 interrupted.\n\nExamples:\n"
                "  lwbench reproduce\n  lwbench run --scenario send_latency --api socket,raw --mode "
                "message_passing,core_locking --pinning same_core --format csv > points.csv\n  lwbench list");
