@@ -55,12 +55,14 @@ std::string trim(std::string s) {
     return s;
 }
 
-std::string run_capture(const std::string& cmd) {
+/// The output of a shell command, trimmed; empty if it cannot be run or, when
+/// `need_success`, if it exits non-zero.
+std::string run_capture(const std::string& cmd, bool need_success = true) {
     std::string out;
     if (FILE* p = popen(cmd.c_str(), "r")) {
         std::array<char, 256> buf{};
         while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-        if (pclose(p) != 0) return {};
+        if (pclose(p) != 0 && need_success) return {};
     }
     return trim(out);
 }
@@ -159,21 +161,27 @@ json nice_level() {
     return errno == 0 ? json(nice) : k_not_available;
 }
 
-/// The hypervisor or container systemd-detect-virt names ("kvm", "none", …); without
-/// it, whether the CPU reports the x86 "hypervisor" flag.
+/// What systemd-detect-virt prints with `flag` ("kvm", "docker", "none"); empty if
+/// it cannot be run. It exits 1 when it prints "none", so the status is not used.
+std::string detect_virt(const char* flag) {
+    if (::access("/usr/bin/systemd-detect-virt", X_OK) != 0) return {};
+    return run_capture("/usr/bin/systemd-detect-virt " + std::string(flag) + " 2>/dev/null", false);
+}
+
+/// The hypervisor and the container the run is in, each a name, "none", or "not
+/// available". Without systemd-detect-virt the hypervisor comes from the x86
+/// "hypervisor" CPU flag (kind unknown) and the container is not available.
 json virtualization() {
-    if (::access("/usr/bin/systemd-detect-virt", X_OK) == 0) {
-        std::string out;
-        if (FILE* p = popen("/usr/bin/systemd-detect-virt 2>/dev/null", "r")) {
-            std::array<char, 128> buf{};
-            while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-            pclose(p);  // exits 1 when it prints "none"
-        }
-        if (!trim(out).empty()) return trim(out);
+    json out = {{"vm", k_not_available}, {"container", k_not_available}};
+    if (auto vm = detect_virt("--vm"); !vm.empty()) {
+        out["vm"] = vm;
+        if (auto container = detect_virt("--container"); !container.empty()) out["container"] = container;
+        return out;
     }
     const auto flags = cpuinfo_values("flags");
-    if (flags.empty()) return k_not_available;
-    return flags.front().find("hypervisor") != std::string::npos ? "hypervisor (kind unknown)" : "none";
+    if (!flags.empty())
+        out["vm"] = flags.front().find("hypervisor") != std::string::npos ? "hypervisor (kind unknown)" : "none";
+    return out;
 }
 
 /// The 1, 5 and 15 minute load averages, to the 2 decimals /proc/loadavg shows.

@@ -161,11 +161,14 @@ TEST(RunChecks, DocumentRecordsTheRunContextAndNotAvailableOtherwise) {
                             "load_average_start", "load_average_end"}) {
         ASSERT_TRUE(env.contains(key)) << key;
         const auto& v = env.at(key);
-        EXPECT_TRUE(v.is_string() || v.is_array() || v.is_number_integer()) << key << ": " << v;
+        EXPECT_TRUE(v.is_string() || v.is_array() || v.is_number_integer() || v.is_object()) << key << ": " << v;
     }
     // Never a fake 0 (the nice level, checked below, may really be 0).
-    for (const char* key : {"cpu_frequency_mhz", "cpu_governor", "affinity", "smt", "virtualization"})
-        EXPECT_NE(env.at(key), 0) << key;
+    for (const char* key : {"cpu_frequency_mhz", "cpu_governor", "affinity", "smt"}) EXPECT_NE(env.at(key), 0) << key;
+    for (const char* part : {"vm", "container"}) {
+        EXPECT_TRUE(env.at("virtualization").at(part).is_string()) << part;
+        EXPECT_NE(env.at("virtualization").at(part), "") << part;
+    }
     EXPECT_EQ(env.at("nice"), nice(0));
     const auto without = make_document("unit", "test", {});
     EXPECT_EQ(without.at("environment").at("warmup_ops"), "not available");

@@ -238,11 +238,11 @@ def test_environment_has_every_field_as_a_value_or_not_available(tmp_path):
     assert env["affinity"] == na or re.fullmatch(r"\d+(-\d+)?(,\d+(-\d+)?)*", env["affinity"])
     assert env["affinity"] == na or env["affinity"] == _affinity_ranges()
     assert env["nice"] == na or env["nice"] == os.nice(0)
-    assert isinstance(env["smt"], str) and env["smt"]
-    assert isinstance(env["virtualization"], str) and env["virtualization"]
-    # never a fake 0 for a value that could not be read
-    for key in ("cpu_frequency_mhz", "cpu_governor", "smt", "virtualization"):
-        assert env[key] not in (0, "0", ""), key
+    assert isinstance(env["smt"], str)
+    assert set(env["virtualization"]) == {"vm", "container"}
+    # never a fake 0 or empty text for a value that could not be read
+    for value in (env["cpu_frequency_mhz"], env["cpu_governor"], env["smt"], *env["virtualization"].values()):
+        assert value not in (0, "0", ""), value
 
 
 def _affinity_ranges() -> str:
