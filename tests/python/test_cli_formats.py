@@ -55,6 +55,8 @@ def test_version_prints_version_and_revision_and_exits_0_without_a_command():
     (["run", "--mailbox", "tbb_queu"], "did you mean 'tbb_queue'?"),
     (["run", "--format", "jsn"], "unknown format 'jsn'; did you mean 'json'?"),
     (["list", "--format", "xml"], "unknown format 'xml'"),
+    (["list", "--json"], "unknown option '--json' for 'lwbench list'; did you mean '--format json'?"),
+    (["run", "--csv"], "did you mean '--format csv'?"),
     (["reprodce"], "unknown command 'reprodce'; did you mean 'reproduce'?"),
     (["comapre", "a.json", "b.json"], "did you mean 'compare'?"),
     ([], "A subcommand is required"),

@@ -272,7 +272,7 @@ int main(int argc, char** argv) {
     app.footer("Exit status: 0 success, 1 runtime error, 2 usage error, 130 interrupted.\n\nExamples:\n"
                "  lwbench reproduce\n  lwbench run --scenario send_latency --api socket,raw --mode "
                "message_passing,core_locking --pinning same_core --format csv > points.csv\n  lwbench list");
-    install_failure_message(app, python_commands());
+    install_failure_message(app, python_commands(), output_format_names());
 
     // ---- list
     auto* list = app.add_subcommand("list", "Scenario kinds, their parameters and the accepted values");

@@ -100,8 +100,9 @@ CLI::Validator whole_number_in(const std::string& what, long lo, long hi) {
         "INT in [" + std::to_string(lo) + " - " + std::to_string(hi) + "]");
 }
 
-void install_failure_message(CLI::App& app, std::vector<std::string> more_commands) {
-    app.failure_message([more_commands](const CLI::App* top, const CLI::Error& error) {
+void install_failure_message(CLI::App& app, std::vector<std::string> more_commands,
+                             std::vector<std::string> format_names) {
+    app.failure_message([more_commands, format_names](const CLI::App* top, const CLI::Error& error) {
         const auto selected = top->get_subcommands();
         const CLI::App* scope = selected.empty() ? top : selected.front();
         std::vector<std::string> commands = more_commands;
@@ -135,7 +136,12 @@ void install_failure_message(CLI::App& app, std::vector<std::string> more_comman
         }();
         if (first_unexpected && first_unexpected->rfind('-', 0) == 0) {
             const auto name = option_name_of(*first_unexpected);
-            message = "unknown option '" + name + "' for '" + where + "'" + did_you_mean(name, long_option_names(*scope));
+            const auto options = long_option_names(*scope);
+            const bool has_format = std::find(options.begin(), options.end(), "--format") != options.end();
+            const bool is_format = std::find(format_names.begin(), format_names.end(), name.substr(2)) != format_names.end();
+            message = "unknown option '" + name + "' for '" + where + "'" +
+                      (has_format && is_format ? "; did you mean '--format " + name.substr(2) + "'?"
+                                               : did_you_mean(name, options));
         } else if (first_unexpected && selected.empty()) {
             message = unknown_name_message("command", *first_unexpected, commands);
         } else if (first_unexpected) {

@@ -35,9 +35,11 @@ CLI::Validator one_of(const std::string& what, std::vector<std::string> names);
 CLI::Validator whole_number_in(const std::string& what, long lo, long hi);
 
 /// Sets `app`'s failure message: CLI11's text, plus a "did you mean" for an
-/// unknown option (among the selected command's options) or command (among the
-/// subcommands and `more_commands`, which are dispatched before parsing).
-void install_failure_message(CLI::App& app, std::vector<std::string> more_commands);
+/// unknown option (among the selected command's options, or `--format X` when the
+/// unknown option is `--X` for X in `format_names`, as in `--json`) or command
+/// (among the subcommands and `more_commands`, which are dispatched before parsing).
+void install_failure_message(CLI::App& app, std::vector<std::string> more_commands,
+                             std::vector<std::string> format_names);
 
 /// Parses the command line. Returns nullopt to go on, or the exit status: 0 after
 /// --help or --version (printed on stdout), k_usage_exit after a usage error
