@@ -57,6 +57,8 @@ def test_version_prints_version_and_revision_and_exits_0_without_a_command():
     (["list", "--format", "xml"], "unknown format 'xml'"),
     (["list", "--json"], "unknown option '--json' for 'lwbench list'; did you mean '--format json'?"),
     (["run", "--csv"], "did you mean '--format csv'?"),
+    (["run", "-"], "lwbench run"),
+    (["run", "-x"], "unknown option '-x' for 'lwbench run'"),
     (["reprodce"], "unknown command 'reprodce'; did you mean 'reproduce'?"),
     (["comapre", "a.json", "b.json"], "did you mean 'compare'?"),
     ([], "A subcommand is required"),

@@ -138,10 +138,10 @@ void install_failure_message(CLI::App& app, std::vector<std::string> more_comman
             const auto name = option_name_of(*first_unexpected);
             const auto options = long_option_names(*scope);
             const bool has_format = std::find(options.begin(), options.end(), "--format") != options.end();
-            const bool is_format = std::find(format_names.begin(), format_names.end(), name.substr(2)) != format_names.end();
+            const std::string bare = name.rfind("--", 0) == 0 ? name.substr(2) : std::string();
+            const bool is_format = std::find(format_names.begin(), format_names.end(), bare) != format_names.end();
             message = "unknown option '" + name + "' for '" + where + "'" +
-                      (has_format && is_format ? "; did you mean '--format " + name.substr(2) + "'?"
-                                               : did_you_mean(name, options));
+                      (has_format && is_format ? "; did you mean '--format " + bare + "'?" : did_you_mean(name, options));
         } else if (first_unexpected && selected.empty()) {
             message = unknown_name_message("command", *first_unexpected, commands);
         } else if (first_unexpected) {
