@@ -297,3 +297,17 @@ def test_report_of_a_missing_file_fails(tmp_path):
     r = lwbench("report", "/nonexistent/run.json", "-o", str(tmp_path / "r.html"))
     assert r.returncode != 0
     assert not (tmp_path / "r.html").exists()
+
+
+def test_compare_through_the_cli_judges_a_run_against_itself(tmp_path):
+    if not _python_has("compare"):
+        pytest.skip("python3 -m lwbench compare is not implemented yet (python/lwbench)")
+    assert tiny_run(tmp_path, "--label", "base", "--quiet").returncode == 0
+    (base,) = tmp_path.glob("*_base.json")
+    r = lwbench("compare", str(base), str(base), "--threshold", "5", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["threshold"] == 0.05 and len(doc["comparisons"]) == 2
+    assert doc["counts"]["slower"] == 0
+    bad = lwbench("compare", str(base), str(base), "--threshold", "fast")
+    assert bad.returncode == USAGE_EXIT  # Python's usage error, propagated
