@@ -1,0 +1,30 @@
+/*
+ * board.h — the port layer between the benchmark firmware and a board.
+ *
+ * To run the firmware on a real board, implement these five functions for it
+ * (and, if the board's RTOS is not lwbench's, the lwIP sys_arch for that RTOS
+ * plus the two rtos calls the firmware makes: see firmware/bench_port.h).
+ *
+ *   board_init()        clocks, the console, the free-running timestamp timer;
+ *   board_timer_read()  the timer's current count, counting UP, wrapping at 2^32;
+ *   board_timer_hz()    the timer's frequency (ticks per second);
+ *   board_core_hz()     the CPU clock (the RTOS's SysTick runs on it);
+ *   board_write()       writes bytes to the console (blocking; from one thread);
+ *   board_exit(code)    ends the run (emulator: exit; real board: stop here).
+ */
+#ifndef LWBENCH_BOARD_H
+#define LWBENCH_BOARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void board_init(void);
+uint32_t board_timer_read(void);
+uint32_t board_timer_hz(void);
+uint32_t board_core_hz(void);
+void board_write(const char *data, size_t len);
+void board_exit(int code) __attribute__((noreturn));
+/** The board's name, as recorded in result files. */
+const char *board_name(void);
+
+#endif /* LWBENCH_BOARD_H */
