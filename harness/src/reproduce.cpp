@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "lwbench/harness/scenario.hpp"
+#include "lwbench/harness/target_runner.hpp"
 #include "lwbench/harness/timing.hpp"
 
 #ifndef LWBENCH_LWIP_RUNNER_DIR
@@ -216,19 +217,21 @@ std::string seed_report(const std::vector<record>& recs, const std::vector<std::
        << "| seed, 2007 embedded target (as reported), `lwip_sendto` | 204 µs | 67 µs | 74 µs |\n";
     // The rows of both tables: one per pinning x stack x API, in this order.
     struct row {
-        std::string stack, api, pin;
+        std::string label, short_label;  // seed table / ratio table
         const record *mp, *cl, *raw;
     };
     std::vector<row> rows;
     for (const char* pin : {"same_core", "separate_cores"})
         for (const auto& st : stacks)
             for (const char* api : {"socket", "netconn"})
-                rows.push_back({st, api, pin, find(recs, st, api, "message_passing", pin),
-                                find(recs, st, api, "core_locking", pin), find(recs, st, "raw", "core_locking", pin)});
+                rows.push_back({"this machine, " + st + ", " + api + " API, " + pin, st + ", " + api + ", " + pin,
+                                find(recs, st, api, "message_passing", pin), find(recs, st, api, "core_locking", pin),
+                                find(recs, st, "raw", "core_locking", pin)});
+    for (const auto& t : target_seed_rows(recs))
+        rows.push_back({t.label, t.short_label, t.message_passing, t.core_locking, t.raw});
     for (const auto& r : rows) {
         if (!r.mp && !r.cl) continue;
-        os << "| this machine, " << r.stack << ", " << r.api << " API, " << r.pin << " | " << cell(r.mp) << " | "
-           << cell(r.cl) << " | " << cell(r.raw) << " |\n";
+        os << "| " << r.label << " | " << cell(r.mp) << " | " << cell(r.cl) << " | " << cell(r.raw) << " |\n";
     }
     os << "\n### Ratios and the cost of message passing\n\n"
        << "| | message passing / core locking | core locking / raw | message-passing overhead per call | "
@@ -236,7 +239,7 @@ std::string seed_report(const std::vector<record>& recs, const std::vector<std::
        << "| seed, 2007 (as reported) | 3.04× | 0.91× | 137 µs | – |\n";
     for (const auto& r : rows) {
         if (!r.mp || !r.cl) continue;
-        os << "| " << r.stack << ", " << r.api << ", " << r.pin << " | " << ratio(r.mp->latency.p50, r.cl->latency.p50)
+        os << "| " << r.short_label << " | " << ratio(r.mp->latency.p50, r.cl->latency.p50)
            << " | " << (r.raw ? ratio(r.cl->latency.p50, r.raw->latency.p50) : "–") << " | "
            << us(r.mp->latency.p50 - r.cl->latency.p50) << " | " << cs(r.mp) << " / " << cs(r.cl) << " |\n";
     }

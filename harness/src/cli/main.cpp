@@ -22,6 +22,7 @@
 #include "lwbench/harness/reproduce.hpp"
 #include "lwbench/harness/result_file.hpp"
 #include "lwbench/harness/scenario.hpp"
+#include "lwbench/harness/target_runner.hpp"
 #include "lwbench/harness/timing.hpp"
 #include "lwbench/loopback_netif.hpp"
 #include "lwbench/netconn.hpp"
@@ -330,6 +331,9 @@ int main(int argc, char** argv) {
     repro->add_flag("--no-save", r_no_save, "print only");
     repro->add_option("--out-dir", r_out, "where result files go (checked before measuring)");
     add_format_option(*repro, r_format);
+    std::string r_target;
+    repro->add_option("--target", r_target, "also run the seed points on an emulated target: " + target_names())
+        ->check([](const std::string& t) { return parse_target(t) ? std::string() : "unknown target '" + t + "' (choose from: " + target_names() + ")"; });
 
     // ---- demo
     auto* demo = app.add_subcommand("demo", "Send datagrams through the zero-copy loopback; print counters and context switches per call in both modes");
@@ -450,6 +454,7 @@ int main(int argc, char** argv) {
             context.warmup_ops = o.warmup;
             context.seed = o.seed;
             auto res = reproduce(o);
+            if (!r_target.empty()) add_target_run(res, {.target = *parse_target(r_target), .driver = {}, .build_dir = {}, .progress = progress_line});
             const auto doc = make_document("reproduce", command_line(argc, argv), res.records, res.notes, context);
             print_reproduce(parse_output_format(r_format), doc, res.records, res.report);
             if (!r_no_save) {
