@@ -21,6 +21,8 @@ packages=(
   linux-perf                          # perf: counters, lwbench profile
   tshark                              # reads the loopback's pcap in the tests
   dpkg-dev xz-utils                   # dpkg-source: unpacks Debian's lwIP source (real_lwip/)
+  gcc-arm-none-eabi libnewlib-arm-none-eabi  # the Cortex-M3 firmware (embedded/)
+  qemu-system-arm                     # runs it: mps2-an385 board, -icount time
 )
 
 missing=()

@@ -1,0 +1,152 @@
+"""Tests of the Cortex-M3 benchmark firmware: it builds, runs under QEMU, and its
+records are complete, show message passing's two extra context switches per
+call, and are deterministic under -icount.
+
+Needs arm-none-eabi-gcc (+ newlib), qemu-system-arm and cmake (skipped, with the
+reason, when one is missing). Environment:
+  LWBENCH_EMBEDDED_BUILD_DIR  where the firmware is built (default: a temp dir)
+  LWBENCH_LWIP_DIR            an unpacked lwIP tree (default: run_target.py's)
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DRIVER = os.path.join(os.path.dirname(HERE), "run_target.py")
+OPS, REPS, WARMUP = 60, 3, 5
+
+SEND_APIS = ("socket", "netconn", "raw")
+CL_PRIMITIVES = ("semaphore_wake", "thread_pingpong", "lock_unlock", "memcpy", "checksum")
+MP_PRIMITIVES = ("mailbox_handoff",)
+
+
+def missing_tools():
+    return [t for t in ("cmake", "arm-none-eabi-gcc", "qemu-system-arm") if shutil.which(t) is None]
+
+
+def driver(*args):
+    return subprocess.run([sys.executable, DRIVER, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def build_dir(tmp_path_factory):
+    return os.environ.get("LWBENCH_EMBEDDED_BUILD_DIR") or str(tmp_path_factory.mktemp("fw"))
+
+
+def run_args(build_dir, *extra):
+    args = ["--build-dir", build_dir, "--ops", str(OPS), "--repetitions", str(REPS), "--warmup", str(WARMUP),
+            "--quiet", *extra]
+    if os.environ.get("LWBENCH_LWIP_DIR"):
+        args += ["--lwip-dir", os.environ["LWBENCH_LWIP_DIR"]]
+    return args
+
+
+@pytest.fixture(scope="module")
+def first_run(build_dir):
+    missing = missing_tools()
+    if missing:
+        pytest.skip("missing tools: " + ", ".join(missing) + " (scripts/install-deps.sh installs them)")
+    done = driver(*run_args(build_dir))
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def second_run(first_run, build_dir):
+    done = driver(*run_args(build_dir, "--no-build"))
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def runs_by_mode(document):
+    return {run["threading_mode"]: run for run in document["runs"]}
+
+
+def points(run):
+    grouped = {}
+    for rep in run["reps"]:
+        point = rep["point"]
+        key = point["primitive"] or (point["api"] + ("/" + point["variant"] if point["variant"] else ""))
+        grouped.setdefault(key, []).append(rep)
+    return grouped
+
+
+def per_call_switches(reps):
+    return sum(r["context_switches"] for r in reps) / sum(r["ops"] for r in reps)
+
+
+def test_both_builds_ran_cleanly(first_run):
+    runs = runs_by_mode(first_run)
+    assert set(runs) == {"core_locking", "message_passing"}
+    for mode, run in runs.items():
+        assert run["header"]["lwip_version"] == "2.1.3"
+        assert run["header"]["lwip_options"]["LWIP_TCPIP_CORE_LOCKING"] == (1 if mode == "core_locking" else 0)
+        assert run["end"]["errors"] == 0 and run["end"]["zc_dropped"] == 0
+
+
+def test_records_are_complete(first_run):
+    runs = runs_by_mode(first_run)
+    expected = {
+        "core_locking": set(SEND_APIS) | {"socket/connect_send_disconnect"} | set(CL_PRIMITIVES),
+        "message_passing": set(SEND_APIS) | {"socket/connect_send_disconnect"} | set(MP_PRIMITIVES),
+    }
+    for mode, run in runs.items():
+        grouped = points(run)
+        assert set(grouped) == expected[mode]
+        for key, reps in grouped.items():
+            assert [r["rep"] for r in reps] == list(range(REPS)), key
+            for rep in reps:
+                assert rep["ops"] == OPS and len(rep["ticks"]) == OPS and rep["errors"] == 0, key
+                assert all(t > 0 for t in rep["ticks"]), key
+                assert rep["point"]["payload_bytes"] == 1458
+                if rep["point"]["scenario"] == "send_latency":
+                    assert rep["received"] == OPS, key  # every datagram reached the sink
+                    assert rep["point"]["threading_mode"] == mode
+
+
+def test_message_passing_adds_two_context_switches_per_call(first_run):
+    runs = runs_by_mode(first_run)
+    locking, passing = points(runs["core_locking"]), points(runs["message_passing"])
+    for api in SEND_APIS:
+        cl, mp = per_call_switches(locking[api]), per_call_switches(passing[api])
+        assert cl < 0.05, (api, cl)  # only the tick's rare wake-ups of the tcpip thread
+        assert 1.95 <= mp - cl <= 2.05, (api, mp, cl)
+    # lwIP 1.2's sendto: three API messages, so six switches per call
+    legacy = "socket/connect_send_disconnect"
+    assert 5.9 <= per_call_switches(passing[legacy]) - per_call_switches(locking[legacy]) <= 6.1
+
+
+def test_timer_counts_instructions_at_the_modelled_rate(first_run):
+    ns_per_instruction = first_run["emulator"]["ns_per_instruction"]
+    assert ns_per_instruction == 32
+    for run in first_run["runs"]:
+        header = run["header"]
+        ns = header["calibration_ticks"] * 1e9 / header["timer_hz"]
+        assert abs(ns / header["calibration_instructions"] - ns_per_instruction) < 0.02 * ns_per_instruction
+
+
+def test_two_runs_give_identical_instruction_counts(first_run, second_run):
+    for mode, run in runs_by_mode(first_run).items():
+        again = runs_by_mode(second_run)[mode]
+        assert len(run["reps"]) == len(again["reps"])
+        for a, b in zip(run["reps"], again["reps"]):
+            assert a["point"] == b["point"]
+            assert a["ticks"] == b["ticks"], a["point"]
+            assert a["context_switches"] == b["context_switches"]
+
+
+def test_driver_rejects_bad_arguments(tmp_path):
+    for args in (["--icount-shift", "99"], ["--ops", "0"], ["--timeout", "-1"]):
+        done = driver(*args, "--build-dir", str(tmp_path))
+        assert done.returncode == 2, args
+        assert "error" in done.stderr
+    existing = tmp_path / "taken.json"
+    existing.write_text("{}")
+    done = driver("--out", str(existing), "--build-dir", str(tmp_path))
+    assert done.returncode == 2 and "exists" in done.stderr
+    assert existing.read_text() == "{}"
