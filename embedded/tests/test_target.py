@@ -140,6 +140,20 @@ def test_two_runs_give_identical_instruction_counts(first_run, second_run):
             assert a["context_switches"] == b["context_switches"]
 
 
+def test_rtos_selftest_passes(first_run, build_dir):
+    sys.path.insert(0, os.path.dirname(HERE))
+    import run_target  # the same QEMU command line as the benchmark runs
+    elf = os.path.join(build_dir, "lwbench_rtos_selftest.elf")
+    done = subprocess.run(run_target.qemu_command(elf, 5), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, timeout=60)
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    checks = {line["name"]: line["ok"] for line in lines if line["kind"] == "check"}
+    assert {"priority_inheritance_order", "context_switch_counter", "thread_local_storage",
+            "semaphore_wait_times_out", "mailbox_fetch_times_out"} <= set(checks), done.stdout
+    assert all(checks.values()), [name for name, ok in checks.items() if not ok]
+    assert lines[-1] == {"kind": "end", "failed": 0} and done.returncode == 0
+
+
 def test_driver_rejects_bad_arguments(tmp_path):
     for args in (["--icount-shift", "99"], ["--ops", "0"], ["--timeout", "-1"]):
         done = driver(*args, "--build-dir", str(tmp_path))
