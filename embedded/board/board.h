@@ -1,9 +1,8 @@
 /*
  * board.h — the port layer between the benchmark firmware and a board.
  *
- * To run the firmware on a real board, implement these five functions for it
- * (and, if the board's RTOS is not lwbench's, the lwIP sys_arch for that RTOS
- * plus the two rtos calls the firmware makes: see firmware/bench_port.h).
+ * To run the firmware on a real board, implement these functions for it, plus
+ * its startup code and linker script (embedded/README.md, "On a real board").
  *
  *   board_init()        clocks, the console, the free-running timestamp timer;
  *   board_timer_read()  the timer's current count, counting UP, wrapping at 2^32;
