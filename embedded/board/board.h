@@ -26,4 +26,10 @@ void board_exit(int code) __attribute__((noreturn));
 /** The board's name, as recorded in result files. */
 const char *board_name(void);
 
+/* Provided on top of the above by board/console.c (any board): */
+/** printf to the console (lines up to 1 KB). */
+void board_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/** rtos.h's panic: prints {"kind":"panic","what":...} and exits with 3. */
+void rtos_panic(const char *what) __attribute__((noreturn));
+
 #endif /* LWBENCH_BOARD_H */

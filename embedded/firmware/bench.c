@@ -32,8 +32,6 @@
  *   {"kind":"end","errors":n}
  * and then the run ends (board_exit).
  */
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "board.h"
@@ -70,23 +68,6 @@ static volatile uint32_t sink_received;
 static unsigned total_errors;
 static ip_addr_t sink_addr;
 
-/* ---- console ---------------------------------------------------------------- */
-
-static void out(const char *fmt, ...) {
-  char line[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  const int n = vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  if (n > 0) board_write(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-}
-
-void rtos_panic(const char *what) {
-  (void)rtos_irq_save();
-  out("\n{\"kind\":\"panic\",\"what\":\"%s\"}\n", what);
-  board_exit(3);
-}
-
 /* ---- the sink (core context) ---------------------------------------------------- */
 
 static void sink_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr, u16_t port) {
@@ -117,12 +98,12 @@ static const char *mode_name(void) { return LWIP_TCPIP_CORE_LOCKING ? "core_lock
 static const char *input_mode_name(void) { return LWIP_TCPIP_CORE_LOCKING_INPUT ? "inline" : "mailbox"; }
 
 static void print_identity(const point_id *id) {
-  out("{\"scenario\":\"%s\",\"api\":%s%s%s,\"primitive\":%s%s%s,\"variant\":%s%s%s,\"payload_bytes\":%d", id->scenario,
+  board_printf("{\"scenario\":\"%s\",\"api\":%s%s%s,\"primitive\":%s%s%s,\"variant\":%s%s%s,\"payload_bytes\":%d", id->scenario,
       id->api ? "\"" : "", id->api ? id->api : "null", id->api ? "\"" : "", id->primitive ? "\"" : "",
       id->primitive ? id->primitive : "null", id->primitive ? "\"" : "", id->variant ? "\"" : "",
       id->variant ? id->variant : "null", id->variant ? "\"" : "", id->payload);
-  if (id->api) out(",\"threading_mode\":\"%s\",\"input_mode\":\"%s\"}", mode_name(), input_mode_name());
-  else out(",\"threading_mode\":null,\"input_mode\":null}");
+  if (id->api) board_printf(",\"threading_mode\":\"%s\",\"input_mode\":\"%s\"}", mode_name(), input_mode_name());
+  else board_printf(",\"threading_mode\":null,\"input_mode\":null}");
 }
 
 static void run_point(const point_id *id, op_fn op, void *ctx) {
@@ -142,12 +123,12 @@ static void run_point(const point_id *id, op_fn op, void *ctx) {
     const uint32_t wall = board_timer_read() - wall_start;
     const uint32_t switches = rtos_context_switches() - switches_before;
     const uint32_t received = sink_received - received_before;
-    out("{\"kind\":\"rep\",\"point\":");
+    board_printf("{\"kind\":\"rep\",\"point\":");
     print_identity(id);
-    out(",\"rep\":%d,\"ops\":%d,\"errors\":%u,\"wall_ticks\":%lu,\"context_switches\":%lu,\"received\":%lu,\"ticks\":[",
+    board_printf(",\"rep\":%d,\"ops\":%d,\"errors\":%u,\"wall_ticks\":%lu,\"context_switches\":%lu,\"received\":%lu,\"ticks\":[",
         rep, LWBENCH_OPS, rep_errors, (unsigned long)wall, (unsigned long)switches, (unsigned long)received);
-    for (int i = 0; i < LWBENCH_OPS; ++i) out(i ? ",%lu" : "%lu", (unsigned long)ticks[i]);
-    out("]}\n");
+    for (int i = 0; i < LWBENCH_OPS; ++i) board_printf(i ? ",%lu" : "%lu", (unsigned long)ticks[i]);
+    board_printf("]}\n");
     errors += rep_errors;
   }
   total_errors += errors;
@@ -371,6 +352,12 @@ static uint64_t bench_tls[4096 / 8];
 
 static void tcpip_ready(void *arg) { rtos_sem_signal((rtos_sem *)arg); }
 
+#ifdef LWIP_CHKSUM_ALGORITHM
+#define REPORTED_CHKSUM_ALGORITHM LWIP_CHKSUM_ALGORITHM
+#else
+#define REPORTED_CHKSUM_ALGORITHM 2 /* inet_chksum.c's default */
+#endif
+
 /* A loop of exactly 2 * CALIBRATION_LOOPS instructions (subs + bne), timed:
  * under QEMU's -icount the host checks that ticks match the instruction rate. */
 #define CALIBRATION_LOOPS 10000u
@@ -388,7 +375,7 @@ static void print_header(void) {
     const uint32_t d = board_timer_read() - t0;
     if (d < best) best = d;
   }
-  out("{\"kind\":\"target\",\"board\":\"%s\",\"cpu\":\"Cortex-M3\",\"timer_hz\":%lu,\"core_hz\":%lu,"
+  board_printf("{\"kind\":\"target\",\"board\":\"%s\",\"cpu\":\"Cortex-M3\",\"timer_hz\":%lu,\"core_hz\":%lu,"
       "\"calibration_instructions\":%lu,\"calibration_ticks\":%lu,"
       "\"timer_overhead_ticks\":%lu,\"lwip_version\":\"%d.%d.%d\",\"ops\":%d,\"repetitions\":%d,\"warmup\":%d,"
       "\"lwip_options\":{\"LWIP_TCPIP_CORE_LOCKING\":%d,\"LWIP_TCPIP_CORE_LOCKING_INPUT\":%d,"
@@ -403,7 +390,7 @@ static void print_header(void) {
       LWIP_TCPIP_CORE_LOCKING, LWIP_TCPIP_CORE_LOCKING_INPUT, LWIP_NETCONN_SEM_PER_THREAD, SYS_LIGHTWEIGHT_PROT,
       MEM_LIBC_MALLOC, MEMP_MEM_MALLOC, LWIP_STATS, LWIP_NETIF_TX_SINGLE_PBUF, LWIP_SOCKET_SELECT, LWIP_SOCKET_POLL,
       CHECKSUM_GEN_IP, CHECKSUM_GEN_UDP, CHECKSUM_CHECK_IP, CHECKSUM_CHECK_UDP, LWIP_CHECKSUM_ON_COPY,
-      LWIP_CHKSUM_ALGORITHM);
+      REPORTED_CHKSUM_ALGORITHM);
 }
 
 static void bench_main(void *arg) {
@@ -422,7 +409,7 @@ static void bench_main(void *arg) {
   run_seed_points();
   run_primitives();
   const unsigned long outputs = lwbench_zc_loopif_outputs(), dropped = lwbench_zc_loopif_dropped();
-  out("{\"kind\":\"end\",\"errors\":%u,\"zc_outputs\":%lu,\"zc_dropped\":%lu,\"context_switches\":%lu}\n",
+  board_printf("{\"kind\":\"end\",\"errors\":%u,\"zc_outputs\":%lu,\"zc_dropped\":%lu,\"context_switches\":%lu}\n",
       total_errors, outputs, dropped, (unsigned long)rtos_context_switches());
   board_exit(total_errors == 0 && dropped == 0 ? 0 : 1);
 }

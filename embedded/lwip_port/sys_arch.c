@@ -12,8 +12,6 @@
 #include "lwip/opt.h"
 #include "lwip/sys.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "board.h"
@@ -119,13 +117,3 @@ sys_thread_t sys_thread_new(const char *name, lwip_thread_fn thread, void *arg, 
 /* ---- critical sections ---- */
 sys_prot_t sys_arch_protect(void) { return rtos_irq_save(); }
 void sys_arch_unprotect(sys_prot_t pval) { rtos_irq_restore(pval); }
-
-/* ---- diagnostics ---- */
-void lwbench_port_diag(const char *fmt, ...) {
-  char line[160];
-  va_list ap;
-  va_start(ap, fmt);
-  const int n = vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  if (n > 0) board_write(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-}

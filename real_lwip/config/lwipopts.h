@@ -31,69 +31,8 @@
 /* ---- 1'. the user's own options ------------------------------------------ */
 #include LWBENCH_USER_LWIPOPTS
 #else
-/* ---- 1. lwbench's defaults ----------------------------------------------- */
-
-/* Protocols: IPv4 + UDP (+ ICMP, which udp_input uses for port-unreachable).
- * TCP, ARP/Ethernet, IPv6, DHCP, DNS, IGMP are not exercised: off. */
-#define LWIP_IPV4                       1
-#define LWIP_IPV6                       0
-#define LWIP_UDP                        1
-#define LWIP_TCP                        0
-#define LWIP_ICMP                       1
-#define LWIP_RAW                        0
-#define LWIP_ARP                        0
-#define LWIP_ETHERNET                   0
-#define LWIP_DHCP                       0
-#define LWIP_DNS                        0
-#define LWIP_IGMP                       0
-/* Keep fragmentation/reassembly so payloads above 1472 bytes still work. */
-#define IP_FRAG                         1
-#define IP_REASSEMBLY                   1
-#define IP_REASS_MAX_PBUFS              64
-
-/* Checksums: generated and checked in software (lwIP's defaults, spelled out
- * because the comparison with our stack depends on them). */
-#define CHECKSUM_GEN_IP                 1
-#define CHECKSUM_GEN_UDP                1
-#define CHECKSUM_CHECK_IP               1
-#define CHECKSUM_CHECK_UDP              1
-#define LWIP_CHECKSUM_ON_COPY           0
-
-/* Memory: lwIP's own heap (mem.c, protected by a sys_mutex) and pools (memp.c,
- * protected by SYS_ARCH_PROTECT), sized for the runner's worst case (a few
- * sender threads, a 128-deep tcpip mailbox of in-flight packets). */
-#define MEM_ALIGNMENT                   8
-#define MEM_LIBC_MALLOC                 0
-#define MEMP_MEM_MALLOC                 0
-#define MEM_SIZE                        (4 * 1024 * 1024)
-#define MEMP_NUM_PBUF                   1024
-#define PBUF_POOL_SIZE                  256
-#define MEMP_NUM_UDP_PCB                32
-#define MEMP_NUM_NETCONN                32
-#define MEMP_NUM_NETBUF                 512
-#define MEMP_NUM_TCPIP_MSG_API          512
-#define MEMP_NUM_TCPIP_MSG_INPKT        512
-#define MEMP_NUM_REASSDATA              16
-#define MEMP_NUM_FRAG_PBUF              64
-#define SYS_LIGHTWEIGHT_PROT            1
-
-/* Threads and mailboxes (the unix port ignores the sizes: its sys_mbox holds
- * 128 entries; they must only be non-zero). */
-#define TCPIP_MBOX_SIZE                 128
-#define DEFAULT_UDP_RECVMBOX_SIZE       128
-#define TCPIP_THREAD_STACKSIZE          0
-#define TCPIP_THREAD_PRIO               0
-
-/* Sequential APIs. */
-#define LWIP_NETCONN                    1
-#define LWIP_SOCKET                     1
-#define LWIP_SO_RCVTIMEO                1   /* compiled in, never set by the runner */
-#define LWIP_NETIF_TX_SINGLE_PBUF       0   /* lwip_sendto references the caller's data (netbuf_ref) */
-
-/* Observability: off (the brief: stats and asserts off). */
-#define LWIP_STATS                      0
-#define LWIP_STATS_DISPLAY              0
-#define LWIP_NOASSERT                   1
+/* ---- 1. lwbench's defaults (lwbench_lwipopts_defaults.h) --------------- */
+#include "lwbench_lwipopts_defaults.h"
 #endif /* LWBENCH_USER_LWIPOPTS */
 
 /* ---- 2. forced section (both builds, our defaults or the user's file) ---- */

@@ -8,8 +8,6 @@
  * then {"kind":"end","failed":n}; exits 0 iff every check passed. Run by
  * embedded/tests/test_target.py under QEMU.
  */
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "board.h"
@@ -21,23 +19,8 @@ static uint64_t tls_blocks[6][64];
 static rtos_thread threads[6];
 static int failed;
 
-static void out(const char *fmt, ...) {
-  char line[160];
-  va_list ap;
-  va_start(ap, fmt);
-  const int n = vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  if (n > 0) board_write(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-}
-
-void rtos_panic(const char *what) {
-  (void)rtos_irq_save();
-  out("{\"kind\":\"panic\",\"what\":\"%s\"}\n", what);
-  board_exit(3);
-}
-
 static void check(const char *name, int ok) {
-  out("{\"kind\":\"check\",\"name\":\"%s\",\"ok\":%s}\n", name, ok ? "true" : "false");
+  board_printf("{\"kind\":\"check\",\"name\":\"%s\",\"ok\":%s}\n", name, ok ? "true" : "false");
   failed += !ok;
 }
 
@@ -146,7 +129,7 @@ static void main_thread(void *arg) {
   rtos_sleep(2);
   check("thread_local_storage", tls_seen[0] == 8 && tls_seen[1] == 9 && tls_value == 7);
 
-  out("{\"kind\":\"end\",\"failed\":%d}\n", failed);
+  board_printf("{\"kind\":\"end\",\"failed\":%d}\n", failed);
   board_exit(failed == 0 ? 0 : 1);
 }
 

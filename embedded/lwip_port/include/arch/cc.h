@@ -14,9 +14,8 @@
 /* BYTE_ORDER comes from newlib (<machine/endian.h>): little endian. */
 
 /* Diagnostics go to the board console; an assertion stops the run. */
-void lwbench_port_diag(const char *fmt, ...);
-void rtos_panic(const char *what) __attribute__((noreturn));
-#define LWIP_PLATFORM_DIAG(x) do { lwbench_port_diag x; } while (0)
+#include "board.h"
+#define LWIP_PLATFORM_DIAG(x) do { board_printf x; } while (0)
 #define LWIP_PLATFORM_ASSERT(x) rtos_panic(x)
 
 /* Only needed by protocols the benchmark does not enable (DNS, IGMP, TCP ISS). */
