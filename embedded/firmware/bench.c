@@ -32,6 +32,7 @@
  *   {"kind":"end","errors":n}
  * and then the run ends (board_exit).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "board.h"
@@ -214,11 +215,107 @@ static err_t raw_pcb_new_in_core(struct tcpip_api_call_data *call) {
   return c->pcb ? ERR_OK : ERR_MEM;
 }
 
+/* ---- measured phases of one call ---------------------------------------------------
+ * The same operation, with timestamps at its inner boundaries: the two context
+ * switches of a message-passing call (stamped by an RTOS switch hook), or the core
+ * lock's release in a core-locking call (where the zero-copy netif delivers). A
+ * call with other switches (the tick waking the tcpip thread) is measured again. */
+
+#define MAX_PHASES 3
+static uint32_t phase_ticks[MAX_PHASES][LWBENCH_OPS];
+static volatile uint32_t switch_stamps[2];
+static volatile unsigned switch_stamp_count;
+
+static void stamp_switch(void) {
+  if (switch_stamp_count < 2) switch_stamps[switch_stamp_count] = board_timer_read();
+  ++switch_stamp_count;
+}
+
+/* Runs one call, fills the boundaries bounds[0..phases]; 0 if it is a clean sample. */
+typedef int (*phase_op_fn)(void *ctx, uint32_t bounds[MAX_PHASES + 1]);
+
+typedef struct {
+  const char *name;
+  int ends_with_switch; /* the phase ends at a context switch */
+} phase_id;
+
+static void run_phases(const char *api, const phase_id *phases, int count, phase_op_fn op, void *ctx) {
+  uint32_t bounds[MAX_PHASES + 1];
+  rtos_set_switch_hook(stamp_switch);
+  for (int i = 0; i < LWBENCH_WARMUP; ++i) (void)op(ctx, bounds);
+  for (int rep = 0; rep < LWBENCH_REPS; ++rep) {
+    int done = 0, attempts = 0;
+    while (done < LWBENCH_OPS) {
+      if (++attempts > 4 * LWBENCH_OPS) rtos_panic("phase measurement: too many calls with unexpected switches");
+      if (op(ctx, bounds) != 0) continue;
+      for (int phase = 0; phase < count; ++phase) phase_ticks[phase][done] = bounds[phase + 1] - bounds[phase];
+      ++done;
+    }
+    for (int phase = 0; phase < count; ++phase) {
+      char variant[48];
+      snprintf(variant, sizeof variant, "phase:%s", phases[phase].name);
+      const point_id id = {"send_latency", api, NULL, variant, PAYLOAD};
+      unsigned long wall = 0;
+      for (int i = 0; i < LWBENCH_OPS; ++i) wall += phase_ticks[phase][i];
+      board_printf("{\"kind\":\"rep\",\"point\":");
+      print_identity(&id);
+      board_printf(",\"rep\":%d,\"ops\":%d,\"errors\":0,\"wall_ticks\":%lu,\"context_switches\":%d,\"received\":%d,"
+                   "\"ticks\":[",
+                   rep, LWBENCH_OPS, wall, phases[phase].ends_with_switch ? LWBENCH_OPS : 0, LWBENCH_OPS);
+      for (int i = 0; i < LWBENCH_OPS; ++i) board_printf(i ? ",%lu" : "%lu", (unsigned long)phase_ticks[phase][i]);
+      board_printf("]}\n");
+    }
+  }
+  rtos_set_switch_hook(NULL);
+}
+
+#if LWIP_TCPIP_CORE_LOCKING
+/* raw udp_sendto, split where UNLOCK_TCPIP_CORE() delivers the queued datagram. */
+static int phase_raw_sendto(void *arg, uint32_t bounds[MAX_PHASES + 1]) {
+  raw_ctx *c = arg;
+  const uint32_t received = sink_received;
+  switch_stamp_count = 0;
+  bounds[0] = board_timer_read();
+  LOCK_TCPIP_CORE();
+  const err_t err = raw_send_in_core(&c->base);
+  bounds[1] = board_timer_read();
+  UNLOCK_TCPIP_CORE();
+  bounds[2] = board_timer_read();
+  return err != ERR_OK || switch_stamp_count != 0 || sink_received != received + 1;
+}
+
+static void run_phase_points(raw_ctx *raw) {
+  static const phase_id phases[] = {{"send_under_core_lock", 0}, {"unlock_and_deliver", 0}};
+  run_phases("raw", phases, 2, phase_raw_sendto, raw);
+}
+#else
+/* lwip_sendto, split at its two context switches. */
+static int phase_socket_sendto(void *arg, uint32_t bounds[MAX_PHASES + 1]) {
+  const uint32_t received = sink_received;
+  switch_stamp_count = 0;
+  bounds[0] = board_timer_read();
+  const int rc = op_socket_sendto(arg);
+  bounds[3] = board_timer_read();
+  bounds[1] = switch_stamps[0];
+  bounds[2] = switch_stamps[1];
+  return rc != 0 || switch_stamp_count != 2 || sink_received != received + 1;
+}
+
+static void run_phase_points(socket_ctx *sock) {
+  static const phase_id phases[] = {
+      {"caller_until_switch", 1}, {"tcpip_thread", 1}, {"caller_after_switch", 0}};
+  run_phases("socket", phases, 3, phase_socket_sendto, sock);
+}
+#endif
+
 static void run_seed_points(void) {
   socket_ctx sock = {lwip_socket(AF_INET, SOCK_DGRAM, 0), sink_sockaddr()};
   if (sock.fd < 0) rtos_panic("lwip_socket failed");
   const point_id socket_id = {"send_latency", "socket", NULL, NULL, PAYLOAD};
   run_point(&socket_id, op_socket_sendto, &sock);
+#if !LWIP_TCPIP_CORE_LOCKING
+  run_phase_points(&sock);
+#endif
   lwip_close(sock.fd);
 
   netconn_ctx nc = {netconn_new(NETCONN_UDP), netbuf_new()};
@@ -233,6 +330,9 @@ static void run_seed_points(void) {
   if (tcpip_api_call(raw_pcb_new_in_core, &raw.base) != ERR_OK) rtos_panic("udp_new failed");
   const point_id raw_id = {"send_latency", "raw", NULL, NULL, PAYLOAD};
   run_point(&raw_id, op_raw_sendto, &raw);
+#if LWIP_TCPIP_CORE_LOCKING
+  run_phase_points(&raw);
+#endif
 
   socket_ctx legacy = {lwip_socket(AF_INET, SOCK_DGRAM, 0), sink_sockaddr()};
   if (legacy.fd < 0) rtos_panic("lwip_socket failed");

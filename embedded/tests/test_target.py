@@ -22,6 +22,8 @@ OPS, REPS, WARMUP = 60, 3, 5
 SEND_APIS = ("socket", "netconn", "raw")
 CL_PRIMITIVES = ("semaphore_wake", "thread_pingpong", "lock_unlock", "memcpy", "checksum")
 MP_PRIMITIVES = ("mailbox_handoff",)
+CL_PHASES = ("raw/phase:send_under_core_lock", "raw/phase:unlock_and_deliver")
+MP_PHASES = ("socket/phase:caller_until_switch", "socket/phase:tcpip_thread", "socket/phase:caller_after_switch")
 
 
 def missing_tools():
@@ -92,8 +94,8 @@ def test_both_builds_ran_cleanly(first_run):
 def test_records_are_complete(first_run):
     runs = runs_by_mode(first_run)
     expected = {
-        "core_locking": set(SEND_APIS) | {"socket/connect_send_disconnect"} | set(CL_PRIMITIVES),
-        "message_passing": set(SEND_APIS) | {"socket/connect_send_disconnect"} | set(MP_PRIMITIVES),
+        "core_locking": set(SEND_APIS) | {"socket/connect_send_disconnect"} | set(CL_PRIMITIVES) | set(CL_PHASES),
+        "message_passing": set(SEND_APIS) | {"socket/connect_send_disconnect"} | set(MP_PRIMITIVES) | set(MP_PHASES),
     }
     for mode, run in runs.items():
         grouped = points(run)
@@ -119,6 +121,18 @@ def test_message_passing_adds_two_context_switches_per_call(first_run):
     # lwIP 1.2's sendto: three API messages, so six switches per call
     legacy = "socket/connect_send_disconnect"
     assert 5.9 <= per_call_switches(passing[legacy]) - per_call_switches(locking[legacy]) <= 6.1
+
+
+def test_phases_add_up_to_the_call(first_run):
+    """The phases of a call, measured inside it, sum to the whole call (within the
+    few instructions of the extra timestamps and the switch probe)."""
+    def p50(reps):
+        ticks = sorted(t for r in reps for t in r["ticks"])
+        return ticks[len(ticks) // 2]
+    for mode, whole, phases in (("message_passing", "socket", MP_PHASES), ("core_locking", "raw", CL_PHASES)):
+        grouped = points(runs_by_mode(first_run)[mode])
+        total = sum(p50(grouped[phase]) for phase in phases)
+        assert abs(total - p50(grouped[whole])) <= 0.01 * p50(grouped[whole]), (mode, total, p50(grouped[whole]))
 
 
 def test_timer_counts_instructions_at_the_modelled_rate(first_run):

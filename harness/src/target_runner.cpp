@@ -113,6 +113,19 @@ std::string num(double value, int decimals = 0) {
 std::string times(double value) { return num(value, 2) + "x"; }
 std::string pair(double a, double b) { return num(a, 2) + " / " + num(b, 2); }
 
+/// What the firmware's phase names cover (firmware/bench.c, run_phase_points).
+std::string phase_description(const std::string& phase) {
+    if (phase == "caller_until_switch")
+        return "caller until the switch to the tcpip thread: socket and netconn layers, the API message, mailbox post";
+    if (phase == "tcpip_thread")
+        return "tcpip thread: UDP/IP output with the checksum, the netif, then the datagram's input with the checksum "
+               "verified and the sink; semaphore signal; back to the mailbox";
+    if (phase == "caller_after_switch") return "caller after the switch back: the semaphore wait returns up the layers";
+    if (phase == "send_under_core_lock") return "under the core lock: lock, pbuf, UDP/IP output with the checksum, netif queue";
+    if (phase == "unlock_and_deliver") return "unlock, then delivery: IP/UDP input with the checksum verified, the sink";
+    return phase;
+}
+
 }  // namespace
 
 std::optional<target_kind> parse_target(std::string_view name) {
@@ -301,6 +314,22 @@ std::string target_report(const std::vector<record>& records) {
        << " |\n"
        << "| context switches per call (MP / CL) | – | "
        << pair(context_switches(mp), context_switches(cl)) << " |\n";
+
+    // Phases measured inside the call (the firmware's phase:<name> variants).
+    const std::string phase_prefix = variant + "/phase:";
+    bool phase_header = false;
+    for (const auto& r : records) {
+        if (!r.variant || r.variant->rfind(phase_prefix, 0) != 0) continue;
+        if (!phase_header) {
+            os << "\nMeasured inside the call (timestamps at the context switches of a message-passing call, and at "
+                  "the core lock's release, where the zero-copy netif delivers, in a core-locked raw send):\n\n"
+                  "| call | phase | instructions | context switches |\n| --- | --- | --- | --- |\n";
+            phase_header = true;
+        }
+        os << "| " << r.api.value_or("?") << ", " << r.threading_mode.value_or("?") << " | "
+           << phase_description(r.variant->substr(phase_prefix.size())) << " | " << num(instructions(&r)) << " | "
+           << num(context_switches(&r), 2) << " |\n";
+    }
 
     os << "\n### The RTOS floor on the emulated target\n\n| primitive | instructions | context switches per op |\n"
           "| --- | --- | --- |\n";

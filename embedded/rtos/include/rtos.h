@@ -110,6 +110,10 @@ void rtos_sleep(uint32_t ticks);
 uint32_t rtos_ticks(void);
 /** Switches from one thread to another since rtos_start. */
 uint32_t rtos_context_switches(void);
+/** Calls `hook` (NULL: none) at every switch from one thread to another, in
+ *  PendSV with interrupts disabled, before the incoming thread runs: a
+ *  measurement probe (it must be short and must not call the RTOS). */
+void rtos_set_switch_hook(void (*hook)(void));
 
 /** Interrupt mask for critical sections (nestable: restore what save returned). */
 static inline uint32_t rtos_irq_save(void) {

@@ -34,6 +34,7 @@ static uint32_t ready_map;
 static rtos_thread *all_threads;
 static volatile uint32_t tick_count;
 static volatile uint32_t switch_count;
+static void (*switch_hook)(void);
 
 /* The running thread; read by PendSV and __aeabi_read_tp. */
 rtos_thread *rtos_current;
@@ -200,6 +201,7 @@ void rtos_thread_create(rtos_thread *t, const char *name, void (*entry)(void *),
 rtos_thread *rtos_self(void) { return rtos_current; }
 uint32_t rtos_ticks(void) { return tick_count; }
 uint32_t rtos_context_switches(void) { return switch_count; }
+void rtos_set_switch_hook(void (*hook)(void)) { switch_hook = hook; }
 
 void rtos_yield(void) {
   uint32_t primask = rtos_irq_save();
@@ -383,7 +385,10 @@ void SysTick_Handler(void) {
 uint32_t *rtos_switch_context(uint32_t *sp) {
   rtos_current->sp = sp;
   rtos_thread *next = highest_ready();
-  if (next != rtos_current) ++switch_count;
+  if (next != rtos_current) {
+    ++switch_count;
+    if (switch_hook) switch_hook();
+  }
   rtos_current = next;
   return next->sp;
 }
