@@ -3,6 +3,7 @@
 // the seed table and report find them.
 #include <gtest/gtest.h>
 
+#include "lwbench/harness/reproduce.hpp"
 #include "lwbench/harness/target_runner.hpp"
 
 using namespace lwbench::harness;
@@ -100,4 +101,16 @@ TEST(TargetRunner, RejectsMalformedDocuments) {
     json short_rep = raw_document();
     short_rep["runs"][0]["reps"][0]["ticks"] = {1, 2};  // 2 samples for 3 ops
     EXPECT_THROW(target_records(short_rep), std::runtime_error);
+}
+
+TEST(TargetRunner, AFailedTargetKeepsTheHostRowsAndSaysWhy) {
+    reproduce_result result;
+    result.records.push_back(record{});
+    target_options options;
+    options.driver = "/nonexistent/run_target.py";
+    add_target_run(result, options);
+    EXPECT_EQ(result.records.size(), 1u);
+    ASSERT_FALSE(result.notes.empty());
+    EXPECT_NE(result.notes.back().find("emulated target rows skipped"), std::string::npos);
+    EXPECT_NE(result.report.find("seed comparison"), std::string::npos);
 }

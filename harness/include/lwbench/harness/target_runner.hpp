@@ -68,7 +68,9 @@ std::vector<target_seed_row> target_seed_rows(const std::vector<record>& records
 /// Empty if `records` hold no target records.
 std::string target_report(const std::vector<record>& records);
 
-/// Runs the target and adds its records, notes and report section to `result`.
+/// Runs the target and adds its records, notes and report section to `result`. If
+/// the target cannot run (no cross toolchain or QEMU, a failed build or run),
+/// `result` keeps its rows and gains a note saying why the target's are missing.
 void add_target_run(reproduce_result& result, const target_options& options);
 
 }  // namespace lwbench::harness
