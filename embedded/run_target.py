@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """run_target.py — build the Cortex-M3 benchmark firmware and run it under QEMU.
 
-Builds embedded/ (both lwIP builds: core locking and message passing) with the
+Builds embedded/ (lwIP built with core locking and with message passing, each
+also without checksums) with the
 arm-none-eabi toolchain, runs each ELF on QEMU's mps2-an385 board with
 `-icount shift=N` (time = executed instructions x 2^N ns: deterministic, an
 instruction-count model, not a cycle-accurate one), bounded in time, and
@@ -29,7 +30,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EMBEDDED = os.path.join(REPO, "embedded")
 TARGET = "cortex-m3-qemu"
 MACHINE = "mps2-an385"
-BUILDS = (("core_locking", "lwbench_fw_locking.elf"), ("message_passing", "lwbench_fw_msgpassing.elf"))
+BUILDS = (("core_locking", "lwbench_fw_locking.elf"), ("message_passing", "lwbench_fw_msgpassing.elf"),
+          ("core_locking", "lwbench_fw_locking_nochecksums.elf"),
+          ("message_passing", "lwbench_fw_msgpassing_nochecksums.elf"))
 
 
 class Failure(Exception):
@@ -65,7 +68,7 @@ def build(args):
                  f"-DLWBENCH_FW_WARMUP={args.warmup}", "-DLWBENCH_LWIP_DIR=" + args.lwip_dir]
     progress(args, "configuring the firmware in " + args.build_dir)
     run_step(configure, "cmake configure of embedded/")
-    progress(args, "building the firmware (lwIP 2.1.3, both threading modes)")
+    progress(args, "building the firmware (lwIP 2.1.3: both threading modes, with and without checksums)")
     run_step(["cmake", "--build", args.build_dir, "-j", str(args.jobs)], "firmware build")
 
 
@@ -118,7 +121,8 @@ def run_firmware(args, mode, elf):
     if header["lwip_options"]["LWIP_TCPIP_CORE_LOCKING"] != (1 if mode == "core_locking" else 0):
         raise Failure(f"{os.path.basename(elf)} reports the wrong LWIP_TCPIP_CORE_LOCKING")
     progress(args, f"  {len(reps)} repetitions in {elapsed:.1f} s")
-    return {"threading_mode": mode, "elf": os.path.basename(elf), "qemu_command": command,
+    return {"build": os.path.basename(elf)[len("lwbench_fw_"):-len(".elf")], "threading_mode": mode,
+            "elf": os.path.basename(elf), "qemu_command": command,
             "elapsed_s": round(elapsed, 3), "header": header, "reps": reps, "end": end}
 
 

@@ -51,4 +51,17 @@
 #undef TCPIP_THREAD_PRIO
 #define TCPIP_THREAD_PRIO               20
 
+/* The checksum-free builds (embedded/CMakeLists.txt, LWBENCH_NO_CHECKSUMS=1):
+ * no Internet checksum generated or checked, in IP or UDP. */
+#if defined(LWBENCH_NO_CHECKSUMS) && LWBENCH_NO_CHECKSUMS
+#undef CHECKSUM_GEN_IP
+#define CHECKSUM_GEN_IP                 0
+#undef CHECKSUM_GEN_UDP
+#define CHECKSUM_GEN_UDP                0
+#undef CHECKSUM_CHECK_IP
+#define CHECKSUM_CHECK_IP               0
+#undef CHECKSUM_CHECK_UDP
+#define CHECKSUM_CHECK_UDP              0
+#endif
+
 #endif /* LWBENCH_LWIPOPTS_TARGET_H */

@@ -20,6 +20,9 @@
  *            checksum) in the core-locking build, and mailbox_handoff (an
  *            empty tcpip_api_call through lwIP's mailbox) in the
  *            message-passing build.
+ * A third and fourth build turn lwIP's checksums off (LWBENCH_NO_CHECKSUMS=1)
+ * and tag their points with the variant "no_checksums": the same calls with the
+ * protocol's biggest cost removed, for the "why 3x in 2007" analysis.
  * Every operation is timed alone by the board's timer (it is thousands of
  * instructions long; one timer read is a few). After a warm-up, each point
  * runs LWBENCH_REPS repetitions of LWBENCH_OPS operations.
@@ -55,6 +58,9 @@
 #endif
 #ifndef LWBENCH_WARMUP
 #define LWBENCH_WARMUP 50
+#endif
+#ifndef LWBENCH_NO_CHECKSUMS
+#define LWBENCH_NO_CHECKSUMS 0 /* 1: lwIP built with CHECKSUM_GEN/CHECK_* = 0 (config/lwipopts_target.h) */
 #endif
 
 #define PAYLOAD 1458
@@ -98,7 +104,15 @@ typedef struct {
 static const char *mode_name(void) { return LWIP_TCPIP_CORE_LOCKING ? "core_locking" : "message_passing"; }
 static const char *input_mode_name(void) { return LWIP_TCPIP_CORE_LOCKING_INPUT ? "inline" : "mailbox"; }
 
-static void print_identity(const point_id *id) {
+/* The build's own variant: the checksum-free build tags every point with it. */
+static void print_identity(const point_id *given) {
+  point_id tagged = *given;
+#if LWBENCH_NO_CHECKSUMS
+  char variant[64];
+  snprintf(variant, sizeof variant, "no_checksums%s%s", given->variant ? "/" : "", given->variant ? given->variant : "");
+  tagged.variant = variant;
+#endif
+  const point_id *id = &tagged;
   board_printf("{\"scenario\":\"%s\",\"api\":%s%s%s,\"primitive\":%s%s%s,\"variant\":%s%s%s,\"payload_bytes\":%d", id->scenario,
       id->api ? "\"" : "", id->api ? id->api : "null", id->api ? "\"" : "", id->primitive ? "\"" : "",
       id->primitive ? id->primitive : "null", id->primitive ? "\"" : "", id->variant ? "\"" : "",
@@ -507,7 +521,7 @@ static void bench_main(void *arg) {
 
   print_header();
   run_seed_points();
-  run_primitives();
+  if (!LWBENCH_NO_CHECKSUMS) run_primitives(); /* the RTOS floor does not depend on lwIP's options */
   const unsigned long outputs = lwbench_zc_loopif_outputs(), dropped = lwbench_zc_loopif_dropped();
   board_printf("{\"kind\":\"end\",\"errors\":%u,\"zc_outputs\":%lu,\"zc_dropped\":%lu,\"context_switches\":%lu}\n",
       total_errors, outputs, dropped, (unsigned long)rtos_context_switches());

@@ -6,7 +6,8 @@
 // firmware's raw samples into lwbench records with the same measuring core as
 // every other record (harness::accumulator). The records carry
 // stack "lwip-<version>", pinning "none" and variant "cortex-m3-qemu" (or
-// "cortex-m3-qemu/<firmware variant>", e.g. ".../connect_send_disconnect").
+// "cortex-m3-qemu/<firmware variant>", e.g. ".../connect_send_disconnect",
+// ".../phase:tcpip_thread", ".../no_checksums").
 #pragma once
 
 #include <filesystem>
