@@ -194,7 +194,7 @@ void run_program(program_state st, std::vector<std::uint8_t> bytes) {
                 const int name = names[in.ConsumeIntegralInRange<std::size_t>(0, 5)];
                 std::array<std::uint8_t, 64> value{};
                 const auto given = in.ConsumeBytes<std::uint8_t>(in.ConsumeIntegralInRange<std::size_t>(0, value.size()));
-                std::memcpy(value.data(), given.data(), given.size());
+                if (!given.empty()) std::memcpy(value.data(), given.data(), given.size());
                 socklen_t len = in.ConsumeIntegralInRange<socklen_t>(0, value.size());
                 void* ptr = in.ConsumeIntegralInRange<int>(0, 15) == 0 ? nullptr : value.data();
                 if (which == op::setsockopt)
