@@ -90,7 +90,7 @@ struct stack_config {
     /// Spin iterations before sleeping, for the spin_then_block kind (tcpip thread on
     /// its mailbox, the caller on its completion semaphore). Ignored by other kinds.
     std::uint32_t spin_iterations = 20000;
-    /// Pin the tcpip thread to this CPU: -1 (no pinning) or a CPU this process may run on.
+    /// Pin the tcpip thread to this CPU: -1 (no pinning) or 0..(CPUs of the machine - 1).
     int tcpip_cpu = -1;
 };
 

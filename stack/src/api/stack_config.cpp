@@ -1,6 +1,7 @@
 // stack_config.cpp — the one check of a stack's configuration against the ranges
 // documented in tcpip.hpp (stack_config).
 #include <sched.h>
+#include <unistd.h>
 
 #include <string>
 
@@ -35,14 +36,12 @@ std::optional<config_error> validate_config(const stack_config& cfg) {
     if (auto e = check_range("pbuf_ref_pool_size", cfg.pbuf_ref_pool_size, 1, k_max_pbuf_pool_size)) return e;
     if (auto e = check_range("recv_queue_depth", cfg.recv_queue_depth, 1, k_max_recv_queue_depth)) return e;
     if (auto e = check_range("max_sockets", cfg.max_sockets, 1, k_max_sockets)) return e;
-    if (cfg.tcpip_cpu != -1) {
-        cpu_set_t allowed;
-        CPU_ZERO(&allowed);
-        const bool known = sched_getaffinity(0, sizeof allowed, &allowed) == 0;
-        if (cfg.tcpip_cpu < 0 || cfg.tcpip_cpu >= CPU_SETSIZE || (known && !CPU_ISSET(cfg.tcpip_cpu, &allowed)))
-            return config_error{"tcpip_cpu", std::to_string(cfg.tcpip_cpu) +
-                                                 " is neither -1 (no pinning) nor a CPU this process may run on"};
-    }
+    // The machine's CPUs, not the calling thread's affinity: a harness may pin the
+    // thread that builds the stack elsewhere before it does.
+    const long cpus = sysconf(_SC_NPROCESSORS_CONF);
+    if (cfg.tcpip_cpu != -1 && (cfg.tcpip_cpu < 0 || cfg.tcpip_cpu >= CPU_SETSIZE || cfg.tcpip_cpu >= cpus))
+        return config_error{"tcpip_cpu", std::to_string(cfg.tcpip_cpu) + " is neither -1 (no pinning) nor one of the " +
+                                             std::to_string(cpus) + " CPUs of this machine"};
     return std::nullopt;
 }
 
