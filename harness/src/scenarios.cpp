@@ -517,7 +517,7 @@ rep_out rep_primitive(const point& p, const run_options& o) {
         cfg.pbuf_pool_size = 4;
         cfg.pbuf_ref_pool_size = 4;
         stack s(cfg);
-        pbuf* pb = s.pools().alloc(pbuf_layer::ip, p.payload + k_udp_hlen, pbuf_type::pool);
+        pbuf* pb = pbuf_alloc(s, pbuf_layer::ip, p.payload + k_udp_hlen, pbuf_type::pool);
         std::memcpy(pb->bytes() + k_udp_hlen, src.data(), p.payload);
         (void)pbuf_add_header(pb, k_ip4_hlen);
         (void)pbuf_remove_header(pb, k_ip4_hlen);

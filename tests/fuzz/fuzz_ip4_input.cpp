@@ -99,7 +99,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     stack& s = w.s;
 
     // 1. Contiguous: a pool chain (one element up to ~1.6 KB, then chained).
-    pbuf* p = s.pools().alloc(pbuf_layer::raw, size, pbuf_type::pool);
+    pbuf* p = pbuf_alloc(s, pbuf_layer::raw, size, pbuf_type::pool);
     if (!p) fail("pool alloc");
     std::size_t off = 0;
     for (pbuf* q = p; q; q = q->next) {
@@ -110,8 +110,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     // 2. Split into two ref pbufs over the fuzzer's own buffer.
     const std::size_t split = size ? (data[size - 1] * 7u + size / 2) % (size + 1) : 0;
-    pbuf* a = s.pools().alloc_ref(data, split, true);
-    pbuf* b = s.pools().alloc_ref(data + split, size - split, true);
+    pbuf* a = pbuf_alloc_ref(s, data, split, true);
+    pbuf* b = pbuf_alloc_ref(s, data + split, size - split, true);
     if (!a || !b) fail("ref alloc");
     pbuf_cat(a, b);
     w.feed(a);

@@ -130,7 +130,7 @@ inline bytes pattern(std::size_t n, std::uint8_t seed = 1) {
 
 /// A pool pbuf (chain) holding `b`, headroom for `layer`, filled by plain memcpy.
 inline pbuf* make_pbuf(stack& s, std::span<const std::uint8_t> b, pbuf_layer layer = pbuf_layer::raw) {
-    pbuf* p = s.pools().alloc(layer, b.size(), pbuf_type::pool);
+    pbuf* p = pbuf_alloc(s, layer, b.size(), pbuf_type::pool);
     if (!p) return nullptr;
     std::size_t off = 0;
     for (pbuf* q = p; q; q = q->next) {

@@ -180,7 +180,7 @@ int cmd_demo(long count, std::size_t size, const std::string& pcap) {
         long sent = 0, failed = 0;
         for (long i = 0; i < count; ++i) {
             core_guard g(s);
-            pbuf* p = s.pools().alloc(pbuf_layer::transport, size, pbuf_type::pool);
+            pbuf* p = pbuf_alloc(s, pbuf_layer::transport, size, pbuf_type::pool);
             if (!p) {
                 ++failed;
                 continue;

@@ -10,7 +10,13 @@
 // removed (nothing more is delivered) and receivers blocked in netconn_recv wake with
 // err::clsd. netconn_delete() closes (if needed) and frees it; no other thread may
 // still be using the netconn then (the socket layer guarantees that with reference
-// counts).
+// counts). Every netconn must be deleted before its stack is destroyed (the stack's
+// destructor aborts otherwise: see the teardown contract in tcpip.hpp).
+//
+// Context: the functions that touch the core or wait (new, close, delete, bind,
+// connect, disconnect, send*, recv, getaddr) are for application threads, not core
+// context (checking builds abort there); the setters and netconn_recv_pending /
+// netconn_next_datagram_len are safe from any thread.
 #pragma once
 
 #include <atomic>
@@ -81,6 +87,7 @@ public:
         pbuf* p = nullptr;
         ip4_addr addr;
         std::uint16_t port = 0;
+        std::uint16_t len = 0;  ///< p->tot_len, copied so a peek never touches p
     };
     netconn(stack& s, std::size_t queue_depth);
     ~netconn();
@@ -120,11 +127,16 @@ err netconn_sendto_pbuf(netconn* conn, pbuf* p, ip4_addr addr, std::uint16_t por
 result<netbuf> netconn_recv(netconn* conn, bool dontwait = false);
 /// Local (local=true) or remote address and port. Errors: clsd, conn (no remote).
 result<std::pair<ip4_addr, std::uint16_t>> netconn_getaddr(netconn* conn, bool local);
-void netconn_set_recvtimeout(netconn* conn, int ms);
+/// Receive timeout in ms: 0 waits forever, > 0 gives up with err::timeout. err::arg
+/// (nothing changed) for a negative value or a null conn.
+err netconn_set_recvtimeout(netconn* conn, int ms);
 void netconn_set_nonblocking(netconn* conn, bool on);
-/// Receive mailbox depth in datagrams (1..capacity given at creation).
-void netconn_set_recvbufsize(netconn* conn, std::size_t datagrams);
+/// Receive mailbox depth in datagrams, 1..the stack's recv_queue_depth. err::arg
+/// (nothing changed) outside that range.
+err netconn_set_recvbufsize(netconn* conn, std::size_t datagrams);
 /// Datagrams waiting in the receive mailbox.
 std::size_t netconn_recv_pending(const netconn* conn);
+/// Payload bytes of the oldest datagram waiting (0 if none).
+std::size_t netconn_next_datagram_len(const netconn* conn);
 
 LWBENCH_NS_END

@@ -56,7 +56,7 @@ struct netif {
     [[nodiscard]] bool is_up() const noexcept { return (flags & netif_flags::up) != 0; }
 };
 
-// ---- core context (raw API): -----------------------------------------------------
+// ---- core context (raw API); netif_set_* also before the netif is added -----------
 /// Adds n to the stack (not up yet). err::arg if n is null, has no output, or is
 /// already added to a stack.
 err netif_add(stack& s, netif* n);
@@ -72,13 +72,30 @@ netif* ip4_route(stack& s, ip4_addr dst);
 /// True if `addr` is one of our addresses (or a broadcast on that subnet).
 bool ip4_is_local(stack& s, ip4_addr addr);
 
-// ---- any thread (lwIP's netifapi): each goes through stack::call -----------------
+// ---- application threads (lwIP's netifapi): each goes through stack::call ---------
+// Not core context (checking builds abort there). The fields of a netif added to a
+// stack belong to that stack's core: read them from an application thread with
+// netifapi_get, never directly.
+
+/// As netif_add. Errors: arg.
 err netifapi_add(stack& s, netif* n);
-/// After removal, also flushes the tcpip mailbox so no queued input message still
-/// refers to n: once it returns, n's memory may be released.
+/// As netif_remove. After removal, also flushes the tcpip mailbox so no queued input
+/// message still refers to n: once it returns, n's memory may be released. Errors: arg.
 err netifapi_remove(stack& s, netif* n);
+/// err::arg (nothing done) if n is null or not added to s (another stack's, or none).
 err netifapi_set_up(stack& s, netif* n);
+/// err::arg as netifapi_set_up.
 err netifapi_set_down(stack& s, netif* n);
+/// err::arg as netifapi_set_up. (Before netif_add, set the address with netif_set_addr.)
 err netifapi_set_addr(stack& s, netif* n, ip4_addr ip, ip4_addr netmask, ip4_addr gw);
+
+/// A consistent copy of a netif's address and flags.
+struct netif_state {
+    ip4_addr ip, netmask, gw;
+    std::uint8_t flags = 0;
+};
+/// Reads n's address and flags in core context: the thread-safe getter. err::arg as
+/// netifapi_set_up.
+result<netif_state> netifapi_get(stack& s, netif* n);
 
 LWBENCH_NS_END

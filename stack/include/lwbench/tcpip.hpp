@@ -26,6 +26,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -39,7 +40,6 @@ LWBENCH_NS_BEGIN
 
 struct netif;
 struct udp_pcb;
-class socket_table;
 
 enum class threading_mode : std::uint8_t { message_passing, core_locking };
 enum class input_mode : std::uint8_t { mailbox, inline_ };
@@ -64,27 +64,60 @@ constexpr input_mode paired_input_mode(threading_mode m) noexcept {
     return m == threading_mode::core_locking ? input_mode::inline_ : input_mode::mailbox;
 }
 
+/// How a stack is built. validate_config() checks every field against the range
+/// given here; the stack constructor refuses a configuration outside them.
 struct stack_config {
+    /// Threading mode at start (switchable later, see stack::set_threading_mode).
+    /// Fixed-mode builds (LWBENCH_FIXED_MODE_*) ignore it and use their fixed mode.
     threading_mode mode = threading_mode::core_locking;
+    /// Input mode at start. Fixed-mode builds use paired_input_mode(their mode).
     input_mode input = input_mode::inline_;
     mailbox_kind mailbox = mailbox_kind::mutex_cv;
     lock_kind lock = lock_kind::std_mutex;
-    std::size_t mailbox_capacity = 1024;  ///< tcpip mailbox depth (and input message pool size)
-    std::size_t pbuf_pool_size = 1024;    ///< full-size pool pbufs
+    /// Messages the tcpip mailbox holds, 1..k_max_mailbox_capacity. The pool of
+    /// fire-and-forget messages (input, callback) has exactly this many too, so N
+    /// received packets can wait in the mailbox at once (the timer has its own message).
+    std::size_t mailbox_capacity = 1024;
+    /// Full-size pool pbufs, 1..k_max_pbuf_pool_size.
+    std::size_t pbuf_pool_size = 1024;
+    /// Header-only pbufs for references to caller memory, 1..k_max_pbuf_pool_size.
     std::size_t pbuf_ref_pool_size = 1024;
-    std::size_t recv_queue_depth = 256;  ///< default netconn/socket receive mailbox depth
+    /// Datagrams a netconn/socket receive mailbox holds, 1..k_max_recv_queue_depth
+    /// (the most SO_RCVBUF / netconn_set_recvbufsize can ask for).
+    std::size_t recv_queue_depth = 256;
+    /// Sockets this stack may have open at once, 1..k_max_sockets (beyond it: EMFILE).
     std::size_t max_sockets = 64;
     /// Spin iterations before sleeping, for the spin_then_block kind (tcpip thread on
     /// its mailbox, the caller on its completion semaphore). Ignored by other kinds.
     std::uint32_t spin_iterations = 20000;
-    int tcpip_cpu = -1;  ///< pin the tcpip thread to this CPU (-1: no pinning)
+    /// Pin the tcpip thread to this CPU: -1 (no pinning) or a CPU this process may run on.
+    int tcpip_cpu = -1;
 };
+
+inline constexpr std::size_t k_max_mailbox_capacity = std::size_t{1} << 20;
+inline constexpr std::size_t k_max_pbuf_pool_size = std::size_t{1} << 18;
+inline constexpr std::size_t k_max_recv_queue_depth = std::size_t{1} << 20;
+/// Sockets open at once in the whole process (all stacks share one descriptor space,
+/// so a descriptor names one socket of one stack; see sockets.hpp).
+inline constexpr std::size_t k_max_sockets = 4096;
+
+/// What is wrong with a configuration: the field's name and why.
+struct config_error {
+    const char* field;
+    std::string reason;
+    /// "stack_config.<field>: <reason>"
+    [[nodiscard]] std::string message() const;
+};
+/// nullopt if every field of `cfg` is within its documented range. Any thread.
+std::optional<config_error> validate_config(const stack_config& cfg);
 
 namespace detail {
 class mailbox;
 class core_lock;
 struct tcpip_msg;
 struct lock_token;
+struct stack_access;
+class stack_sockets;
 enum class msg_kind : std::uint8_t;
 }  // namespace detail
 
@@ -93,18 +126,44 @@ using core_fn = err (*)(void* ctx);
 /// Timer callback, run in core context on the tcpip thread.
 using timer_fn = void (*)(void* arg);
 
+/// One instance of the stack: its core state, tcpip thread, mailbox and core lock.
+///
+/// Calling context of each member is stated with it:
+///  - "any thread": also from core context;
+///  - "not core context": an application thread outside a raw-API callback and
+///    outside a core_guard section; these wait for the core, so from core context they
+///    would deadlock. Checking builds (debug, asan, tsan) abort with a message instead;
+///  - "core context": inside a tcpip callback, a raw-API callback or a core_guard
+///    section. Checking builds abort with a message otherwise.
+///
+/// Teardown contract: destroy the stack from an application thread (not core
+/// context) after deleting every netconn you created. The destructor closes the
+/// sockets still open — threads blocked in lwip_recvfrom / lwip_poll on them wake up
+/// with EBADF / POLLNVAL — and waits until every thread has left the socket calls it
+/// was in; only then is anything freed. A netconn still alive at that point is a bug
+/// in the caller that would become a use-after-free: the destructor reports it on
+/// stderr and aborts, in every build. Starting a new call on a stack after its
+/// destruction has begun is the caller's bug, as with any object.
 class stack {
 public:
+    /// Builds and starts a stack. Throws std::invalid_argument with
+    /// config_error::message() if validate_config(cfg) finds a field out of range —
+    /// the one exception the stack throws (a constructor has no other way to
+    /// refuse); call validate_config first to check without it.
     explicit stack(const stack_config& cfg = {});
-    /// Stops the tcpip thread. Netifs and pcbs still registered are detached; pbufs
-    /// still queued are freed.
+    /// Not core context. See the teardown contract above. Netifs and raw pcbs still
+    /// registered are detached; pbufs still queued are freed.
     ~stack();
     stack(const stack&) = delete;
     stack& operator=(const stack&) = delete;
 
     // ---- the dispatcher (the only code that reads the threading mode) --------------
-    /// Runs fn(ctx) in core context by the current threading mode and returns its err.
-    /// Must not be called from core context (debug builds assert).
+    /// Runs fn(ctx) in core context the current threading mode's way and returns its
+    /// err: core locking runs it on the calling thread under the core lock; message
+    /// passing posts it to the tcpip thread and waits. This is how raw-API users enter
+    /// core context without knowing the mode (so a live mode switch never leaves them
+    /// on a stale path); work queued during fn (loopback packets) is delivered before
+    /// call() returns. Not core context.
     err call(core_fn fn, void* ctx);
     /// Convenience: any callable `err f()`.
     template <class F>
@@ -113,56 +172,63 @@ public:
                     static_cast<void*>(&f));
     }
     /// Hands a received packet to the core by the input mode. Takes ownership of p on
-    /// every outcome. err::mem (p freed, drop counted) if the mailbox is full.
-    /// Callable from any thread, including core context.
+    /// every outcome. err::mem (p freed, drop counted) if the mailbox or its message
+    /// pool is full. Any thread.
     err input(pbuf* p, netif* inp);
     /// Always through the mailbox, fire-and-forget (tcpip_callback). The message is
-    /// allocated from the message pool: err::mem if it is exhausted.
+    /// allocated from the message pool: err::mem if it is exhausted or the mailbox is
+    /// full. Any thread.
     err callback(core_fn fn, void* ctx);
     /// Always through the mailbox, and waits for completion (tcpip_callback_wait).
+    /// Not core context.
     err callback_wait(core_fn fn, void* ctx);
 
     /// Switches the threading mode of a live stack. Quiesces first: waits for every
     /// message already in the mailbox to run and for core-locking callers in flight
-    /// to leave the core, then flips. Traffic continues across the switch.
-    void set_threading_mode(threading_mode m);
-    void set_input_mode(input_mode m);
-    [[nodiscard]] threading_mode get_threading_mode() const noexcept { return _mode.load(std::memory_order_relaxed); }
-    [[nodiscard]] input_mode get_input_mode() const noexcept { return _input.load(std::memory_order_relaxed); }
+    /// to leave the core, then flips. Traffic continues across the switch. Returns
+    /// err::ok; a fixed-mode build (LWBENCH_FIXED_MODE_*) refuses any other mode than
+    /// its own with err::arg and changes nothing. Not core context.
+    err set_threading_mode(threading_mode m);
+    /// As set_threading_mode, for the input mode (a fixed-mode build accepts only
+    /// paired_input_mode of its mode). Not core context.
+    err set_input_mode(input_mode m);
+    /// The mode call() dispatches by (a fixed-mode build: its fixed mode). Any thread.
+    [[nodiscard]] threading_mode get_threading_mode() const noexcept;
+    /// The mode input() dispatches by (a fixed-mode build: paired_input_mode of its mode).
+    [[nodiscard]] input_mode get_input_mode() const noexcept;
+    /// The configuration the stack was built with. Any thread.
     [[nodiscard]] const stack_config& config() const noexcept { return _cfg; }
 
-    /// True if the calling thread is in core context (holds the core lock).
+    /// True if the calling thread is in core context (holds the core lock). Any thread.
     [[nodiscard]] bool in_core_context() const noexcept;
-    /// The tcpip thread's id (for tests that check where work ran).
+    /// The tcpip thread's id (for tests that check where work ran). Any thread.
     [[nodiscard]] std::thread::id tcpip_thread_id() const noexcept { return _thread.get_id(); }
 
-    // ---- timers (run in core context on the tcpip thread) ---------------------------
-    /// Registers a cyclic timer. Call from core context. Returns an id for remove_timer.
+    // ---- timers (run in core context on the tcpip thread; stack/src/core/timers.cpp) ----
+    /// Registers a cyclic timer. Core context. Returns an id for remove_timer.
     int add_cyclic_timer(std::chrono::milliseconds interval, timer_fn fn, void* arg);
-    /// Call from core context.
+    /// Core context.
     void remove_timer(int id);
 
-    // ---- core state (touch only in core context) -------------------------------------
-    pbuf_pools& pools() noexcept { return _pools; }
+    // ---- counters and memory (any thread) --------------------------------------------
+    /// The stack's counters: atomics, readable from any thread (relaxed).
     stats& st() noexcept { return _stats; }
     [[nodiscard]] const stats& st() const noexcept { return _stats; }
-    std::vector<netif*>& netifs() noexcept { return _netifs; }
-    udp_pcb*& udp_pcbs() noexcept { return _udp_pcbs; }
-    std::uint16_t& next_ephemeral_port() noexcept { return _next_port; }
-    socket_table& sockets() noexcept { return *_sockets; }
-    std::uint16_t next_ip_ident() noexcept { return _ip_ident++; }
-    /// A netif has queued work for after the current core operation (loopback).
-    void request_poll(netif* n);
-    /// Forgets a pending poll request (netif removal).
-    void forget_poll(netif* n) noexcept;
-    /// Runs pending netif polls until none is left (end of every core operation).
-    void run_deferred();
+    /// The pbuf pools, for their usage figures (pool_in_use, …). Allocate with
+    /// pbuf_alloc / pbuf_alloc_ref. Any thread.
+    [[nodiscard]] const pbuf_pools& pools() const noexcept { return _pools; }
 
-    /// Messages and locking, for tests and the harness (relaxed reads).
+    // ---- for netif drivers (core context) ---------------------------------------------
+    /// A netif has queued work for after the current core operation (the loopback):
+    /// its poll callback runs before the core is released. Core context.
+    void request_poll(netif* n);
+
+    /// Messages waiting in the tcpip mailbox, for tests and the harness (relaxed). Any thread.
     [[nodiscard]] std::size_t mailbox_depth() const noexcept;
 
 private:
     friend class core_guard;
+    friend struct detail::stack_access;
     void tcpip_thread_main();
     err post_and_wait(detail::msg_kind kind, core_fn fn, void* ctx);
     void lock_core(detail::lock_token& t);
@@ -170,9 +236,12 @@ private:
     detail::tcpip_msg* alloc_msg() noexcept;
     void free_msg(detail::tcpip_msg* m) noexcept;
     void run_message(detail::tcpip_msg* m);
-    void post_timer_tick();
+    void forget_poll(netif* n) noexcept;
+    void run_deferred();
     void timer_thread_main();
     void run_due_timers();
+    void stop_timers();
+    void ensure_not_core_context(const char* where) const;
 
     stack_config _cfg;
     stats _stats;
@@ -184,18 +253,20 @@ private:
     std::uint32_t _caller_spin = 0;                 ///< spin budget of a caller waiting for completion
     std::atomic<const void*> _core_owner{nullptr};  ///< thread marker of the core-context thread
     std::mutex _switch_mutex;                       ///< serialises mode switches
-    // message pool for fire-and-forget messages (input, callback)
+    // message pool for fire-and-forget messages (input, callback): mailbox_capacity of them
     std::vector<detail::tcpip_msg> _msg_storage;
     detail::tcpip_msg* _msg_free = nullptr;
     std::atomic_flag _msg_lock = ATOMIC_FLAG_INIT;
-    // core state
+    // core state (core context only; reached by the stack's own files through detail::stack_access)
     std::vector<netif*> _netifs;
     udp_pcb* _udp_pcbs = nullptr;
     std::uint16_t _next_port = k_ephemeral_first;
     std::uint16_t _ip_ident = 1;
     std::vector<netif*> _poll_pending;
     bool _in_deferred = false;
-    std::unique_ptr<socket_table> _sockets;
+    // sockets of this stack and the netconns alive (any thread; see the teardown contract)
+    std::unique_ptr<detail::stack_sockets> _sockets;
+    std::atomic<std::size_t> _live_netconns{0};
     // timers
     struct timer {
         int id;
@@ -211,14 +282,24 @@ private:
     std::optional<std::chrono::steady_clock::time_point> _next_due;
     bool _timer_stop = false;
     std::atomic<bool> _timer_tick_pending{false};
-    detail::tcpip_msg* _timer_msg = nullptr;
+    std::unique_ptr<detail::tcpip_msg> _timer_msg;  ///< the timer's own message (not from the pool)
     std::thread _timer_thread;
     std::thread _thread;  // last: starts after everything above exists
 };
 
+/// Allocates a pbuf (chain) from s's pools: see pbuf_pools::alloc. Any thread (the
+/// pools are thread-safe, like lwIP's pbuf_alloc). The caller owns the result.
+pbuf* pbuf_alloc(stack& s, pbuf_layer layer, std::size_t len, pbuf_type type);
+/// A reference pbuf over caller memory from s's ref pool: see pbuf_pools::alloc_ref
+/// (lwIP's pbuf_alloc_reference). Any thread.
+pbuf* pbuf_alloc_ref(stack& s, const void* data, std::size_t len, bool stable, pbuf_free_fn on_free = nullptr,
+                     void* arg = nullptr);
+
 /// RAII core lock for raw-API users on their own thread (LOCK_TCPIP_CORE /
 /// UNLOCK_TCPIP_CORE). Entering core context this way works in either threading
-/// mode. On release it first delivers work queued during the section.
+/// mode. On release it first delivers work queued during the section. Not core
+/// context (the core lock is not recursive). Prefer stack::call, which enters core
+/// context the current mode's way.
 class core_guard {
 public:
     explicit core_guard(stack& s);
@@ -233,10 +314,14 @@ private:
 
 /// lwIP's LWIP_ASSERT_CORE_LOCKED(): in debug and sanitizer builds, aborts with a
 /// message if the calling thread is not in core context. Free in release builds.
+/// assert_not_core_context is its mirror for calls that wait for the core (they would
+/// deadlock from core context).
 #if defined(LWBENCH_CHECK_CORE_CONTEXT)
 void assert_core_context(const stack& s, const char* where);
+void assert_not_core_context(const stack& s, const char* where);
 #else
 inline void assert_core_context(const stack&, const char*) {}
+inline void assert_not_core_context(const stack&, const char*) {}
 #endif
 
 LWBENCH_NS_END

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <new>
 
+#include "lwbench/detail/stack_access.hpp"
 #include "lwbench/tcpip.hpp"
 #include "lwbench/udp.hpp"
 
@@ -13,13 +14,13 @@ LWBENCH_NS_BEGIN
 
 err netbuf::alloc(stack& s, std::size_t len) {
     reset();
-    p = s.pools().alloc(pbuf_layer::transport, len, pbuf_type::pool);
+    p = pbuf_alloc(s, pbuf_layer::transport, len, pbuf_type::pool);
     return p ? err::ok : err::mem;
 }
 
 err netbuf::ref(stack& s, const void* data, std::size_t len, bool stable, pbuf_free_fn on_release, void* arg) {
     reset();
-    p = s.pools().alloc_ref(data, len, stable, on_release, arg);
+    p = pbuf_alloc_ref(s, data, len, stable, on_release, arg);
     return p ? err::ok : err::mem;
 }
 
@@ -34,7 +35,9 @@ std::size_t netbuf::copy_to(void* dst, std::size_t n, std::size_t off) const {
 
 // ---- netconn -----------------------------------------------------------------------
 
-netconn::netconn(stack& s, std::size_t queue_depth) : owner(s), recvmbox(queue_depth) {}
+netconn::netconn(stack& s, std::size_t queue_depth) : owner(s), recvmbox(queue_depth) {
+    detail::stack_access::netconn_created(s);
+}
 
 netconn::~netconn() {
     rx_entry e;
@@ -42,6 +45,7 @@ netconn::~netconn() {
         owner.st().drop(drop_reason::recv_closed);  // delivered but never read: a counted drop
         pbuf_free(e.p);
     }
+    detail::stack_access::netconn_deleted(owner);  // last touch of the stack
 }
 
 namespace {
@@ -49,7 +53,7 @@ namespace {
 /// udp recv callback (core context): queue the datagram for the application thread.
 void recv_into_mbox(void* arg, udp_pcb*, pbuf* p, ip4_addr src, std::uint16_t port) {
     auto* conn = static_cast<netconn*>(arg);
-    if (!conn->recvmbox.try_push({p, src, port})) {
+    if (!conn->recvmbox.try_push({p, src, port, p->tot_len})) {
         conn->owner.st().drop(drop_reason::recv_queue_full);
         conn->recv_drops.inc();
         pbuf_free(p);
@@ -61,6 +65,7 @@ void recv_into_mbox(void* arg, udp_pcb*, pbuf* p, ip4_addr src, std::uint16_t po
 }  // namespace
 
 netconn* netconn_new(stack& s, netconn_type) {
+    assert_not_core_context(s, "netconn_new");
     auto* conn = new (std::nothrow) netconn(s, s.config().recv_queue_depth);
     if (!conn) return nullptr;
     const err e = s.call([&] {
@@ -78,6 +83,7 @@ netconn* netconn_new(stack& s, netconn_type) {
 
 err netconn_close(netconn* conn) {
     if (!conn) return err::arg;
+    assert_not_core_context(conn->owner, "netconn_close");
     if (conn->closed.exchange(true)) return err::ok;
     conn->owner.call([&] {
         udp_remove(conn->pcb);  // nothing is delivered to this netconn from now on
@@ -132,6 +138,7 @@ err netconn_sendto(netconn* conn, netbuf& nb, ip4_addr addr, std::uint16_t port)
 
 result<netbuf> netconn_recv(netconn* conn, bool dontwait) {
     if (!conn) return err::arg;
+    assert_not_core_context(conn->owner, "netconn_recv");
     netconn::rx_entry e;
     detail::pop_status st;
     const int timeout = conn->recv_timeout_ms.load(std::memory_order_relaxed);
@@ -170,9 +177,20 @@ result<std::pair<ip4_addr, std::uint16_t>> netconn_getaddr(netconn* conn, bool l
     return out;
 }
 
-void netconn_set_recvtimeout(netconn* conn, int ms) { conn->recv_timeout_ms.store(ms < 0 ? 0 : ms); }
+err netconn_set_recvtimeout(netconn* conn, int ms) {
+    if (!conn || ms < 0) return err::arg;
+    conn->recv_timeout_ms.store(ms);
+    return err::ok;
+}
 void netconn_set_nonblocking(netconn* conn, bool on) { conn->nonblocking.store(on); }
-void netconn_set_recvbufsize(netconn* conn, std::size_t datagrams) { conn->recvmbox.set_limit(datagrams); }
+err netconn_set_recvbufsize(netconn* conn, std::size_t datagrams) {
+    if (!conn) return err::arg;
+    return conn->recvmbox.set_limit(datagrams) ? err::ok : err::arg;  // capacity == recv_queue_depth
+}
 std::size_t netconn_recv_pending(const netconn* conn) { return conn->recvmbox.size(); }
+std::size_t netconn_next_datagram_len(const netconn* conn) {
+    netconn::rx_entry e;
+    return conn->recvmbox.peek(e) ? e.len : 0;
+}
 
 LWBENCH_NS_END

@@ -1,21 +1,32 @@
-// tcpip.cpp — the tcpip thread, the API/input dispatchers, quiescing mode switches,
-// deferred work and timers. The ONLY file that reads the threading or input mode.
+// tcpip.cpp — construction and teardown of a stack, the tcpip thread, the API/input
+// dispatchers, quiescing mode switches and deferred work. The ONLY file that reads
+// the threading or input mode. Timers: stack/src/core/timers.cpp.
 #include "lwbench/tcpip.hpp"
 
 #include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
 
 #include "lwbench/detail/core_lock.hpp"
 #include "lwbench/detail/mailbox.hpp"
 #include "lwbench/detail/spin.hpp"
+#include "lwbench/detail/stack_access.hpp"
 #include "lwbench/detail/tcpip_msg.hpp"
 #include "lwbench/ip4.hpp"
 #include "lwbench/netif.hpp"
-#include "lwbench/sockets.hpp"
+#include "lwbench/detail/socket_table.hpp"
 #include "lwbench/udp.hpp"
 
 #if defined(LWBENCH_FIXED_MODE_CORE_LOCKING) && defined(LWBENCH_FIXED_MODE_MESSAGE_PASSING)
 #error "choose at most one fixed threading mode"
+#endif
+
+// A fixed-mode build (the dispatch-overhead benchmark's baseline) decides both
+// dispatchers at compile time; the runtime build reads the atomics.
+#if defined(LWBENCH_FIXED_MODE_CORE_LOCKING)
+#define LWBENCH_FIXED_MODE threading_mode::core_locking
+#elif defined(LWBENCH_FIXED_MODE_MESSAGE_PASSING)
+#define LWBENCH_FIXED_MODE threading_mode::message_passing
 #endif
 
 LWBENCH_NS_BEGIN
@@ -32,15 +43,30 @@ thread_local detail::futex_sem t_done;
 
 // ---- construction -----------------------------------------------------------------
 
+namespace {
+/// The configuration, or std::invalid_argument naming the bad field.
+const stack_config& checked(const stack_config& cfg) {
+    if (const auto e = validate_config(cfg)) throw std::invalid_argument(e->message());
+    return cfg;
+}
+}  // namespace
+
 stack::stack(const stack_config& cfg)
-    : _cfg(cfg),
+    : _cfg(checked(cfg)),
       _pools(_stats, cfg.pbuf_pool_size, cfg.pbuf_ref_pool_size),
+#if defined(LWBENCH_FIXED_MODE)
+      _mode(LWBENCH_FIXED_MODE),
+      _input(paired_input_mode(LWBENCH_FIXED_MODE)),
+#else
       _mode(cfg.mode),
       _input(cfg.input),
+#endif
       _lock(std::make_unique<detail::core_lock>(cfg.lock)),
       _mbox(detail::make_mailbox(cfg.mailbox, cfg.mailbox_capacity,
                                  cfg.mailbox == mailbox_kind::spin_then_block ? cfg.spin_iterations : 0)),
-      _msg_storage(cfg.mailbox_capacity) {
+      _msg_storage(cfg.mailbox_capacity),
+      _sockets(std::make_unique<detail::stack_sockets>(*this, cfg.max_sockets)),
+      _timer_msg(std::make_unique<detail::tcpip_msg>()) {
     _caller_spin = cfg.mailbox == mailbox_kind::spin_then_block ? cfg.spin_iterations : 0;
     for (auto& m : _msg_storage) {
         m.pooled = true;
@@ -48,21 +74,21 @@ stack::stack(const stack_config& cfg)
         _msg_free = &m;
     }
     _poll_pending.reserve(8);
-    _timer_msg = alloc_msg();  // reserved for the timer thread for the stack's lifetime
-    _timer_msg->k = detail::tcpip_msg::kind::timer;
-    _timer_msg->pooled = false;
-    _sockets = std::make_unique<socket_table>(*this, cfg.max_sockets);
+    _timer_msg->k = detail::tcpip_msg::kind::timer;  // the timer thread's own message, never pooled
     _thread = std::thread([this] { tcpip_thread_main(); });
 }
 
 stack::~stack() {
-    {
-        std::lock_guard lk(_timer_mutex);
-        _timer_stop = true;
+    ensure_not_core_context("stack::~stack");
+    stop_timers();
+    _sockets->shutdown();  // closes the sockets still open and waits for every caller inside to leave
+    if (const std::size_t live = _live_netconns.load(std::memory_order_acquire); live != 0) {
+        std::fprintf(stderr,
+                     "lwbench: stack destroyed with %zu netconn(s) still alive; delete every netconn before "
+                     "its stack (teardown contract, tcpip.hpp)\n",
+                     live);
+        std::abort();
     }
-    _timer_cv.notify_all();
-    if (_timer_thread.joinable()) _timer_thread.join();
-    _sockets.reset();  // closes sockets still open (through the dispatcher)
     detail::tcpip_msg quit;
     quit.k = detail::tcpip_msg::kind::quit;
     _mbox->post(&quit);
@@ -101,9 +127,22 @@ void assert_core_context(const stack& s, const char* where) {
         std::abort();
     }
 }
+
+void assert_not_core_context(const stack& s, const char* where) {
+    if (s.in_core_context()) {
+        std::fprintf(stderr,
+                     "lwbench: %s called from core context would deadlock (it waits for the core); "
+                     "call it from an application thread\n",
+                     where);
+        std::abort();
+    }
+}
 #endif
 
+void stack::ensure_not_core_context(const char* where) const { assert_not_core_context(*this, where); }
+
 core_guard::core_guard(stack& s) : _s(s) {
+    assert_not_core_context(s, "core_guard");
     static_assert(sizeof(_token) >= sizeof(detail::lock_token));
     _s.lock_core(*reinterpret_cast<detail::lock_token*>(_token));
 }
@@ -116,16 +155,9 @@ core_guard::~core_guard() {
 // ---- the dispatcher ----------------------------------------------------------------
 
 err stack::call(core_fn fn, void* ctx) {
-#if defined(LWBENCH_CHECK_CORE_CONTEXT)
-    if (in_core_context()) {
-        std::fprintf(stderr, "lwbench: stack::call from core context would deadlock\n");
-        std::abort();
-    }
-#endif
-#if defined(LWBENCH_FIXED_MODE_CORE_LOCKING)
-    constexpr bool locking = true;
-#elif defined(LWBENCH_FIXED_MODE_MESSAGE_PASSING)
-    constexpr bool locking = false;
+    ensure_not_core_context("stack::call");
+#if defined(LWBENCH_FIXED_MODE)
+    constexpr bool locking = LWBENCH_FIXED_MODE == threading_mode::core_locking;
 #else
     const bool locking = _mode.load(std::memory_order_relaxed) == threading_mode::core_locking;
 #endif
@@ -155,7 +187,12 @@ err stack::post_and_wait(detail::tcpip_msg::kind k, core_fn fn, void* ctx) {
 }
 
 err stack::input(pbuf* p, netif* inp) {
-    if (_input.load(std::memory_order_relaxed) == input_mode::inline_) {
+#if defined(LWBENCH_FIXED_MODE)
+    constexpr bool inline_input = paired_input_mode(LWBENCH_FIXED_MODE) == input_mode::inline_;
+#else
+    const bool inline_input = _input.load(std::memory_order_relaxed) == input_mode::inline_;
+#endif
+    if (inline_input) {
         if (in_core_context()) {  // e.g. the loopback delivering at the end of a core operation
             ip4_input(*this, p, inp);
             return err::ok;
@@ -194,10 +231,31 @@ err stack::callback(core_fn fn, void* ctx) {
 }
 
 err stack::callback_wait(core_fn fn, void* ctx) {
+    ensure_not_core_context("stack::callback_wait");
     return post_and_wait(detail::tcpip_msg::kind::callback_wait, fn, ctx);
 }
 
-void stack::set_threading_mode(threading_mode m) {
+threading_mode stack::get_threading_mode() const noexcept {
+#if defined(LWBENCH_FIXED_MODE)
+    return LWBENCH_FIXED_MODE;
+#else
+    return _mode.load(std::memory_order_relaxed);
+#endif
+}
+
+input_mode stack::get_input_mode() const noexcept {
+#if defined(LWBENCH_FIXED_MODE)
+    return paired_input_mode(LWBENCH_FIXED_MODE);
+#else
+    return _input.load(std::memory_order_relaxed);
+#endif
+}
+
+err stack::set_threading_mode(threading_mode m) {
+    ensure_not_core_context("stack::set_threading_mode");
+#if defined(LWBENCH_FIXED_MODE)
+    return m == LWBENCH_FIXED_MODE ? err::ok : err::arg;  // the build fixed it: nothing to switch
+#else
     std::lock_guard lk(_switch_mutex);
     _mode.store(m, std::memory_order_relaxed);
     // Quiesce. Correctness never depends on this (the tcpip thread runs every message
@@ -208,15 +266,33 @@ void stack::set_threading_mode(threading_mode m) {
     detail::lock_token t;
     lock_core(t);
     unlock_core(t);
+    return err::ok;
+#endif
 }
 
-void stack::set_input_mode(input_mode m) {
+err stack::set_input_mode(input_mode m) {
+    ensure_not_core_context("stack::set_input_mode");
+#if defined(LWBENCH_FIXED_MODE)
+    return m == paired_input_mode(LWBENCH_FIXED_MODE) ? err::ok : err::arg;
+#else
     std::lock_guard lk(_switch_mutex);
     _input.store(m, std::memory_order_relaxed);
     callback_wait([](void*) { return err::ok; }, nullptr);  // packets posted before have run
+    return err::ok;
+#endif
 }
 
 std::size_t stack::mailbox_depth() const noexcept { return _mbox->size(); }
+
+// ---- pbuf allocation for API users ---------------------------------------------------
+
+pbuf* pbuf_alloc(stack& s, pbuf_layer layer, std::size_t len, pbuf_type type) {
+    return detail::stack_access::pools(s).alloc(layer, len, type);
+}
+
+pbuf* pbuf_alloc_ref(stack& s, const void* data, std::size_t len, bool stable, pbuf_free_fn on_free, void* arg) {
+    return detail::stack_access::pools(s).alloc_ref(data, len, stable, on_free, arg);
+}
 
 // ---- message pool ------------------------------------------------------------------
 
@@ -288,6 +364,7 @@ void stack::tcpip_thread_main() {
 // ---- deferred work (end of every core operation) -----------------------------------
 
 void stack::request_poll(netif* n) {
+    assert_core_context(*this, "stack::request_poll");
     if (n->poll_requested) return;
     n->poll_requested = true;
     _poll_pending.push_back(n);
@@ -308,74 +385,6 @@ void stack::run_deferred() {
         if (n->poll) n->poll(n);
     }
     _in_deferred = false;
-}
-
-// ---- timers ------------------------------------------------------------------------
-// A small timer thread sleeps until the earliest deadline and then posts one timer
-// message; the callbacks themselves run on the tcpip thread, in core context. Nothing
-// runs (and nobody is woken) while no timer is registered.
-
-int stack::add_cyclic_timer(std::chrono::milliseconds interval, timer_fn fn, void* arg) {
-    assert_core_context(*this, "add_cyclic_timer");
-    const int id = _next_timer_id++;
-    const auto due = std::chrono::steady_clock::now() + interval;
-    _timers.push_back({id, interval, due, fn, arg});
-    {
-        std::lock_guard lk(_timer_mutex);
-        if (!_next_due || due < *_next_due) _next_due = due;
-        if (!_timer_thread.joinable()) _timer_thread = std::thread([this] { timer_thread_main(); });
-    }
-    _timer_cv.notify_all();
-    return id;
-}
-
-void stack::remove_timer(int id) {
-    assert_core_context(*this, "remove_timer");
-    std::erase_if(_timers, [id](const timer& t) { return t.id == id; });
-}
-
-void stack::run_due_timers() {
-    const auto now = std::chrono::steady_clock::now();
-    std::optional<std::chrono::steady_clock::time_point> next;
-    // Index loop: a callback may add or remove timers.
-    for (std::size_t i = 0; i < _timers.size(); ++i) {
-        if (_timers[i].due <= now) {
-            _timers[i].due = now + _timers[i].interval;
-            _timers[i].fn(_timers[i].arg);
-        }
-    }
-    for (const auto& t : _timers)
-        if (!next || t.due < *next) next = t.due;
-    {
-        std::lock_guard lk(_timer_mutex);
-        _next_due = next;
-    }
-    _timer_cv.notify_all();
-}
-
-void stack::timer_thread_main() {
-    std::unique_lock lk(_timer_mutex);
-    for (;;) {
-        if (_timer_stop) return;
-        if (!_next_due) {
-            _timer_cv.wait(lk);
-            continue;
-        }
-        if (_timer_cv.wait_until(lk, *_next_due) == std::cv_status::no_timeout) continue;
-        if (_timer_stop) return;
-        _next_due.reset();  // the tcpip thread sets the next deadline after running them
-        if (!_timer_tick_pending.exchange(true, std::memory_order_relaxed)) {
-            lk.unlock();
-            // trypost: never block the timer thread on a full mailbox; retried next round.
-            if (!_mbox->trypost(_timer_msg)) {
-                _timer_tick_pending.store(false, std::memory_order_relaxed);
-                lk.lock();
-                _next_due = std::chrono::steady_clock::now() + std::chrono::milliseconds(1);
-                continue;
-            }
-            lk.lock();
-        }
-    }
 }
 
 LWBENCH_NS_END

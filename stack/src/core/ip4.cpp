@@ -6,6 +6,7 @@
 
 #include "lwbench/inet_chksum.hpp"
 #include "lwbench/netif.hpp"
+#include "lwbench/detail/stack_access.hpp"
 #include "lwbench/tcpip.hpp"
 #include "lwbench/udp.hpp"
 #include "lwbench/wire/ipv4.hpp"
@@ -40,7 +41,7 @@ err ip4_output_if(stack& s, pbuf* p, ip4_addr src, ip4_addr dst, std::uint8_t tt
     pbuf* q = p;
     if (!pbuf_add_header(p, k_ip4_hlen)) {
         // No headroom (a ref pbuf): chain a header pbuf in front.
-        q = s.pools().alloc(pbuf_layer::ip, 0, pbuf_type::pool);
+        q = pbuf_alloc(s, pbuf_layer::ip, 0, pbuf_type::pool);
         if (!q) return err::mem;
         if (!pbuf_add_header(q, k_ip4_hlen)) {
             pbuf_free(q);
@@ -54,7 +55,7 @@ err ip4_output_if(stack& s, pbuf* p, ip4_addr src, ip4_addr dst, std::uint8_t tt
     r.protocol = proto;
     r.ttl = ttl;
     r.tos = tos;
-    r.ident = s.next_ip_ident();
+    r.ident = detail::stack_access::next_ip_ident(s);
     r.payload_len = static_cast<std::uint16_t>(q->tot_len - k_ip4_hlen);
     wire::emit_ipv4(std::span<std::byte, 20>(q->bytes(), 20), r, n->caps.chksum_gen_ip);
     s.st().ip_xmit.inc();
@@ -78,7 +79,7 @@ void ip4_input(stack& s, pbuf* p, netif* inp) {
     };
     // Compare the pointer only: a netif removed while this packet waited in the
     // mailbox must not be dereferenced.
-    const auto& ifs = s.netifs();
+    const auto& ifs = detail::stack_access::netifs(s);
     if (std::find(ifs.begin(), ifs.end(), inp) == ifs.end()) return drop(drop_reason::netif_removed);
     if (!inp->is_up()) return drop(drop_reason::ip_netif_down);
     if (p->tot_len < 20) return drop(drop_reason::ip_too_short);

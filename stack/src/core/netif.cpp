@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "lwbench/detail/stack_access.hpp"
 #include "lwbench/tcpip.hpp"
 
 LWBENCH_NS_BEGIN
@@ -12,17 +13,17 @@ err netif_add(stack& s, netif* n) {
     if (!n || !n->output || n->owner) return err::arg;
     n->owner = &s;
     n->poll_requested = false;
-    s.netifs().push_back(n);
+    detail::stack_access::netifs(s).push_back(n);
     return err::ok;
 }
 
 err netif_remove(stack& s, netif* n) {
     assert_core_context(s, "netif_remove");
-    auto& ifs = s.netifs();
+    auto& ifs = detail::stack_access::netifs(s);
     const auto it = std::find(ifs.begin(), ifs.end(), n);
     if (!n || it == ifs.end()) return err::arg;
     ifs.erase(it);
-    s.forget_poll(n);
+    detail::stack_access::forget_poll(s, n);
     n->flags &= static_cast<std::uint8_t>(~netif_flags::up);
     if (n->on_remove) n->on_remove(n);
     n->owner = nullptr;
@@ -38,19 +39,19 @@ void netif_set_addr(netif* n, ip4_addr ip, ip4_addr netmask, ip4_addr gw) {
 }
 
 netif* ip4_route(stack& s, ip4_addr dst) {
-    for (netif* n : s.netifs())
+    for (netif* n : detail::stack_access::netifs(s))
         if (n->is_up() && !n->ip.is_any() && ip4_same_net(dst, n->ip, n->netmask)) return n;
     if (dst.is_loopback())
-        for (netif* n : s.netifs())
+        for (netif* n : detail::stack_access::netifs(s))
             if (n->is_up() && n->ip.is_loopback()) return n;
-    for (netif* n : s.netifs())
+    for (netif* n : detail::stack_access::netifs(s))
         if (n->is_up() && !n->gw.is_any()) return n;
     return nullptr;
 }
 
 bool ip4_is_local(stack& s, ip4_addr addr) {
     if (addr.is_broadcast()) return true;
-    for (netif* n : s.netifs()) {
+    for (netif* n : detail::stack_access::netifs(s)) {
         if (!n->is_up()) continue;
         if (n->ip == addr) return true;
         const std::uint32_t bcast = n->ip.addr | ~n->netmask.addr;
@@ -59,9 +60,36 @@ bool ip4_is_local(stack& s, ip4_addr addr) {
     return false;
 }
 
-err netifapi_add(stack& s, netif* n) { return s.call([&] { return netif_add(s, n); }); }
+// ---- netifapi: any application thread, through the dispatcher ----------------------
+
+namespace {
+/// True if n is one of s's netifs. Reads only s's own list, in core context: a netif
+/// of another stack is never touched (its fields belong to that stack's core).
+bool is_ours(stack& s, const netif* n) {
+    const auto& ifs = detail::stack_access::netifs(s);
+    return n && std::find(ifs.begin(), ifs.end(), n) != ifs.end();
+}
+
+/// Runs f(n) in s's core context if n is one of s's netifs; err::arg otherwise.
+template <class F>
+err with_own_netif(stack& s, netif* n, F&& f) {
+    assert_not_core_context(s, "netifapi");
+    if (!n) return err::arg;
+    return s.call([&] {
+        if (!is_ours(s, n)) return err::arg;
+        f(n);
+        return err::ok;
+    });
+}
+}  // namespace
+
+err netifapi_add(stack& s, netif* n) {
+    assert_not_core_context(s, "netifapi_add");
+    return s.call([&] { return netif_add(s, n); });
+}
 
 err netifapi_remove(stack& s, netif* n) {
+    assert_not_core_context(s, "netifapi_remove");
     const err e = s.call([&] { return netif_remove(s, n); });
     if (e != err::ok) return e;
     // Input messages posted before the removal may still name n: let them run (they
@@ -69,25 +97,21 @@ err netifapi_remove(stack& s, netif* n) {
     return s.callback_wait([](void*) { return err::ok; }, nullptr);
 }
 
-err netifapi_set_up(stack& s, netif* n) {
-    return s.call([&] {
-        netif_set_up(n);
-        return err::ok;
-    });
-}
+err netifapi_set_up(stack& s, netif* n) { return with_own_netif(s, n, netif_set_up); }
 
-err netifapi_set_down(stack& s, netif* n) {
-    return s.call([&] {
-        netif_set_down(n);
-        return err::ok;
-    });
-}
+err netifapi_set_down(stack& s, netif* n) { return with_own_netif(s, n, netif_set_down); }
 
 err netifapi_set_addr(stack& s, netif* n, ip4_addr ip, ip4_addr netmask, ip4_addr gw) {
-    return s.call([&] {
-        netif_set_addr(n, ip, netmask, gw);
-        return err::ok;
+    return with_own_netif(s, n, [&](netif* own) { netif_set_addr(own, ip, netmask, gw); });
+}
+
+result<netif_state> netifapi_get(stack& s, netif* n) {
+    netif_state out;
+    const err e = with_own_netif(s, n, [&](netif* own) {
+        out = {own->ip, own->netmask, own->gw, own->flags};
     });
+    if (e != err::ok) return e;
+    return out;
 }
 
 LWBENCH_NS_END

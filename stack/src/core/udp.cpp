@@ -7,6 +7,7 @@
 #include "lwbench/inet_chksum.hpp"
 #include "lwbench/ip4.hpp"
 #include "lwbench/netif.hpp"
+#include "lwbench/detail/stack_access.hpp"
 #include "lwbench/tcpip.hpp"
 #include "lwbench/wire/udp.hpp"
 
@@ -15,14 +16,14 @@ LWBENCH_NS_BEGIN
 namespace {
 
 bool port_taken(stack& s, const udp_pcb* self, ip4_addr addr, std::uint16_t port) {
-    for (const udp_pcb* q = s.udp_pcbs(); q; q = q->next)
+    for (const udp_pcb* q = detail::stack_access::udp_pcbs(s); q; q = q->next)
         if (q != self && q->local_port == port && (q->local_ip.is_any() || addr.is_any() || q->local_ip == addr))
             return true;
     return false;
 }
 
 std::uint16_t ephemeral_port(stack& s, const udp_pcb* self, ip4_addr addr) {
-    auto& next = s.next_ephemeral_port();
+    auto& next = detail::stack_access::next_ephemeral_port(s);
     constexpr unsigned range = 65536u - k_ephemeral_first;
     for (unsigned tries = 0; tries < range; ++tries) {
         const std::uint16_t port = next;
@@ -33,7 +34,7 @@ std::uint16_t ephemeral_port(stack& s, const udp_pcb* self, ip4_addr addr) {
 }
 
 bool is_registered(stack& s, const udp_pcb* pcb) {
-    for (const udp_pcb* q = s.udp_pcbs(); q; q = q->next)
+    for (const udp_pcb* q = detail::stack_access::udp_pcbs(s); q; q = q->next)
         if (q == pcb) return true;
     return false;
 }
@@ -51,7 +52,7 @@ void udp_remove(udp_pcb* pcb) {
     if (!pcb) return;
     stack& s = *pcb->owner;
     assert_core_context(s, "udp_remove");
-    for (udp_pcb** pp = &s.udp_pcbs(); *pp; pp = &(*pp)->next)
+    for (udp_pcb** pp = &detail::stack_access::udp_pcbs(s); *pp; pp = &(*pp)->next)
         if (*pp == pcb) {
             *pp = pcb->next;
             break;
@@ -72,8 +73,8 @@ err udp_bind(udp_pcb* pcb, ip4_addr addr, std::uint16_t port) {
     pcb->local_ip = addr;
     pcb->local_port = port;
     if (!is_registered(s, pcb)) {
-        pcb->next = s.udp_pcbs();
-        s.udp_pcbs() = pcb;
+        pcb->next = detail::stack_access::udp_pcbs(s);
+        detail::stack_access::udp_pcbs(s) = pcb;
     }
     return err::ok;
 }
@@ -133,7 +134,7 @@ err udp_sendto_if(udp_pcb* pcb, pbuf* p, ip4_addr dst, std::uint16_t port, netif
     if (!pbuf_add_header(p, k_udp_hlen)) {
         // p has no headroom (a ref pbuf over caller memory): chain a header pbuf, as
         // lwIP does, instead of copying the payload.
-        q = s.pools().alloc(pbuf_layer::ip, 0, pbuf_type::pool);
+        q = pbuf_alloc(s, pbuf_layer::ip, 0, pbuf_type::pool);
         if (!q) return err::mem;
         (void)pbuf_add_header(q, k_udp_hlen);
         pbuf_chain(q, p);
@@ -175,7 +176,7 @@ void udp_input(stack& s, pbuf* p, netif* inp, ip4_addr src, ip4_addr dst) {
     // Demux: a connected pcb whose remote end matches wins; then a pcb bound to the
     // destination address; then a wildcard-bound pcb.
     udp_pcb* best = nullptr;
-    for (udp_pcb* q = s.udp_pcbs(); q; q = q->next) {
+    for (udp_pcb* q = detail::stack_access::udp_pcbs(s); q; q = q->next) {
         if (q->local_port != dport) continue;
         if (!q->local_ip.is_any() && q->local_ip != dst) continue;
         if (q->flags & udp_flags::connected) {

@@ -56,7 +56,7 @@ protected:
         pbuf* head = nullptr;
         std::size_t from = 0;
         auto add = [&](std::size_t to) {
-            pbuf* q = s.pools().alloc_ref(buf + from, to - from, true);
+            pbuf* q = pbuf_alloc_ref(s, buf + from, to - from, true);
             if (!q) return;
             if (head) {
                 pbuf_cat(head, q);

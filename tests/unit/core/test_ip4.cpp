@@ -363,7 +363,7 @@ TEST_F(Ip4Output, HeaderBytesExact) {
 // No headroom (a ref pbuf): a header pbuf is chained in front; the result is the same.
 TEST_F(Ip4Output, RefPbufGetsChainedHeader) {
     const bytes payload = pattern(40);
-    pbuf* p = s.pools().alloc_ref(payload.data(), payload.size(), true);
+    pbuf* p = pbuf_alloc_ref(s, payload.data(), payload.size(), true);
     in_core(s, [&] {
         EXPECT_EQ(ip4_output_if(s, p, ip4_addr::any(), ip4_addr::from_octets(10, 0, 0, 9), 64, 0, 99, &cap.nif),
                   err::ok);
@@ -380,8 +380,8 @@ TEST_F(Ip4Output, RefPbufGetsChainedHeader) {
 
 // Errors: no netif -> rte; netif down -> if_; too big for the MTU -> msgsize; nothing sent.
 TEST_F(Ip4Output, ErrorsSendNothing) {
-    pbuf* p = s.pools().alloc(pbuf_layer::ip, 1481, pbuf_type::pool);  // 1481 + 20 > 1500
-    pbuf* ok = s.pools().alloc(pbuf_layer::ip, 1480, pbuf_type::pool);
+    pbuf* p = pbuf_alloc(s, pbuf_layer::ip, 1481, pbuf_type::pool);  // 1481 + 20 > 1500
+    pbuf* ok = pbuf_alloc(s, pbuf_layer::ip, 1480, pbuf_type::pool);
     const ip4_addr d = ip4_addr::from_octets(10, 0, 0, 2);
     in_core(s, [&] {
         EXPECT_EQ(ip4_output_if(s, p, {}, d, 64, 0, 17, nullptr), err::rte);
@@ -401,7 +401,7 @@ TEST_F(Ip4Output, ErrorsSendNothing) {
 // Checksum generation off on the netif (offload): the header checksum field is 0.
 TEST_F(Ip4Output, ChecksumOffloadLeavesFieldZero) {
     cap.nif.caps.chksum_gen_ip = false;
-    pbuf* p = s.pools().alloc(pbuf_layer::ip, 8, pbuf_type::pool);
+    pbuf* p = pbuf_alloc(s, pbuf_layer::ip, 8, pbuf_type::pool);
     std::memset(p->payload, 0, 8);
     in_core(s, [&] { EXPECT_EQ(ip4_output_if(s, p, {}, ip4_addr::from_octets(10, 0, 0, 2), 64, 0, 17, &cap.nif), err::ok); });
     pbuf_free(p);
@@ -413,7 +413,7 @@ TEST_F(Ip4Output, ChecksumOffloadLeavesFieldZero) {
 TEST_F(Ip4Output, IdentIncrements) {
     in_core(s, [&] {
         for (int i = 0; i < 3; ++i) {
-            pbuf* p = s.pools().alloc(pbuf_layer::ip, 0, pbuf_type::pool);
+            pbuf* p = pbuf_alloc(s, pbuf_layer::ip, 0, pbuf_type::pool);
             EXPECT_EQ(ip4_output_if(s, p, {}, ip4_addr::from_octets(10, 0, 0, 2), 64, 0, 17, &cap.nif), err::ok);
             pbuf_free(p);
         }

@@ -28,7 +28,7 @@ protected:
     }
     void TearDown() override { expect_no_leaks(s); }
     pbuf* alloc(std::size_t len, pbuf_layer layer = pbuf_layer::raw) {
-        return s.pools().alloc(layer, len, pbuf_type::pool);
+        return pbuf_alloc(s, layer, len, pbuf_type::pool);
     }
     stats& st() { return s.st(); }
 
@@ -107,7 +107,7 @@ TEST_F(Pbuf, ElementBoundaryAtHeadroom) {
 // 65535 bytes is the largest pbuf; one byte more is refused (tot_len is 16 bits).
 TEST_F(Pbuf, LengthLimit) {
     EXPECT_EQ(alloc(65536), nullptr);
-    EXPECT_EQ(s.pools().alloc_ref("x", 65536, true), nullptr);
+    EXPECT_EQ(pbuf_alloc_ref(s, "x", 65536, true), nullptr);
     EXPECT_EQ(s.pools().pool_in_use(), 0u);
     EXPECT_EQ(s.pools().ref_in_use(), 0u);
     pbuf* p = alloc(65535);
@@ -251,7 +251,7 @@ TEST_F(Pbuf, HeaderOnChainKeepsInvariant) {
 // A reference pbuf never gets a header (its memory belongs to the caller).
 TEST_F(Pbuf, AddHeaderRefusedOnRefPbuf) {
     static const char data[] = "0123456789abcdef";
-    pbuf* p = s.pools().alloc_ref(data + 8, 8, true);
+    pbuf* p = pbuf_alloc_ref(s, data + 8, 8, true);
     ASSERT_NE(p, nullptr);
     EXPECT_FALSE(pbuf_add_header(p, 1));
     EXPECT_EQ(p->payload, data + 8);  // memory in front exists, yet untouched
@@ -275,7 +275,7 @@ struct hook_log {
 TEST_F(Pbuf, RefPbufFreeHookRunsExactlyOnce) {
     static const std::uint8_t data[64] = {1, 2, 3};
     hook_log h;
-    pbuf* p = s.pools().alloc_ref(data, sizeof data, true, &hook_log::fn, &h);
+    pbuf* p = pbuf_alloc_ref(s, data, sizeof data, true, &hook_log::fn, &h);
     ASSERT_NE(p, nullptr);
     EXPECT_EQ(p->type, pbuf_type::ref);
     EXPECT_EQ(p->payload, data);
@@ -298,7 +298,7 @@ TEST_F(Pbuf, RefPbufFreeHookRunsExactlyOnce) {
 TEST_F(Pbuf, VolatileFlagPropagatesToChain) {
     const std::uint8_t data[8] = {};
     pbuf* head = alloc(20);
-    pbuf* v = s.pools().alloc_ref(data, sizeof data, false);
+    pbuf* v = pbuf_alloc_ref(s, data, sizeof data, false);
     ASSERT_NE(v, nullptr);
     EXPECT_NE(v->flags & pbuf_flags::volatile_payload, 0);
     EXPECT_FALSE(pbuf_is_volatile(head));
@@ -312,10 +312,10 @@ TEST_F(Pbuf, RefPoolExhaustion) {
     const char c = 'x';
     std::vector<pbuf*> v;
     for (std::size_t i = 0; i < k_refs; ++i) {
-        v.push_back(s.pools().alloc_ref(&c, 1, true));
+        v.push_back(pbuf_alloc_ref(s, &c, 1, true));
         ASSERT_NE(v.back(), nullptr);
     }
-    EXPECT_EQ(s.pools().alloc_ref(&c, 1, true), nullptr);
+    EXPECT_EQ(pbuf_alloc_ref(s, &c, 1, true), nullptr);
     EXPECT_EQ(st().ref_exhausted.get(), 1u);
     for (pbuf* p : v) pbuf_free(p);
 }
@@ -343,7 +343,7 @@ TEST_F(Pbuf, PoolExhaustionFreesPartialChain) {
 
 // type ram: one heap block, counted as a heap fallback.
 TEST_F(Pbuf, RamPbufIsCountedHeapFallback) {
-    pbuf* p = s.pools().alloc(pbuf_layer::transport, 3000, pbuf_type::ram);
+    pbuf* p = pbuf_alloc(s, pbuf_layer::transport, 3000, pbuf_type::ram);
     ASSERT_NE(p, nullptr);
     EXPECT_EQ(pbuf_clen(p), 1u);
     EXPECT_EQ(p->len, 3000u);
@@ -393,8 +393,8 @@ TEST_F(Pbuf, CopyPartialAcrossBoundaries) {
 // pbuf_clone: an independent pool chain with the same bytes, headroom, one copy counted.
 TEST_F(Pbuf, CloneCopiesOnceIntoPoolChain) {
     static const bytes src = pattern(700, 3);
-    pbuf* a = s.pools().alloc_ref(src.data(), 300, true);
-    pbuf* b = s.pools().alloc_ref(src.data() + 300, 400, false);
+    pbuf* a = pbuf_alloc_ref(s, src.data(), 300, true);
+    pbuf* b = pbuf_alloc_ref(s, src.data() + 300, 400, false);
     pbuf_cat(a, b);
     pbuf* c = pbuf_clone(pbuf_layer::transport, a);
     ASSERT_NE(c, nullptr);
@@ -468,7 +468,7 @@ TEST_F(Pbuf, ConcurrentLastFreeReleasesOnce) {
     static const char data[16] = {};
     for (int r = 0; r < rounds; ++r) {
         hook_log h;
-        pbuf* p = s.pools().alloc_ref(data, sizeof data, true, &hook_log::fn, &h);
+        pbuf* p = pbuf_alloc_ref(s, data, sizeof data, true, &hook_log::fn, &h);
         ASSERT_NE(p, nullptr);
         for (int i = 1; i < threads; ++i) pbuf_ref(p);
         std::atomic<int> go{0};
@@ -493,7 +493,7 @@ TEST_F(Pbuf, ConcurrentRefAndFreeLoseNoUpdate) {
     constexpr int threads = 4, iterations = 20000;
     static const char data[16] = {};
     hook_log h;
-    pbuf* p = s.pools().alloc_ref(data, sizeof data, true, &hook_log::fn, &h);
+    pbuf* p = pbuf_alloc_ref(s, data, sizeof data, true, &hook_log::fn, &h);
     ASSERT_NE(p, nullptr);
     for (int i = 1; i < threads; ++i) pbuf_ref(p);  // one reference per thread
     std::atomic<int> go{0};

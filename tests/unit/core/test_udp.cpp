@@ -6,6 +6,7 @@
 #include <set>
 #include <tuple>
 
+#include "lwbench/detail/stack_access.hpp"
 #include "lwbench/loopback_netif.hpp"
 #include "lwbench/udp.hpp"
 #include "unit_support.hpp"
@@ -234,7 +235,7 @@ TEST_P(Udp, EphemeralPortsWrapAndSkipTaken) {
     in_core(s, [&] {
         udp_pcb* taken = pcb();
         ASSERT_EQ(udp_bind(taken, ip4_addr::any(), 49152), err::ok);
-        s.next_ephemeral_port() = 65534;
+        detail::stack_access::next_ephemeral_port(s) = 65534;  // core state: a unit test of the core may reach it
         udp_pcb* a = pcb();
         udp_pcb* b = pcb();
         udp_pcb* c = pcb();
@@ -311,10 +312,10 @@ TEST_P(Udp, MsgsizeFollowsMtu) {
     const bytes data = pattern(549);
     in_core(s2, [&] {
         udp_pcb* tx = udp_new(s2);
-        pbuf* p = s2.pools().alloc_ref(data.data(), 549, true);
+        pbuf* p = pbuf_alloc_ref(s2, data.data(), 549, true);
         EXPECT_EQ(udp_sendto(tx, p, k_lo, 9), err::msgsize);
         pbuf_free(p);
-        p = s2.pools().alloc_ref(data.data(), 548, true);
+        p = pbuf_alloc_ref(s2, data.data(), 548, true);
         EXPECT_EQ(udp_sendto(tx, p, k_lo, 9), err::ok);  // no listener: dropped at input
         pbuf_free(p);
         udp_remove(tx);
@@ -414,7 +415,7 @@ TEST_P(UdpWire, RefPayloadEmitsSameBytes) {
     in_core(s, [&] {
         udp_pcb* tx = pcb();
         ASSERT_EQ(udp_bind(tx, ip4_addr::any(), 1234), err::ok);
-        pbuf* p = s.pools().alloc_ref(data.data(), data.size(), true);
+        pbuf* p = pbuf_alloc_ref(s, data.data(), data.size(), true);
         EXPECT_EQ(udp_sendto(tx, p, ip4_addr::from_octets(10, 0, 0, 2), 4321), err::ok);
         EXPECT_EQ(p->ref.load(), 1);
         pbuf_free(p);
@@ -613,7 +614,7 @@ TEST(UdpDeathTest, SendtoOutsideCoreContextAborts) {
             {
                 core_guard g(s);
                 pcb = udp_new(s);
-                p = s.pools().alloc(pbuf_layer::transport, 4, pbuf_type::pool);
+                p = pbuf_alloc(s, pbuf_layer::transport, 4, pbuf_type::pool);
             }
             udp_sendto(pcb, p, k_lo, 9);  // no core_guard
         },

@@ -135,7 +135,7 @@ TEST_P(Loopback, StableRefPbufReachesReceiverUncopied) {
     hook_count hook;
     r.keep = true;  // hold the received pbuf to see who releases the memory
     in_core(s, [&] {
-        pbuf* p = s.pools().alloc_ref(user.data(), user.size(), true, &hook_count::fn, &hook);
+        pbuf* p = pbuf_alloc_ref(s, user.data(), user.size(), true, &hook_count::fn, &hook);
         ASSERT_NE(p, nullptr);
         ASSERT_EQ(udp_sendto(tx, p, k_lo, k_rx_port), err::ok);
         pbuf_free(p);
@@ -160,7 +160,7 @@ TEST_P(Loopback, VolatileRefPbufIsClonedOnce) {
     const bytes original = user;
     hook_count hook;
     in_core(s, [&] {
-        pbuf* p = s.pools().alloc_ref(user.data(), user.size(), false, &hook_count::fn, &hook);
+        pbuf* p = pbuf_alloc_ref(s, user.data(), user.size(), false, &hook_count::fn, &hook);
         ASSERT_NE(p, nullptr);
         ASSERT_EQ(udp_sendto(tx, p, k_lo, k_rx_port), err::ok);
         pbuf_free(p);
@@ -276,9 +276,9 @@ TEST_P(LoopbackTinyPool, VolatileCloneWithoutPoolFailsCleanly) {
     const bytes user = pattern(100);
     std::vector<pbuf*> hog;
     while (s.pools().pool_in_use() + 1 < s.pools().pool_capacity())
-        hog.push_back(s.pools().alloc(pbuf_layer::raw, 1, pbuf_type::pool));  // leave one element
+        hog.push_back(pbuf_alloc(s, pbuf_layer::raw, 1, pbuf_type::pool));  // leave one element
     in_core(s, [&] {
-        pbuf* p = s.pools().alloc_ref(user.data(), user.size(), false);
+        pbuf* p = pbuf_alloc_ref(s, user.data(), user.size(), false);
         // The header pbuf takes the last element; the clone finds none.
         EXPECT_EQ(udp_sendto(tx, p, k_lo, k_rx_port), err::mem);
         pbuf_free(p);

@@ -121,7 +121,7 @@ protected:
                 expect(pattern(n, static_cast<std::uint8_t>(n)));
             }
             for (bool stable : {true, false}) {
-                pbuf* p = s.pools().alloc_ref(ref_data.data(), ref_data.size(), stable);
+                pbuf* p = pbuf_alloc_ref(s, ref_data.data(), ref_data.size(), stable);
                 EXPECT_EQ(udp_sendto(tx, p, k_lo, rx_port), err::ok);
                 pbuf_free(p);
                 expect(ref_data);

@@ -271,7 +271,7 @@ public:
 
 private:
     err raw_send() {
-        pbuf* p = _tb.s.pools().alloc_ref(_buf.data(), _buf.size(), /*stable=*/true);
+        pbuf* p = pbuf_alloc_ref(_tb.s, _buf.data(), _buf.size(), /*stable=*/true);
         if (!p) return err::mem;
         const err e = udp_sendto(_pcb, p, k_lo, _port);
         pbuf_free(p);

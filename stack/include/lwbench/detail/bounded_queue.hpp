@@ -99,16 +99,27 @@ public:
         _spaces.post();
     }
 
+    /// Copies the oldest item into `out` without taking it; false if empty.
+    bool peek(T& out) const noexcept {
+        spin_guard g(_lock);
+        if (_size == 0) return false;
+        out = _ring[_head];
+        return true;
+    }
+
     [[nodiscard]] bool closed() const noexcept { return _closed.load(std::memory_order_acquire); }
     [[nodiscard]] std::size_t size() const noexcept {
         spin_guard g(_lock);
         return _size;
     }
     [[nodiscard]] std::size_t capacity() const noexcept { return _ring.size(); }
-    /// Lowers (or restores) how many items try_push accepts, 1..capacity.
-    void set_limit(std::size_t limit) noexcept {
+    /// Lowers (or restores) how many items try_push accepts. false (nothing changed)
+    /// unless 1 <= limit <= capacity.
+    bool set_limit(std::size_t limit) noexcept {
+        if (limit < 1 || limit > _ring.size()) return false;
         spin_guard g(_lock);
-        _limit = limit < 1 ? 1 : (limit > _ring.size() ? _ring.size() : limit);
+        _limit = limit;
+        return true;
     }
     [[nodiscard]] std::size_t limit() const noexcept {
         spin_guard g(_lock);
