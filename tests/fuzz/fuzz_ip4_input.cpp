@@ -68,7 +68,7 @@ struct world {
     }
 
     void check_no_leak() const {
-        auto& pools = const_cast<stack&>(s).pools();
+        const auto& pools = s.pools();
         if (pools.pool_in_use() != 0) fail("pool pbuf leaked");
         if (pools.ref_in_use() != 0) fail("ref pbuf leaked");
         if (pools.heap_in_use() != 0) fail("heap pbuf leaked");

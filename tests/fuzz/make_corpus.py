@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
-"""Writes the seed corpus of fuzz_ip4_input (tests/fuzz/corpus/ip4/): a few valid
-IPv4/UDP packets to the fuzz target's loopback (127.0.0.1, UDP port 7 bound) and a
-few near-misses, as raw IP packets (no link header). Deterministic: re-running it
-rewrites the same files. Usage: python3 tests/fuzz/make_corpus.py [out_dir]"""
+"""Writes the seed corpora of the fuzz targets under tests/fuzz/corpus/:
+ - ip4/ (fuzz_ip4_input): a few valid IPv4/UDP packets to the fuzz target's loopback
+   (127.0.0.1, UDP port 7 bound) and a few near-misses, as raw IP packets (no link
+   header);
+ - socket_api/ (fuzz_socket_api): a few programs of pseudo-random bytes (a SHA-256
+   chain), which the target decodes into a configuration and three threads' calls.
+Deterministic: re-running it rewrites the same files.
+Usage: python3 tests/fuzz/make_corpus.py [corpus_root]"""
+import hashlib
 import os
 import struct
 import sys
@@ -52,13 +57,31 @@ def packets():
     yield "link_padding", ipv4(LO, LO, udp(LO, LO, 40000, 7, b"pad")) + bytes(6)
 
 
-def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "ip4")
+def socket_programs():
+    for i in range(6):
+        size = 200 + i * 100
+        h = hashlib.sha256(b"seed%d" % i).digest()
+        data = b""
+        while len(data) < size:
+            h = hashlib.sha256(h).digest()
+            data += h
+        yield "seed_%d" % i, data[:size]
+
+
+def write(out, files):
     os.makedirs(out, exist_ok=True)
-    for name, data in packets():
+    n = 0
+    for name, data in files:
         with open(os.path.join(out, name + ".bin"), "wb") as f:
             f.write(data)
-    print("wrote", len(list(packets())), "files to", out)
+        n += 1
+    print("wrote", n, "files to", out)
+
+
+def main():
+    root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+    write(os.path.join(root, "ip4"), packets())
+    write(os.path.join(root, "socket_api"), socket_programs())
 
 
 if __name__ == "__main__":

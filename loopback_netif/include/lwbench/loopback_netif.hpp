@@ -40,14 +40,17 @@ struct loopback_config {
 
 class loopback_netif {
 public:
-    /// Creates the netif and adds it to `s`, up, through the dispatcher (any thread).
+    /// Creates the netif and adds it to `s`, up, through the dispatcher. Not core context.
     /// err() tells whether adding worked and whether the pcap file could be opened.
     loopback_netif(stack& s, const loopback_config& cfg = {});
     /// Removes itself from the stack (if still attached) and frees queued packets.
+    /// Not core context; before the stack is destroyed.
     ~loopback_netif();
     loopback_netif(const loopback_netif&) = delete;
     loopback_netif& operator=(const loopback_netif&) = delete;
 
+    /// The netif, to name it in calls (netifapi_get reads its address thread-safely;
+    /// its fields belong to the stack's core once added).
     netif& nif() noexcept { return _netif; }
     [[nodiscard]] err status() const noexcept { return _status; }
     /// Counters (core context writes; relaxed reads from anywhere).

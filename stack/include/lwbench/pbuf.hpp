@@ -18,6 +18,11 @@
 //  - After a pbuf has been handed to an output function it may be shared with a
 //    receiver: the sender must not write to it any more, only free it.
 //
+// Context: every function here may run on any thread, core context included (the
+// pools are thread-safe; allocate from a stack with pbuf_alloc / pbuf_alloc_ref in
+// tcpip.hpp). A pbuf chain is used by one thread at a time — its owner — except for
+// the atomic reference count, which any holder may drop.
+//
 // Types:
 //  - pool: fixed-size element from the stack's pbuf pool (headroom + payload in one
 //    block; a large request is a chain of pool elements). No heap allocation.

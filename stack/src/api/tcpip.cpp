@@ -9,12 +9,12 @@
 
 #include "lwbench/detail/core_lock.hpp"
 #include "lwbench/detail/mailbox.hpp"
+#include "lwbench/detail/socket_table.hpp"
 #include "lwbench/detail/spin.hpp"
 #include "lwbench/detail/stack_access.hpp"
 #include "lwbench/detail/tcpip_msg.hpp"
 #include "lwbench/ip4.hpp"
 #include "lwbench/netif.hpp"
-#include "lwbench/detail/socket_table.hpp"
 #include "lwbench/udp.hpp"
 
 #if defined(LWBENCH_FIXED_MODE_CORE_LOCKING) && defined(LWBENCH_FIXED_MODE_MESSAGE_PASSING)

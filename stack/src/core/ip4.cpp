@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "lwbench/detail/stack_access.hpp"
 #include "lwbench/inet_chksum.hpp"
 #include "lwbench/netif.hpp"
-#include "lwbench/detail/stack_access.hpp"
 #include "lwbench/tcpip.hpp"
 #include "lwbench/udp.hpp"
 #include "lwbench/wire/ipv4.hpp"

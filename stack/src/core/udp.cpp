@@ -4,10 +4,10 @@
 #include <cstring>
 #include <new>
 
+#include "lwbench/detail/stack_access.hpp"
 #include "lwbench/inet_chksum.hpp"
 #include "lwbench/ip4.hpp"
 #include "lwbench/netif.hpp"
-#include "lwbench/detail/stack_access.hpp"
 #include "lwbench/tcpip.hpp"
 #include "lwbench/wire/udp.hpp"
 
