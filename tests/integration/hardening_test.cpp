@@ -72,9 +72,7 @@ TEST_P(Hardening, FionreadGivesTheBytesOfTheNextDatagram) {
     }
     ASSERT_EQ(lwip_ioctl(s, rx, FIONREAD, &n), 0);
     EXPECT_EQ(n, 0);
-    errno = 0;
-    EXPECT_EQ(lwip_ioctl(s, rx, FIOASYNC, &n), -1);
-    EXPECT_EQ(errno, ENOTTY);
+    EXPECT_TRUE(fails_with(lwip_ioctl(s, rx, FIOASYNC, &n), ENOTTY));
     EXPECT_EQ(lwip_close(s, rx), 0);
     EXPECT_EQ(lwip_close(s, tx), 0);
     drain(s);
@@ -147,21 +145,11 @@ TEST_P(Hardening, AnotherStacksDescriptorIsRefused) {
     int v = 4;
     socklen_t vl = sizeof v;
     const auto to = lo_sin(7504);
-    errno = 0;
-    EXPECT_EQ(lwip_close(b, fa), -1) << "closing b with a's descriptor";
-    EXPECT_EQ(errno, EBADF);
-    errno = 0;
-    EXPECT_EQ(lwip_sendto(b, fa, "x", 1, 0, sa(to), sizeof to), -1);
-    EXPECT_EQ(errno, EBADF);
-    errno = 0;
-    EXPECT_EQ(lwip_recv(b, fa, buf, sizeof buf, MSG_DONTWAIT), -1);
-    EXPECT_EQ(errno, EBADF);
-    errno = 0;
-    EXPECT_EQ(lwip_setsockopt(b, fa, SOL_SOCKET, SO_RCVBUF, &v, sizeof v), -1);
-    EXPECT_EQ(errno, EBADF);
-    errno = 0;
-    EXPECT_EQ(lwip_getsockopt(b, fa, SOL_SOCKET, SO_RCVBUF, &v, &vl), -1);
-    EXPECT_EQ(errno, EBADF);
+    EXPECT_TRUE(fails_with(lwip_close(b, fa), EBADF)) << "closing b with a's descriptor";
+    EXPECT_TRUE(fails_with(lwip_sendto(b, fa, "x", 1, 0, sa(to), sizeof to), EBADF));
+    EXPECT_TRUE(fails_with(lwip_recv(b, fa, buf, sizeof buf, MSG_DONTWAIT), EBADF));
+    EXPECT_TRUE(fails_with(lwip_setsockopt(b, fa, SOL_SOCKET, SO_RCVBUF, &v, sizeof v), EBADF));
+    EXPECT_TRUE(fails_with(lwip_getsockopt(b, fa, SOL_SOCKET, SO_RCVBUF, &v, &vl), EBADF));
     pollfd p{fa, POLLIN, 0};
     EXPECT_EQ(lwip_poll(b, &p, 1, 0), 1);
     EXPECT_EQ(p.revents, POLLNVAL);
@@ -310,11 +298,7 @@ TEST_P(Hardening, RcvbufIsADatagramCountWithinItsRange) {
     ASSERT_GT(rx, 0);
     ASSERT_GT(tx, 0);
     const int depth = static_cast<int>(s.config().recv_queue_depth);
-    for (const int bad : {0, -1, depth + 1}) {
-        errno = 0;
-        EXPECT_EQ(set_rcvbuf(s, rx, bad), -1) << bad;
-        EXPECT_EQ(errno, EINVAL) << bad;
-    }
+    for (const int bad : {0, -1, depth + 1}) EXPECT_TRUE(fails_with(set_rcvbuf(s, rx, bad), EINVAL)) << bad;
     int v = 0;
     socklen_t vl = sizeof v;
     ASSERT_EQ(lwip_getsockopt(s, rx, SOL_SOCKET, SO_RCVBUF, &v, &vl), 0);
@@ -350,9 +334,7 @@ TEST_P(Hardening, NegativeReceiveTimeoutIsRefused) {
     const int fd = lwip_socket(s, AF_INET, SOCK_DGRAM, 0);
     ASSERT_GT(fd, 0);
     const timeval negative{-1, 0};
-    errno = 0;
-    EXPECT_EQ(lwip_setsockopt(s, fd, SOL_SOCKET, SO_RCVTIMEO, &negative, sizeof negative), -1);
-    EXPECT_EQ(errno, EDOM);
+    EXPECT_TRUE(fails_with(lwip_setsockopt(s, fd, SOL_SOCKET, SO_RCVTIMEO, &negative, sizeof negative), EDOM));
     EXPECT_EQ(lwip_close(s, fd), 0);
 }
 
@@ -366,9 +348,7 @@ TEST_P(Hardening, MaxSocketsMeansWhatItSays) {
         ASSERT_GT(fd, 0) << "socket " << i << " errno " << errno;
         fds.push_back(fd);
     }
-    errno = 0;
-    EXPECT_EQ(lwip_socket(s, AF_INET, SOCK_DGRAM, 0), -1);
-    EXPECT_EQ(errno, EMFILE);
+    EXPECT_TRUE(fails_with(lwip_socket(s, AF_INET, SOCK_DGRAM, 0), EMFILE));
     EXPECT_EQ(std::set<int>(fds.begin(), fds.end()).size(), fds.size());
     for (int fd : fds) EXPECT_EQ(lwip_close(s, fd), 0);
 }

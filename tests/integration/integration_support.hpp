@@ -167,6 +167,16 @@ inline int bound_socket(stack& s, std::uint16_t port = 0, ip4_addr ip = ip4_addr
     return fd;
 }
 
+/// A socket call's result checked BSD-style: -1 with errno `expected`. Pass the call
+/// itself as `result` (errno is read right after it): EXPECT_TRUE(fails_with(f(), EBADF)).
+inline ::testing::AssertionResult fails_with(long result, int expected) {
+    const int e = errno;
+    if (result == -1 && e == expected) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "returned " << result << " with errno " << e << " (" << std::strerror(e)
+                                         << "), expected -1 with errno " << expected << " ("
+                                         << std::strerror(expected) << ")";
+}
+
 inline int set_rcvbuf(stack& s, int fd, int datagrams) {
     return lwip_setsockopt(s, fd, SOL_SOCKET, SO_RCVBUF, &datagrams, sizeof datagrams);
 }
