@@ -32,7 +32,8 @@ constexpr std::size_t k_max_iov = 16;
 }  // namespace
 
 tap_open_result tap_netif::open(stack& s, const tap_config& cfg) {
-    if (cfg.ifname.empty() || cfg.ifname.size() >= IFNAMSIZ) return {nullptr, "tap: bad interface name '" + cfg.ifname + "'"};
+    if (cfg.ifname.empty() || cfg.ifname.size() >= IFNAMSIZ)
+        return {nullptr, "tap: bad interface name '" + cfg.ifname + "'"};
     const int fd = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return {nullptr, errno_text("tap: open /dev/net/tun")};
     ifreq req{};

@@ -124,10 +124,11 @@ class EchoServer:
             self.report = json.loads(out.strip().splitlines()[-1])
         return self.report
 
-    def kill(self) -> None:
-        if self._proc.poll() is None:
-            self._proc.kill()
-            self._proc.communicate(timeout=STOP_TIMEOUT_S)
+    def __enter__(self) -> "EchoServer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
 
 # The drops a healthy run may show: the kernel's IPv6 traffic (router and neighbour

@@ -37,10 +37,16 @@ struct options {
     double seconds = 30;
 };
 
-/// Echoes datagrams on `port` until `stop`; returns how many were echoed.
-std::uint64_t echo_loop(lw::stack& s, std::uint16_t port, const std::atomic<bool>& stop, std::atomic<bool>& bound) {
+enum class setup : int { pending, bound, failed };
+
+/// Echoes datagrams on `port` until `stop`; returns how many were echoed. `state`
+/// leaves `pending` once the socket is bound (or could not be).
+std::uint64_t echo_loop(lw::stack& s, std::uint16_t port, const std::atomic<bool>& stop, std::atomic<setup>& state) {
     const int fd = lw::lwip_socket(s, AF_INET, SOCK_DGRAM, 0);
-    if (fd < 0) return 0;
+    if (fd < 0) {
+        state = setup::failed;
+        return 0;
+    }
     sockaddr_in local{};
     local.sin_family = AF_INET;
     local.sin_port = htons(port);
@@ -48,9 +54,10 @@ std::uint64_t echo_loop(lw::stack& s, std::uint16_t port, const std::atomic<bool
     if (lw::lwip_bind(s, fd, reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0 ||
         lw::lwip_setsockopt(s, fd, SOL_SOCKET, SO_RCVTIMEO, &wake, sizeof wake) != 0) {
         (void)lw::lwip_close(s, fd);
+        state = setup::failed;
         return 0;
     }
-    bound = true;
+    state = setup::bound;
     std::uint64_t echoed = 0;
     std::array<char, 2048> buf;
     while (!stop.load(std::memory_order_relaxed)) {
@@ -70,7 +77,8 @@ std::uint64_t echo_loop(lw::stack& s, std::uint16_t port, const std::atomic<bool
 /// Waits until stdin reaches end of file or `deadline` passes.
 void wait_for_end(std::chrono::steady_clock::time_point deadline) {
     for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) return;
         pollfd in{STDIN_FILENO, POLLIN, 0};
         const int ready = ::poll(&in, 1, static_cast<int>(std::min<long>(left.count(), 200)));
@@ -92,8 +100,9 @@ int main(int argc, char** argv) {
     app.add_option("--threading", opt.threading, "message_passing | core_locking")->capture_default_str();
     app.add_option("--input", opt.input, "mailbox | inline")->capture_default_str();
     app.add_option("--port", opt.port, "UDP echo port")->capture_default_str();
-    app.add_option("--seconds", opt.seconds, "stop after this long at most")->capture_default_str()->check(
-        CLI::Range(0.1, 3600.0));
+    app.add_option("--seconds", opt.seconds, "stop after this long at most")
+        ->capture_default_str()
+        ->check(CLI::Range(0.1, 3600.0));
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -122,19 +131,26 @@ int main(int argc, char** argv) {
         std::cerr << "tap_udp_echo: " << opened.error << '\n';
         return 1;
     }
-    std::atomic<bool> stop{false}, bound{false};
+    std::atomic<bool> stop{false};
+    std::atomic<setup> state{setup::pending};
     std::uint64_t echoed = 0;
-    std::thread echo([&] { echoed = echo_loop(s, opt.port, stop, bound); });
+    std::thread echo([&] { echoed = echo_loop(s, opt.port, stop, state); });
+    using std::chrono::milliseconds;
     const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::duration<double>(opt.seconds));
-    while (!bound && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
-    if (bound) std::cout << "ready" << std::endl;
-    wait_for_end(deadline);
+                          std::chrono::duration_cast<milliseconds>(std::chrono::duration<double>(opt.seconds));
+    while (state == setup::pending && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    const bool bound = state == setup::bound;
+    if (bound) {
+        std::cout << "ready" << std::endl;
+        wait_for_end(deadline);
+    } else {
+        std::cerr << "tap_udp_echo: could not bind the echo socket to port " << opt.port << '\n';
+    }
     stop = true;
     echo.join();
 
     nlohmann::json out;
-    out["bound"] = bound.load();
+    out["bound"] = bound;
     out["echoed"] = echoed;
     out["frames_received"] = opened.tap->frames_received();
     out["frames_sent"] = opened.tap->frames_sent();

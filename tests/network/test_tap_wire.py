@@ -66,11 +66,9 @@ def test_netns_script_down_is_idempotent_and_cleans_up():
 
 @pytest.mark.parametrize("threading,input_mode", CONFIGS)
 def test_kernel_pings_our_stack(topology, echo_binary, threading, input_mode):
-    server = EchoServer(topology, echo_binary, threading, input_mode)
-    try:
+    with EchoServer(topology, echo_binary, threading, input_mode) as server:
         done = ping(topology)
-    finally:
-        report = server.stop() if server else None
+    report = server.report
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"{PINGS} packets transmitted, {PINGS} received" in done.stdout, done.stdout
     assert report["icmp_xmit"] >= PINGS
@@ -80,11 +78,9 @@ def test_kernel_pings_our_stack(topology, echo_binary, threading, input_mode):
 
 @pytest.mark.parametrize("threading,input_mode", CONFIGS)
 def test_our_stack_echoes_the_kernels_udp(topology, echo_binary, threading, input_mode):
-    server = EchoServer(topology, echo_binary, threading, input_mode)
-    try:
+    with EchoServer(topology, echo_binary, threading, input_mode) as server:
         result = udp_round_trips(topology)
-    finally:
-        report = server.stop()
+    report = server.report
     assert result == {**result, "echoed": DATAGRAMS, "lost": 0, "wrong": 0}, result
     assert report["echoed"] == DATAGRAMS
     assert unexpected_drops(report) == {}

@@ -20,6 +20,8 @@
 
 LWBENCH_NS_BEGIN
 
+struct pbuf;
+
 struct core_counter {
     std::atomic<std::uint64_t> v{0};
     void inc(std::uint64_t n = 1) noexcept { v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
@@ -89,6 +91,9 @@ struct stats {
     core_counter api_calls_locked;  ///< API messages run inline under the core lock
 
     void drop(drop_reason r) noexcept { drops[static_cast<std::size_t>(r)].inc(); }
+    /// Counts the drop and frees the dropped packet (pbuf.cpp): the one step every
+    /// input path takes for a packet it refuses.
+    void drop(drop_reason r, pbuf* p);
     [[nodiscard]] std::uint64_t dropped(drop_reason r) const noexcept {
         return drops[static_cast<std::size_t>(r)].get();
     }

@@ -16,11 +16,7 @@ etharp_table& table_of(const netif* n) { return n->eth->arp; }
 
 /// Frees the packets held on e, each counted as `why`, and empties the entry.
 void clear_entry(stack& s, entry& e, drop_reason why) {
-    for (std::uint8_t i = 0; i < e.queued; ++i) {
-        s.st().drop(why);
-        pbuf_free(e.queue[i]);
-        e.queue[i] = nullptr;
-    }
+    for (std::uint8_t i = 0; i < e.queued; ++i) s.st().drop(why, e.queue[i]);
     e = entry{};
 }
 
@@ -145,17 +141,9 @@ err etharp_output(netif* n, pbuf* p, ip4_addr next_hop) {
 void etharp_input(stack& s, pbuf* p, netif* n) {
     assert_core_context(s, "etharp_input");
     const auto packet = wire::arp_view::parse({p->bytes(), p->len});
-    if (!packet) {
-        s.st().drop(drop_reason::arp_malformed);
-        pbuf_free(p);
-        return;
-    }
+    if (!packet) return s.st().drop(drop_reason::arp_malformed, p);
     const std::uint16_t op = packet->operation();
-    if (op != wire::k_arp_op_request && op != wire::k_arp_op_reply) {
-        s.st().drop(drop_reason::arp_unknown_op);
-        pbuf_free(p);
-        return;
-    }
+    if (op != wire::k_arp_op_request && op != wire::k_arp_op_reply) return s.st().drop(drop_reason::arp_unknown_op, p);
     s.st().arp_recv.inc();
     const ip4_addr sender_ip = packet->sender_ip(), target_ip = packet->target_ip();
     const wire::mac_addr sender_mac = packet->sender_mac();

@@ -11,16 +11,13 @@ LWBENCH_NS_BEGIN
 void ethernet_input(stack& s, pbuf* p, netif* n) {
     assert_core_context(s, "ethernet_input");
     auto& st = s.st();
-    const auto drop = [&](drop_reason r) {
-        st.drop(r);
-        pbuf_free(p);
-    };
     const auto frame = wire::ethernet_view::parse({p->bytes(), p->len});
-    if (!frame) return drop(drop_reason::eth_too_short);
+    if (!frame) return st.drop(drop_reason::eth_too_short, p);
     const wire::mac_addr dst = frame->dst();
-    if (dst != n->eth->hwaddr && !dst.is_broadcast()) return drop(drop_reason::eth_not_for_us);
+    if (dst != n->eth->hwaddr && !dst.is_broadcast()) return st.drop(drop_reason::eth_not_for_us, p);
     const std::uint16_t type = frame->ethertype();
-    if (type != wire::k_ethertype_ipv4 && type != wire::k_ethertype_arp) return drop(drop_reason::eth_unknown_type);
+    if (type != wire::k_ethertype_ipv4 && type != wire::k_ethertype_arp)
+        return st.drop(drop_reason::eth_unknown_type, p);
     st.eth_recv.inc();
     p = pbuf_free_header(p, wire::k_ethernet_hlen);
     if (!p) return st.drop(type == wire::k_ethertype_arp ? drop_reason::arp_malformed : drop_reason::ip_too_short);

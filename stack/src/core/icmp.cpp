@@ -14,17 +14,13 @@ LWBENCH_NS_BEGIN
 void icmp_input(stack& s, pbuf* p, netif* inp, ip4_addr src, ip4_addr dst) {
     assert_core_context(s, "icmp_input");
     auto& st = s.st();
-    const auto drop = [&](drop_reason r) {
-        st.drop(r);
-        pbuf_free(p);
-    };
     // The echo header must sit in the first pbuf: the reply is written there.
     const auto echo = wire::icmp_echo_view::parse({p->bytes(), p->len});
-    if (!echo) return drop(drop_reason::icmp_too_short);
-    if (inet_chksum_pbuf(p) != 0) return drop(drop_reason::icmp_bad_checksum);
+    if (!echo) return st.drop(drop_reason::icmp_too_short, p);
+    if (inet_chksum_pbuf(p) != 0) return st.drop(drop_reason::icmp_bad_checksum, p);
     st.icmp_recv.inc();
-    if (echo->type() != wire::k_icmp_echo_request) return drop(drop_reason::icmp_unsupported);
-    if (dst != inp->ip) return drop(drop_reason::icmp_not_unicast);
+    if (echo->type() != wire::k_icmp_echo_request) return st.drop(drop_reason::icmp_unsupported, p);
+    if (dst != inp->ip) return st.drop(drop_reason::icmp_not_unicast, p);
     // Answer in place when the packet is ours alone; a pbuf shared with its sender (the
     // zero-copy loopback) or over someone else's memory is copied first (counted).
     if (p->ref.load(std::memory_order_relaxed) != 1 || p->type == pbuf_type::ref) {

@@ -135,7 +135,8 @@ TEST_P(EtharpTest, OffNetDestinationsGoThroughTheGatewayOrFail) {
 }
 
 TEST_P(EtharpTest, MalformedArpIsDroppedAndCounted) {
-    receive(ethernet_frame(k_our_mac, k_peer_mac, wire::k_ethertype_arp, bytes(k_request.begin(), k_request.begin() + 20)));
+    const bytes truncated(k_request.begin(), k_request.begin() + 20);
+    receive(ethernet_frame(k_our_mac, k_peer_mac, wire::k_ethertype_arp, truncated));
     bytes token_ring = k_request;
     token_ring[1] = 6;
     receive(ethernet_frame(k_our_mac, k_peer_mac, wire::k_ethertype_arp, token_ring));
