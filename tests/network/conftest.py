@@ -91,11 +91,12 @@ class EchoServer:
     """lwbench's stack on the TAP: started inside the namespace, stopped by closing its
     stdin; `report` holds its final counters (JSON) once stopped."""
 
-    def __init__(self, topo: Topology, binary: Path, threading: str, input_mode: str, seconds: float = 120):
+    def __init__(self, topo: Topology, binary: Path, threading: str, input_mode: str, seconds: float = 120,
+                 reply: str = "echo"):
         self.report: dict | None = None
         self._proc = topo.popen(
             str(binary), "--ifname", topo.ifname, "--ip", OUR_IP, "--threading", threading, "--input", input_mode,
-            "--seconds", str(seconds),
+            "--seconds", str(seconds), "--reply", reply,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + READY_TIMEOUT_S

@@ -1,6 +1,7 @@
 // tap_udp_echo.cpp — lwbench's stack on a TAP link as a peer for the kernel: answers
 // ARP and ping, and echoes UDP datagrams through the socket API from an application
-// thread (so every datagram crosses the stack's threading mode and input mode).
+// thread (so every datagram crosses the stack's threading mode and input mode), or
+// answers as a sockperf server does (--reply sockperf), for sockperf ping-pong clients.
 //
 // Run it inside the namespace that holds the TAP (scripts/netns.sh exec). It prints
 // "ready" on stdout once the netif is up and the echo socket bound, runs until stdin
@@ -16,6 +17,8 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <map>
+#include <span>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -27,6 +30,28 @@ namespace lw = lwbench;
 
 namespace {
 
+
+enum class setup : int { pending, bound, failed };
+
+/// How a datagram is answered.
+enum class reply_kind { echo, sockperf };
+
+/// sockperf's message header (its src/message.h): sequence number (8 bytes), flags
+/// (2), length (4), all in network order. A server answers only messages that ask for
+/// a pong, and clears the client flag in the answer.
+constexpr std::size_t k_sockperf_header = 14;
+constexpr unsigned k_sockperf_client = 0x1, k_sockperf_pong_request = 0x2;
+
+/// Turns `datagram` into its answer in place; false if it gets none.
+bool make_reply(reply_kind kind, std::span<char> datagram) {
+    if (kind == reply_kind::echo) return true;
+    if (datagram.size() < k_sockperf_header) return false;
+    auto& flags_low = reinterpret_cast<unsigned char&>(datagram[9]);
+    if ((flags_low & k_sockperf_pong_request) == 0) return false;
+    flags_low = static_cast<unsigned char>(flags_low & ~k_sockperf_client);
+    return true;
+}
+
 struct options {
     std::string ifname = "lwbtap0";
     std::string ip = "192.0.2.2";
@@ -34,14 +59,14 @@ struct options {
     std::string threading = "core_locking";
     std::string input = "inline";
     std::uint16_t port = 7;
+    reply_kind reply = reply_kind::echo;
     double seconds = 30;
 };
 
-enum class setup : int { pending, bound, failed };
-
 /// Echoes datagrams on `port` until `stop`; returns how many were echoed. `state`
 /// leaves `pending` once the socket is bound (or could not be).
-std::uint64_t echo_loop(lw::stack& s, std::uint16_t port, const std::atomic<bool>& stop, std::atomic<setup>& state) {
+std::uint64_t echo_loop(lw::stack& s, std::uint16_t port, reply_kind kind, const std::atomic<bool>& stop,
+                        std::atomic<setup>& state) {
     const int fd = lw::lwip_socket(s, AF_INET, SOCK_DGRAM, 0);
     if (fd < 0) {
         state = setup::failed;
@@ -66,6 +91,7 @@ std::uint64_t echo_loop(lw::stack& s, std::uint16_t port, const std::atomic<bool
         const ssize_t n =
             lw::lwip_recvfrom(s, fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &from_len);
         if (n < 0) continue;  // the receive timeout (EAGAIN): check `stop`
+        if (!make_reply(kind, {buf.data(), static_cast<std::size_t>(n)})) continue;
         if (lw::lwip_sendto(s, fd, buf.data(), static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&from),
                             from_len) == n)
             ++echoed;
@@ -100,6 +126,10 @@ int main(int argc, char** argv) {
     app.add_option("--threading", opt.threading, "message_passing | core_locking")->capture_default_str();
     app.add_option("--input", opt.input, "mailbox | inline")->capture_default_str();
     app.add_option("--port", opt.port, "UDP echo port")->capture_default_str();
+    app.add_option("--reply", opt.reply, "echo (the same bytes) | sockperf (a sockperf server's answer)")
+        ->transform(CLI::CheckedTransformer(
+            std::map<std::string, reply_kind>{{"echo", reply_kind::echo}, {"sockperf", reply_kind::sockperf}}))
+        ->capture_default_str();
     app.add_option("--seconds", opt.seconds, "stop after this long at most")
         ->capture_default_str()
         ->check(CLI::Range(0.1, 3600.0));
@@ -134,7 +164,7 @@ int main(int argc, char** argv) {
     std::atomic<bool> stop{false};
     std::atomic<setup> state{setup::pending};
     std::uint64_t echoed = 0;
-    std::thread echo([&] { echoed = echo_loop(s, opt.port, stop, state); });
+    std::thread echo([&] { echoed = echo_loop(s, opt.port, opt.reply, stop, state); });
     using std::chrono::milliseconds;
     const auto deadline = std::chrono::steady_clock::now() +
                           std::chrono::duration_cast<milliseconds>(std::chrono::duration<double>(opt.seconds));

@@ -86,6 +86,26 @@ def test_our_stack_echoes_the_kernels_udp(topology, echo_binary, threading, inpu
     assert unexpected_drops(report) == {}
 
 
+@pytest.mark.parametrize("threading,input_mode", CONFIGS)
+def test_sockperf_ping_pong_against_our_stack(topology, echo_binary, threading, input_mode):
+    """sockperf, a client no one here wrote, runs a bounded ping-pong (-t) against our
+    stack. Behaviour only: it completes and every answer arrives; the latency it prints
+    is a benchmark's business, not a test's."""
+    sockperf = need_tool("sockperf")
+    with EchoServer(topology, echo_binary, threading, input_mode, reply="sockperf") as server:
+        done = topology.exec(sockperf, "ping-pong", "-i", OUR_IP, "-p", "7", "-t", "2", "-m", "64",
+                             timeout=60, check=False)
+    report = server.report
+    assert done.returncode == 0, done.stdout + done.stderr
+    counts = re.search(r"SentMessages=(\d+); ReceivedMessages=(\d+)", done.stdout)
+    assert counts, done.stdout
+    sent, received = int(counts[1]), int(counts[2])
+    assert received > 0 and sent - received <= 1, done.stdout  # the last one may be in flight at the end
+    assert "Summary: Latency is" in done.stdout
+    assert report["echoed"] >= received
+    assert unexpected_drops(report) == {}
+
+
 def test_tshark_finds_every_frame_well_formed(topology, echo_binary, tmp_path):
     tshark = need_tool("tshark")
     capture = tmp_path / "tap.pcapng"
