@@ -61,8 +61,8 @@ for preset in asan tsan; do
   cmake --build --preset "$preset"
   step "$preset: ctest"
   ctest --preset "$preset" -j2
-  step "$preset: network: ping and UDP echo over the TAP in every threading and input mode"
-  network_tests "build/$preset" -k "pings or echoes"
+  step "$preset: network: ping, UDP echo and sockperf over the TAP in every threading and input mode"
+  network_tests "build/$preset" -k "pings or echoes or sockperf"
 done
 
 step "fuzz: build and run the IPv4 input fuzzer (bounded time)"
