@@ -19,7 +19,9 @@ packages=(
   chromium                            # the report page and flame graphs are checked in headless Chromium
   nodejs                              # scripts/setup-web.sh: npm ci of web/ (d3-flame-graph, inlined into pages)
   linux-perf                          # perf: counters, lwbench profile
-  tshark                              # reads the loopback's pcap in the tests
+  tshark                              # reads the loopback's pcap in the tests; validates the TAP's frames
+  iproute2 iputils-ping               # the TAP test topology (scripts/netns.sh) and ping as a real peer
+  sockperf dnsmasq-base               # real peers on the TAP link (issue 15)
   dpkg-dev xz-utils                   # dpkg-source: unpacks Debian's lwIP source (real_lwip/)
   gcc-arm-none-eabi libnewlib-arm-none-eabi  # the Cortex-M3 firmware (embedded/)
   qemu-system-arm                     # runs it: mps2-an385 board, -icount time

@@ -23,6 +23,7 @@ LWBENCH_NS_BEGIN
 
 class stack;
 struct netif;
+struct ethernet_link;
 
 using netif_output_fn = err (*)(netif* n, pbuf* p, ip4_addr next_hop);
 using netif_poll_fn = void (*)(netif* n);
@@ -49,6 +50,7 @@ struct netif {
     netif_poll_fn poll = nullptr;         ///< optional: deferred work (see stack::request_poll)
     netif_remove_fn on_remove = nullptr;  ///< optional: called in core context by netif_remove
     void* state = nullptr;                ///< driver state
+    ethernet_link* eth = nullptr;         ///< non-null: an Ethernet netif (frames; see ethernet.hpp)
     // core state, set by the stack
     stack* owner = nullptr;
     bool poll_requested = false;
@@ -71,6 +73,12 @@ void netif_set_addr(netif* n, ip4_addr ip, ip4_addr netmask, ip4_addr gw);
 netif* ip4_route(stack& s, ip4_addr dst);
 /// True if `addr` is one of our addresses (or a broadcast on that subnet).
 bool ip4_is_local(stack& s, ip4_addr addr);
+/// True if n is added to s (compares the pointer only: safe for a removed netif).
+bool netif_is_added(stack& s, const netif* n);
+/// A received packet enters the core here (stack::input calls it by the input mode):
+/// dropped (netif_removed) if inp is not added to s; an Ethernet netif's frame goes to
+/// ethernet_input, anything else to ip4_input. Takes ownership of p.
+void netif_input(stack& s, pbuf* p, netif* inp);
 
 // ---- application threads (lwIP's netifapi): each goes through stack::call ---------
 // Not core context (checking builds abort there). The fields of a netif added to a

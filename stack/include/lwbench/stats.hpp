@@ -20,6 +20,8 @@
 
 LWBENCH_NS_BEGIN
 
+struct pbuf;
+
 struct core_counter {
     std::atomic<std::uint64_t> v{0};
     void inc(std::uint64_t n = 1) noexcept { v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
@@ -53,6 +55,21 @@ enum class drop_reason : std::uint8_t {
     netif_queue_full,   ///< a netif's (loopback) transmit queue was full
     netif_removed,      ///< queued on a netif that was removed before delivery
     recv_closed,        ///< still queued in a receive mailbox when its netconn/socket was deleted
+    eth_too_short,      ///< frame shorter than an Ethernet header
+    eth_not_for_us,     ///< destination MAC neither ours nor broadcast
+    eth_unknown_type,   ///< EtherType other than IPv4 and ARP
+    arp_malformed,      ///< too short, or not Ethernet/IPv4 ARP
+    arp_unknown_op,     ///< operation other than request and reply
+    arp_queue_full,     ///< a resolving entry already held its k_etharp_queue_len packets
+    arp_table_full,     ///< no free ARP entry (all resolving)
+    arp_unresolved,     ///< held for an address that never answered (or the netif stopped)
+    icmp_too_short,     ///< shorter than an ICMP echo header, or that header split across pbufs
+    icmp_bad_checksum,  ///< ICMP checksum mismatch
+    icmp_unsupported,   ///< a type we do not handle (only echo requests are answered)
+    icmp_not_unicast,   ///< echo request to a broadcast address: not answered
+    no_pbuf,            ///< pool exhausted: a received frame (driver) or an ICMP reply dropped
+    link_rx_error,      ///< driver: read(2) failed, or a frame longer than the link's MTU
+    link_tx_error,      ///< driver: write(2) failed or wrote a partial frame
     count_
 };
 inline constexpr std::size_t k_drop_reasons = static_cast<std::size_t>(drop_reason::count_);
@@ -67,12 +84,16 @@ struct stats {
     shared_counter payload_copy_bytes;
     // traffic (core context)
     core_counter ip_xmit, ip_recv, udp_xmit, udp_recv, udp_delivered;
+    core_counter eth_xmit, eth_recv, arp_xmit, arp_recv, icmp_xmit, icmp_recv;
     std::array<shared_counter, k_drop_reasons> drops;  ///< any thread (input may drop before the core)
     // where work ran (core context)
     core_counter tcpip_msgs_api, tcpip_msgs_input, tcpip_msgs_callback, tcpip_msgs_timer;
     core_counter api_calls_locked;  ///< API messages run inline under the core lock
 
     void drop(drop_reason r) noexcept { drops[static_cast<std::size_t>(r)].inc(); }
+    /// Counts the drop and frees the dropped packet (pbuf.cpp): the one step every
+    /// input path takes for a packet it refuses.
+    void drop(drop_reason r, pbuf* p);
     [[nodiscard]] std::uint64_t dropped(drop_reason r) const noexcept {
         return drops[static_cast<std::size_t>(r)].get();
     }

@@ -194,12 +194,12 @@ err stack::input(pbuf* p, netif* inp) {
 #endif
     if (inline_input) {
         if (in_core_context()) {  // e.g. the loopback delivering at the end of a core operation
-            ip4_input(*this, p, inp);
+            netif_input(*this, p, inp);
             return err::ok;
         }
         detail::lock_token t;
         lock_core(t);
-        ip4_input(*this, p, inp);
+        netif_input(*this, p, inp);
         run_deferred();
         unlock_core(t);
         return err::ok;
@@ -325,7 +325,7 @@ void stack::run_message(detail::tcpip_msg* m) {
             break;
         case kind::input:
             _stats.tcpip_msgs_input.inc();
-            ip4_input(*this, m->p, m->inp);
+            netif_input(*this, m->p, m->inp);
             break;
         case kind::timer:
             _stats.tcpip_msgs_timer.inc();

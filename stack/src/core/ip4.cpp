@@ -1,14 +1,16 @@
-// ip4.cpp — IPv4 output (header prepend) and input (validation, demux to UDP).
+// ip4.cpp — IPv4 output (header prepend) and input (validation, demux to UDP and ICMP).
 #include "lwbench/ip4.hpp"
 
 #include <algorithm>
 #include <cstring>
 
 #include "lwbench/detail/stack_access.hpp"
+#include "lwbench/icmp.hpp"
 #include "lwbench/inet_chksum.hpp"
 #include "lwbench/netif.hpp"
 #include "lwbench/tcpip.hpp"
 #include "lwbench/udp.hpp"
+#include "lwbench/wire/icmp.hpp"
 #include "lwbench/wire/ipv4.hpp"
 
 LWBENCH_NS_BEGIN
@@ -79,8 +81,7 @@ void ip4_input(stack& s, pbuf* p, netif* inp) {
     };
     // Compare the pointer only: a netif removed while this packet waited in the
     // mailbox must not be dereferenced.
-    const auto& ifs = detail::stack_access::netifs(s);
-    if (std::find(ifs.begin(), ifs.end(), inp) == ifs.end()) return drop(drop_reason::netif_removed);
+    if (!netif_is_added(s, inp)) return drop(drop_reason::netif_removed);
     if (!inp->is_up()) return drop(drop_reason::ip_netif_down);
     if (p->tot_len < 20) return drop(drop_reason::ip_too_short);
     const std::span<const std::byte> first(p->bytes(), p->len);
@@ -105,13 +106,16 @@ void ip4_input(stack& s, pbuf* p, netif* inp) {
     const std::uint8_t proto = ip.protocol();
     pbuf_realloc(p, ip.total_len());  // drop link padding beyond the IP packet
     st.ip_recv.inc();
-    if (proto != wire::k_proto_udp) return drop(drop_reason::ip_unknown_proto);
+    if (proto != wire::k_proto_udp && proto != wire::k_proto_icmp) return drop(drop_reason::ip_unknown_proto);
     if (p->tot_len == hlen) {
         (void)pbuf_remove_header(p, hlen);  // empty IP payload: keep one (empty) pbuf
     } else {
         p = pbuf_free_header(p, hlen);
     }
-    udp_input(s, p, inp, src, dst);
+    switch (proto) {
+        case wire::k_proto_udp: return udp_input(s, p, inp, src, dst);
+        case wire::k_proto_icmp: return icmp_input(s, p, inp, src, dst);
+    }
 }
 
 LWBENCH_NS_END

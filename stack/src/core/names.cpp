@@ -39,6 +39,9 @@ const char* drop_reason_name(drop_reason r) noexcept {
         "ip_fragment",     "ip_not_for_us",   "ip_unknown_proto", "ip_header_split", "ip_netif_down",
         "udp_too_short",   "udp_bad_length",  "udp_bad_checksum", "udp_no_port",    "recv_queue_full",
         "input_queue_full", "netif_queue_full", "netif_removed",    "recv_closed",
+        "eth_too_short",   "eth_not_for_us",  "eth_unknown_type", "arp_malformed",  "arp_unknown_op",
+        "arp_queue_full",  "arp_table_full",  "arp_unresolved",   "icmp_too_short", "icmp_bad_checksum",
+        "icmp_unsupported", "icmp_not_unicast", "no_pbuf",        "link_rx_error",  "link_tx_error",
     };
     static_assert(std::size(names) == k_drop_reasons);
     const auto i = static_cast<std::size_t>(r);

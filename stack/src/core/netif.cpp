@@ -4,6 +4,8 @@
 #include <algorithm>
 
 #include "lwbench/detail/stack_access.hpp"
+#include "lwbench/ethernet.hpp"
+#include "lwbench/ip4.hpp"
 #include "lwbench/tcpip.hpp"
 
 LWBENCH_NS_BEGIN
@@ -28,6 +30,27 @@ err netif_remove(stack& s, netif* n) {
     if (n->on_remove) n->on_remove(n);
     n->owner = nullptr;
     return err::ok;
+}
+
+bool netif_is_added(stack& s, const netif* n) {
+    const auto& ifs = detail::stack_access::netifs(s);
+    return std::find(ifs.begin(), ifs.end(), n) != ifs.end();
+}
+
+void netif_input(stack& s, pbuf* p, netif* inp) {
+    assert_core_context(s, "netif_input");
+    // Compare the pointer only: a netif removed while this packet waited in the
+    // mailbox must not be dereferenced.
+    if (!netif_is_added(s, inp)) {
+        s.st().drop(drop_reason::netif_removed);
+        pbuf_free(p);
+        return;
+    }
+    if (inp->eth) {
+        ethernet_input(s, p, inp);
+    } else {
+        ip4_input(s, p, inp);
+    }
 }
 
 void netif_set_up(netif* n) { n->flags |= netif_flags::up | netif_flags::link_up; }

@@ -317,4 +317,9 @@ pbuf* pbuf_clone(pbuf_layer layer, const pbuf* p) {
     return q;
 }
 
+void stats::drop(drop_reason r, pbuf* p) {
+    drop(r);
+    pbuf_free(p);
+}
+
 LWBENCH_NS_END
