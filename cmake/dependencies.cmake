@@ -1,4 +1,4 @@
-# Every dependency is a Debian package (see README "Libraries"); setup/install-deps.sh installs them.
+# Every dependency is a Debian package (see README "Libraries"); scripts/install-deps.sh installs them.
 find_package(Threads REQUIRED)
 find_package(TBB REQUIRED)                 # libtbb-dev: concurrent_bounded_queue, spin_mutex, queuing_mutex
 find_package(nlohmann_json 3.10 REQUIRED)  # nlohmann-json3-dev: result files

@@ -79,8 +79,9 @@ void add_context(const std::string& binary, const std::vector<std::pair<std::str
     benchmark::AddCustomContext("lwbench_clock", "std::chrono::steady_clock (CLOCK_MONOTONIC, vDSO)");
     benchmark::AddCustomContext(
         "lwbench_percentiles",
-        "p50_ns..max_ns: exact quantiles of per-op samples of the run (ops_per_sample ops per sample, batched "
-        "so the clock costs <= 5% of an op)");
+        "p50_ns..max_ns: exact quantiles of the run's samples; a sample is one operation when ops_per_sample is 1, "
+        "else the mean of a batch of ops_per_sample operations (percentiles of batch means), batched by the "
+        "measurement core so the clock costs <= 5%");
     for (const auto& [k, v] : extra) benchmark::AddCustomContext(k, v);
 }
 
@@ -114,21 +115,15 @@ const std::string& pinning() {
     return p;
 }
 
-int tcpip_cpu() { return pinning() == "none" ? -1 : 0; }
+namespace {
+const lwbench::harness::cpu_plan& plan() {
+    static const auto p = lwbench::harness::cpu_plan::of(*lwbench::harness::parse_pinning(pinning()));
+    return p;
+}
+}  // namespace
 
-int app_cpu(int i) {
-    if (pinning() == "none") return -1;
-    if (pinning() == "same_core") return 0;
-    const int n = lwbench::harness::online_cpus();
-    return 1 + (i % (n - 1));
-}
-
-scoped_pin::scoped_pin(int cpu) : _active(cpu >= 0) {
-    if (_active) lwbench::harness::pin_current_thread(cpu);
-}
-scoped_pin::~scoped_pin() {
-    if (_active) lwbench::harness::pin_current_thread(-1);
-}
+int tcpip_cpu() { return plan().tcpip(); }
+int app_cpu(int i) { return plan().app(i); }
 
 // ---- samples ------------------------------------------------------------------------------
 
@@ -152,11 +147,7 @@ double sample_cost_ns() {
     return cost;
 }
 
-int choose_batch(double op_ns, double max_overhead) {
-    if (!(op_ns > 0)) return 1024;
-    const double need = sample_cost_ns() / (max_overhead * op_ns);
-    return std::clamp(static_cast<int>(std::ceil(need)), 1, 1024);
-}
+int choose_batch(double op_ns) { return lwbench::harness::choose_ops_per_sample(op_ns, sample_cost_ns()); }
 
 void sampler::reset(std::int64_t max_ticks, int batch) {
     _batch = std::max(1, batch);

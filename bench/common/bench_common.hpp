@@ -3,9 +3,10 @@
 //
 //  - arg names and the value mappings of the integer args (ArgNames);
 //  - the custom context (git revision, build, threading modes, counter availability);
-//  - `sampler`: our per-operation timing samples inside the benchmark loop, batched so
-//    that the clock costs at most 5% of the operation (Google Benchmark only gives the
-//    mean over the iterations of a run; percentiles need the samples);
+//  - `sampler`: our per-operation timing samples inside the benchmark loop (Google
+//    Benchmark only gives the mean over the iterations of a run; percentiles need the
+//    samples), batched by the measurement core's rule (harness/timing.hpp: probe_op_ns,
+//    choose_ops_per_sample) with this sampler's own per-sample cost;
 //  - `counter_window`: our perf_event_open counters (harness/perf_counters.hpp) around
 //    the timed loop, published per operation — or not at all, with the reason in the
 //    label, when the event is not available (never as 0);
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "lwbench/harness/perf_counters.hpp"
+#include "lwbench/harness/pinning.hpp"
 #include "lwbench/harness/timing.hpp"
 
 namespace lwbench::gbench {
@@ -85,9 +87,10 @@ using lwbench::harness::now_ns;
 /// Cost of one timing sample as `sampler` takes it (one steady_clock::now() and one store
 /// into preallocated memory), measured once per process, in ns.
 double sample_cost_ns();
-/// Operations per sample so that sample_cost_ns() <= max_overhead * (batch * op_ns). The
-/// default keeps a margin under the 5% target (the probe and the run's p50 differ a little).
-int choose_batch(double op_ns, double max_overhead = 0.04);
+/// Operations per sample for an op of `op_ns` (measure it with harness::probe_op_ns):
+/// the measurement core's choose_ops_per_sample with sample_cost_ns() as the cost.
+int choose_batch(double op_ns);
+using lwbench::harness::probe_op_ns;
 
 /// Per-operation timing samples taken inside `for (auto _ : state)`: tick() once per
 /// iteration. Timestamps are chained (one clock read per sample, each sample is the time
@@ -154,24 +157,14 @@ private:
 const std::string& hardware_counter_status();
 
 // ---- CPU pinning (environment LWBENCH_PIN) ------------------------------------------------------
-/// LWBENCH_PIN=none (default) | same_core | separate_cores, as the harness's --pinning:
-/// the tcpip thread on CPU 0; application threads on CPU 0 (same_core) or on the other
-/// CPUs (separate_cores). Message passing is bimodal without pinning on a 2-core VM
-/// (same-core hand-off ~8 us, cross-core wake-up much slower): pin for stable numbers.
+/// LWBENCH_PIN=none (default) | same_core | separate_cores, as the harness's --pinning,
+/// with the measurement core's plan (harness/pinning.hpp). Message passing is bimodal
+/// without pinning on a 2-core VM (same-core hand-off ~8 us, cross-core wake-up much
+/// slower): pin for stable numbers.
 const std::string& pinning();
 int tcpip_cpu();      ///< -1: not pinned
 int app_cpu(int i);   ///< CPU for application thread i; -1: not pinned
-/// Pins the calling thread for the scope (no-op for cpu < 0), then allows all CPUs again.
-class scoped_pin {
-public:
-    explicit scoped_pin(int cpu);
-    ~scoped_pin();
-    scoped_pin(const scoped_pin&) = delete;
-    scoped_pin& operator=(const scoped_pin&) = delete;
-
-private:
-    bool _active;
-};
+using lwbench::harness::scoped_pin;
 
 // ---- allocation counting (counting_new.cpp) ---------------------------------------------
 /// Calls of the replaced global operator new (every form), all threads, since start.

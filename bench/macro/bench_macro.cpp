@@ -78,9 +78,9 @@ protected:
             bool ok = fill(k_refill);
             for (long i = 0; i < k_refill && ok; ++i) ok = rx->recv() >= 0;
             ok = ok && fill(k_refill);
-            const auto t0 = gbench::now_ns();
-            for (long i = 0; i < k_refill && ok; ++i) ok = rx->recv() >= 0;
-            const double op_ns = static_cast<double>(gbench::now_ns() - t0) / k_refill;
+            // the core's probe: the fastest of 5 chunks of the k_refill queued receives
+            const double op_ns = gbench::probe_op_ns([&] { return ok = ok && rx->recv() >= 0; }, k_refill);
+            for (long i = 5 * (k_refill / 5); i < k_refill && ok; ++i) ok = rx->recv() >= 0;  // the probe's remainder
             if (!ok) setup_error = "warm-up failed";
             smp.reset(st.max_iterations, gbench::choose_batch(op_ns));
         }
@@ -156,10 +156,7 @@ protected:
             const auto once = [&] { return a->send(k_echo_port) && a->recv() >= 0; };
             bool ok = true;
             for (int i = 0; i < 64 && ok; ++i) ok = once();
-            const int probe = locking() ? 128 : 32;
-            const auto t0 = gbench::now_ns();
-            for (int i = 0; i < probe && ok; ++i) ok = once();
-            const double op_ns = static_cast<double>(gbench::now_ns() - t0) / probe;
+            const double op_ns = gbench::probe_op_ns([&] { return ok = ok && once(); }, locking() ? 128 : 32);
             if (!ok) setup_error = "warm-up round trips failed";
             smp.reset(st.max_iterations, gbench::choose_batch(op_ns));
         }
@@ -286,12 +283,12 @@ private:
         for (auto& s : slots)  // warm-up, and each endpoint binds its ephemeral port now
             for (int i = 0; i < 64 && ok; ++i) ok = s.ep->send(k_sink_port);
         const int probe = locking() ? 256 : 32;
-        const auto t0 = gbench::now_ns();
-        for (int i = 0; i < probe && ok; ++i) ok = slots[0].ep->send(k_sink_port);
-        const double op_ns = static_cast<double>(gbench::now_ns() - t0) / probe;
+        const double op_ns =
+            gbench::probe_op_ns([&] { return ok = ok && slots[0].ep->send(k_sink_port); }, probe);
         if (!ok) return "send failed during warm-up";
         tb->flush();
-        const auto warm = static_cast<std::uint64_t>(64 * slots.size() + static_cast<std::size_t>(probe));
+        const auto probed = static_cast<std::size_t>(5 * std::max(1, probe / 5));  // what probe_op_ns ran
+        const auto warm = static_cast<std::uint64_t>(64 * slots.size() + probed);
         if (!wait_until([&] { return tb->accounted() >= warm; })) return "warm-up datagrams did not arrive";
         for (auto& s : slots) s.smp.reset(st.max_iterations, gbench::choose_batch(op_ns));
         cw = std::make_unique<gbench::counter_window>();  // the benchmark threads exist already
@@ -396,9 +393,10 @@ void Floor_udp_emit(benchmark::State& st) {
         benchmark::ClobberMemory();
     };
     for (int i = 0; i < 1000; ++i) once();
-    const auto t0 = gbench::now_ns();
-    for (int i = 0; i < 1000; ++i) once();
-    const double op_ns = static_cast<double>(gbench::now_ns() - t0) / 1000.0;
+    const double op_ns = gbench::probe_op_ns([&] {
+        once();
+        return true;
+    }, 1000);
     gbench::sampler smp;  // p50 too, so raw/floor compares p50 with p50
     smp.reset(st.max_iterations, gbench::choose_batch(op_ns));
     for (auto _ : st) {

@@ -1,6 +1,8 @@
 // record.cpp — JSON encoding of records (schema: docs/results-schema.md).
 #include "lwbench/harness/record.hpp"
 
+#include <cstdio>
+
 namespace lwbench::harness {
 
 using nlohmann::json;
@@ -34,6 +36,36 @@ std::string record::label() const {
     return s;
 }
 
+std::string record::sample_basis() const {
+    if (ops_per_sample <= 1) return "single operations";
+    return "batch means (" + std::to_string(ops_per_sample) + " ops)";
+}
+
+std::string record::modes_text() const {
+    if (modes.size() < 2) return {};
+    std::string s = "bimodal:";
+    for (std::size_t i = 0; i < modes.size(); ++i) {
+        char b[64];
+        std::snprintf(b, sizeof b, "%s %.2f µs (%.0f%%)", i ? " /" : "", modes[i].median_ns / 1000,
+                      modes[i].share * 100);
+        s += b;
+    }
+    return s;
+}
+
+std::optional<std::string> loss_warning(const record& r) {
+    if (!r.counts || r.counts->received >= r.counts->sent) return std::nullopt;
+    std::string s = r.label() + ": " + std::to_string(r.counts->sent - r.counts->received) + " of " +
+                    std::to_string(r.counts->sent) + " datagrams not delivered (";
+    if (r.counts->dropped_by_reason.empty()) s += "no drop reason recorded";
+    bool first = true;
+    for (const auto& [reason, n] : r.counts->dropped_by_reason) {
+        s += (first ? "" : ", ") + reason + " " + std::to_string(n);
+        first = false;
+    }
+    return s + ")";
+}
+
 json to_json(const record& r) {
     json lat = {{"min", r.latency.min},   {"p50", r.latency.p50}, {"p90", r.latency.p90},
                 {"p99", r.latency.p99},   {"p999", r.latency.p999}, {"max", r.latency.max},
@@ -54,6 +86,10 @@ json to_json(const record& r) {
                   {"dropped", r.counts->dropped},
                   {"dropped_by_reason", r.counts->dropped_by_reason}};
     }
+    json visits = json::array();
+    for (const auto& v : r.visits) visits.push_back({{"round", v.round}, {"slot", v.slot}, {"counted", v.counted}});
+    json modes = json::array();
+    for (const auto& m : r.modes) modes.push_back({{"median_ns", m.median_ns}, {"share", m.share}});
     return {
         {"stack", r.stack},
         {"scenario", r.scenario},
@@ -79,9 +115,15 @@ json to_json(const record& r) {
           {"rel_mad", r.spread.rel_mad},
           {"min_ns", r.spread.min_ns},
           {"max_ns", r.spread.max_ns}}},
+        {"modes", modes},
         {"ops_per_sec", r.ops_per_sec},
         {"bytes_per_sec", r.bytes_per_sec},
+        {"offered_per_sec", opt(r.offered_per_sec)},
+        {"delivered_per_sec", opt(r.delivered_per_sec)},
+        {"counted_repetitions", r.counted_repetitions},
+        {"counter_overhead", opt(r.counter_overhead)},
         {"counters", counters},
+        {"visits", visits},
         {"stack_counts", counts},
         {"errors", r.errors},
     };
@@ -118,10 +160,20 @@ record record_from_json(const json& j) {
     r.repetition_p50_ns = j.at("repetition_p50_ns").get<std::vector<double>>();
     const auto& sp = j.at("spread");
     r.spread = {sp.at("median_ns"), sp.at("mad_ns"), sp.at("rel_mad"), sp.at("min_ns"), sp.at("max_ns")};
+    if (j.contains("modes"))
+        for (const auto& m : j.at("modes")) r.modes.push_back({m.at("median_ns").get<double>(), m.at("share").get<double>()});
     r.ops_per_sec = j.at("ops_per_sec");
     r.bytes_per_sec = j.at("bytes_per_sec");
+    // Fields added after the first release: absent in older files.
+    r.offered_per_sec = get_opt_num(j, "offered_per_sec");
+    r.delivered_per_sec = get_opt_num(j, "delivered_per_sec");
+    r.counted_repetitions = j.value("counted_repetitions", 0);
+    r.counter_overhead = get_opt_num(j, "counter_overhead");
     for (const auto& [name, c] : j.at("counters").items())
         r.counters[name] = {get_opt_num(c, "per_op"), get_opt_num(c, "total"), c.at("status").get<std::string>()};
+    if (j.contains("visits"))
+        for (const auto& v : j.at("visits"))
+            r.visits.push_back({v.at("round").get<int>(), v.at("slot").get<int>(), v.at("counted").get<bool>()});
     if (j.contains("stack_counts") && !j.at("stack_counts").is_null()) {
         const auto& c = j.at("stack_counts");
         stack_counts sc;

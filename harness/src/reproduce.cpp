@@ -1,9 +1,18 @@
 // reproduce.cpp — the seed experiment, the real-lwIP runners, and the report.
 #include "lwbench/harness/reproduce.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <system_error>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +22,8 @@
 #include "lwbench/harness/scenario.hpp"
 #include "lwbench/harness/target_runner.hpp"
 #include "lwbench/harness/timing.hpp"
+
+extern char** environ;
 
 #ifndef LWBENCH_LWIP_RUNNER_DIR
 #define LWBENCH_LWIP_RUNNER_DIR ""
@@ -35,10 +46,10 @@ constexpr int k_payload = 1458;
 std::vector<point> our_points() {
     std::vector<point> pts;
     for (auto pin : {pinning::same_core, pinning::separate_cores}) {
-        for (const char* api : {"socket", "netconn", "raw"})
+        for (auto api : {api_kind::socket, api_kind::netconn, api_kind::raw})
             for (auto mode : {threading_mode::message_passing, threading_mode::core_locking}) {
                 point p;
-                p.scenario = "send_latency";
+                p.scenario = scenario_kind::send_latency;
                 p.api = api;
                 p.cfg.mode = mode;
                 // As lwIP's two builds: core locking with LWIP_TCPIP_CORE_LOCKING_INPUT=1,
@@ -48,18 +59,19 @@ std::vector<point> our_points() {
                 p.pin = pin;
                 pts.push_back(p);
             }
-        for (const char* prim : {"mailbox_handoff", "semaphore_wake"}) {
+        for (auto prim : {primitive_kind::mailbox_handoff, primitive_kind::semaphore_wake}) {
             point p;
-            p.scenario = "primitive";
+            p.scenario = scenario_kind::primitive;
             p.primitive = prim;
             p.payload = k_payload;
             p.pin = pin;
             pts.push_back(p);
         }
     }
-    for (const char* prim : {"lock_unlock", "memcpy", "checksum", "udp_emit_floor"}) {
+    for (auto prim : {primitive_kind::lock_unlock, primitive_kind::memcpy, primitive_kind::checksum,
+                      primitive_kind::udp_emit_floor}) {
         point p;
-        p.scenario = "primitive";
+        p.scenario = scenario_kind::primitive;
         p.primitive = prim;
         p.payload = k_payload;
         p.pin = pinning::same_core;
@@ -70,88 +82,132 @@ std::vector<point> our_points() {
 
 struct lwip_cell {
     std::string runner;  // lwip_runner_locking / lwip_runner_msgpassing
-    std::string api;
-    std::string pin;
+    api_kind api;
+    pinning pin;
+    [[nodiscard]] std::string label() const {
+        return "real lwIP " + runner + " send_latency/" + to_string(api) + "/" + to_string(pin);
+    }
 };
 
-/// Runs one lwIP runner invocation; returns its records (empty + message on failure).
-std::vector<record> run_lwip(const fs::path& exe, const lwip_cell& c, const reproduce_options& o, std::string& error) {
-    std::ostringstream cmd;
-    cmd << "'" << exe.string() << "' --scenario send_latency --api " << c.api << " --size " << k_payload
-        << " --pinning " << c.pin << " --repetitions 1 --ops " << o.ops << " --warmup " << o.warmup
-        << " 2>/dev/null";
-    std::string out;
-    if (FILE* f = popen(cmd.str().c_str(), "r")) {
-        std::array<char, 4096> buf{};
-        std::size_t n;
-        while ((n = fread(buf.data(), 1, buf.size(), f)) > 0) out.append(buf.data(), n);
-        const int status = pclose(f);
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-            error = exe.filename().string() + " exited with status " + std::to_string(WEXITSTATUS(status));
-            return {};
+/// What a child process printed and how it ended.
+struct child_output {
+    std::string out, err;
+    int status = 0;
+    bool cancelled = false;
+};
+
+/// Runs `argv` with stdout and stderr captured; polls `cancel` every 100 ms and, once
+/// it is set, stops the child (SIGINT, then SIGKILL after a second) and reports it.
+child_output run_child(const std::vector<std::string>& argv, const std::atomic<bool>* cancel) {
+    child_output res;
+    int out_pipe[2], err_pipe[2];
+    if (pipe2(out_pipe, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
+    if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+        close(out_pipe[0]);
+        close(out_pipe[1]);
+        throw std::system_error(errno, std::generic_category(), "pipe");
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    pid_t pid = -1;
+    const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(out_pipe[1]);
+    close(err_pipe[1]);
+    if (rc != 0) {
+        close(out_pipe[0]);
+        close(err_pipe[0]);
+        res.status = -1;
+        res.err = std::string("cannot start: ") + std::strerror(rc);
+        return res;
+    }
+    pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+    std::string* sinks[2] = {&res.out, &res.err};
+    int open_fds = 2;
+    auto kill_deadline = std::chrono::steady_clock::time_point::max();
+    while (open_fds > 0) {
+        if (!res.cancelled && cancel_requested(cancel)) {
+            res.cancelled = true;
+            kill(pid, SIGINT);
+            kill_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
         }
-    } else {
-        error = "cannot start " + exe.string();
-        return {};
+        if (std::chrono::steady_clock::now() > kill_deadline) {
+            kill(pid, SIGKILL);
+            kill_deadline = std::chrono::steady_clock::time_point::max();
+        }
+        if (poll(fds, 2, 100) < 0 && errno != EINTR) break;
+        for (int i = 0; i < 2; ++i) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            char buf[65536];
+            const ssize_t got = read(fds[i].fd, buf, sizeof buf);
+            if (got > 0) {
+                sinks[i]->append(buf, static_cast<std::size_t>(got));
+            } else if (got == 0 || errno != EINTR) {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                --open_fds;
+            }
+        }
     }
-    try {
-        const json doc = json::parse(out);
-        std::vector<record> recs;
-        for (const auto& r : doc.at("records")) recs.push_back(record_from_json(r));
-        return recs;
-    } catch (const std::exception& e) {
-        error = exe.filename().string() + " printed no valid JSON: " + e.what();
-        return {};
+    for (auto& f : fds)
+        if (f.fd >= 0) close(f.fd);
+    while (waitpid(pid, &res.status, 0) < 0 && errno == EINTR) {
     }
+    return res;
 }
 
-/// Merges single-repetition records of one lwIP cell (run interleaved with ours) into one.
-record merge_runs(const std::vector<record>& runs) {
-    record r = runs.front();
-    const auto med = [&](auto get) {
-        std::vector<double> v;
-        for (const auto& x : runs) v.push_back(get(x));
-        std::sort(v.begin(), v.end());
-        return quantile_sorted(v, 0.5);
-    };
-    r.repetitions = static_cast<int>(runs.size());
-    r.repetition_p50_ns.clear();
-    for (const auto& x : runs) r.repetition_p50_ns.push_back(x.latency.p50);
-    r.spread = spread_of(r.repetition_p50_ns);
-    r.latency.p50 = r.spread.median_ns;
-    r.latency.p90 = med([](const record& x) { return x.latency.p90; });
-    r.latency.p99 = med([](const record& x) { return x.latency.p99; });
-    r.latency.p999 = med([](const record& x) { return x.latency.p999; });
-    r.latency.mean = med([](const record& x) { return x.latency.mean; });
-    r.latency.min = runs.front().latency.min;
-    r.latency.max = runs.front().latency.max;
-    std::size_t count = 0;
-    for (const auto& x : runs) {
-        r.latency.min = std::min(r.latency.min, x.latency.min);
-        r.latency.max = std::max(r.latency.max, x.latency.max);
-        count += x.latency.count;
+/// The last lines of a child's stderr, for an error message.
+std::string tail_lines(const std::string& text, std::size_t lines) {
+    std::size_t pos = text.size();
+    while (pos > 0 && text[pos - 1] == '\n') --pos;
+    const std::size_t end = pos;
+    for (std::size_t n = 0; pos > 0; --pos)
+        if (text[pos - 1] == '\n' && ++n == lines) break;
+    return text.substr(pos, end - pos);
+}
+
+/// One repetition of an lwIP cell: runs its runner for one timed (or counted)
+/// repetition and returns the record identity and the repetition. On failure the
+/// runner's own stderr goes into `notes` and nullopt comes back.
+std::optional<external_point::visit> visit_lwip(const fs::path& exe, const lwip_cell& c, const reproduce_options& o,
+                                                bool counted, std::vector<std::string>& notes) {
+    const std::vector<std::string> argv = {exe.string(),
+                                           "--scenario", "send_latency",
+                                           "--api", to_string(c.api),
+                                           "--size", std::to_string(k_payload),
+                                           "--pinning", to_string(c.pin),
+                                           "--repetitions", counted ? "0" : "1",
+                                           "--counted-repetitions", counted ? "1" : "0",
+                                           "--ops", std::to_string(o.ops),
+                                           "--warmup", std::to_string(o.warmup),
+                                           "--emit-repetitions"};
+    const child_output run = run_child(argv, o.cancel);
+    if (run.cancelled) return std::nullopt;
+    const std::string name = exe.filename().string() + " " + to_string(c.api) + " " + to_string(c.pin);
+    if (!WIFEXITED(run.status) || WEXITSTATUS(run.status) != 0) {
+        const std::string how = WIFSIGNALED(run.status) ? "was killed by signal " + std::to_string(WTERMSIG(run.status))
+                                                        : "exited with status " + std::to_string(WEXITSTATUS(run.status));
+        notes.push_back("real lwIP cell failed: " + name + " " + how + "; its stderr ends with: " +
+                        tail_lines(run.err, 5));
+        return std::nullopt;
     }
-    r.latency.count = count;
-    r.latency.ladder = runs[runs.size() / 2].latency.ladder;  // the ladder of the median run
-    r.ops_per_sec = med([](const record& x) { return x.ops_per_sec; });
-    r.bytes_per_sec = r.ops_per_sec * r.payload_bytes;
-    for (auto& [name, c] : r.counters) {
-        bool all = true;
-        double sum = 0;
-        for (const auto& x : runs) {
-            const auto it = x.counters.find(name);
-            if (it == x.counters.end() || !it->second.per_op) {
-                all = false;
-                break;
-            }
-            sum += *it->second.per_op;
+    try {
+        const json doc = json::parse(run.out);
+        for (const auto& r : doc.at("records")) {
+            external_point::visit v{record_from_json(r), repetition_from_json(r.at("repetition_data").at(0))};
+            return v;
         }
-        if (all) {
-            c.per_op = sum / static_cast<double>(runs.size());
-            c.total.reset();
-        }
+        notes.push_back("real lwIP cell " + name + " printed no record");
+    } catch (const std::exception& e) {
+        notes.push_back("real lwIP cell " + name + " printed no valid JSON (" + e.what() + "); its stderr ends with: " +
+                        tail_lines(run.err, 5));
     }
-    return r;
+    return std::nullopt;
 }
 
 const record* find(const std::vector<record>& recs, const std::string& stack, const std::string& api,
@@ -187,11 +243,24 @@ std::string cs(const record* r) {
     return b;
 }
 
+/// A table cell: p50 with its spread, or both modes when the repetitions split.
 std::string cell(const record* r) {
     if (!r) return "–";
+    if (!r->modes.empty()) return r->modes_text();
     char b[64];
     std::snprintf(b, sizeof b, " (±%.0f%%)", r->spread.rel_mad * 100);
-    return us(r->latency.p50) + b;
+    std::string s = us(r->latency.p50) + b;
+    if (r->ops_per_sample > 1) s += " [batch means, " + std::to_string(r->ops_per_sample) + " ops]";
+    return s;
+}
+
+/// "+4.1% (message passing), +0.3% (core locking)": the measured cost of having
+/// counters open, per row of the table.
+std::string overhead(const record* r) {
+    if (!r || !r->counter_overhead) return "–";
+    char b[32];
+    std::snprintf(b, sizeof b, "%+.1f%%", *r->counter_overhead * 100);
+    return b;
 }
 
 std::string ratio(double a, double b) {
@@ -210,8 +279,11 @@ std::string seed_report(const std::vector<record>& recs, const std::vector<std::
         if (r.stack != "lwbench" && std::find(stacks.begin(), stacks.end(), r.stack) == stacks.end())
             stacks.push_back(r.stack);
     os << "## 1458-byte UDP send: the seed comparison\n\n"
-       << "Median time for one send call to return (p50 over all samples; ± is the median absolute deviation of "
-          "the per-repetition medians). Raw = `udp_sendto` from core context (under the core lock).\n\n"
+       << "Median time for one send call to return: p50 over the pooled samples of every timed repetition (no "
+          "perf counters open); ± is the median absolute deviation of the per-repetition medians. A cell whose "
+          "repetitions split into two clusters shows both modes with their shares instead. Samples are single "
+          "calls unless a cell says \"batch means (N ops)\". Raw = `udp_sendto` from core context (under the core "
+          "lock). Both stacks' cells were visited in one shuffled order per round.\n\n"
        << "| 1458-byte UDP send | message passing | core locking | raw `udp_sendto` |\n"
        << "| --- | --- | --- | --- |\n"
        << "| seed, 2007 embedded target (as reported), `lwip_sendto` | 204 µs | 67 µs | 74 µs |\n";
@@ -235,13 +307,14 @@ std::string seed_report(const std::vector<record>& recs, const std::vector<std::
     }
     os << "\n### Ratios and the cost of message passing\n\n"
        << "| | message passing / core locking | core locking / raw | message-passing overhead per call | "
-          "context switches per call (MP / CL) |\n| --- | --- | --- | --- | --- |\n"
-       << "| seed, 2007 (as reported) | 3.04× | 0.91× | 137 µs | – |\n";
+          "context switches per call (MP / CL) | counters' overhead (MP / CL) |\n| --- | --- | --- | --- | --- | --- |\n"
+       << "| seed, 2007 (as reported) | 3.04× | 0.91× | 137 µs | – | – |\n";
     for (const auto& r : rows) {
         if (!r.mp || !r.cl) continue;
         os << "| " << r.short_label << " | " << ratio(r.mp->latency.p50, r.cl->latency.p50)
            << " | " << (r.raw ? ratio(r.cl->latency.p50, r.raw->latency.p50) : "–") << " | "
-           << us(r.mp->latency.p50 - r.cl->latency.p50) << " | " << cs(r.mp) << " / " << cs(r.cl) << " |\n";
+           << us(r.mp->latency.p50 - r.cl->latency.p50) << " | " << cs(r.mp) << " / " << cs(r.cl) << " | "
+           << overhead(r.mp) << " / " << overhead(r.cl) << " |\n";
     }
     // the floor
     const record* hand_same = find_prim(recs, "mailbox_handoff", "same_core");
@@ -265,6 +338,9 @@ std::string seed_report(const std::vector<record>& recs, const std::vector<std::
         row("checksum of 1458 bytes", ck, nullptr);
         row("UDP emit floor: headers + send checksum + receive verify", floor, nullptr);
     }
+    os << "\nContext switches per call come from separate *counted* repetitions (perf counters open on every "
+          "thread), interleaved with the timed ones; the counters' overhead column is how much slower the counted "
+          "repetitions' median was than the timed ones' (the observer's cost, measured in this run).\n";
     if (!notes.empty()) {
         os << "\n### Notes\n\n";
         for (const auto& n : notes) os << "- " << n << "\n";
@@ -275,51 +351,38 @@ std::string seed_report(const std::vector<record>& recs, const std::vector<std::
 reproduce_result reproduce(const reproduce_options& o) {
     reproduce_result res;
     const auto points = our_points();
-    // lwIP cells, if the runners exist
-    std::vector<lwip_cell> cells;
+    // lwIP cells, if the runners exist: they join our points in one shuffled order per round.
+    std::vector<external_point> external;
     const fs::path dir = o.lwip_runner_dir.empty() ? default_lwip_runner_dir() : o.lwip_runner_dir;
     if (o.with_lwip) {
         const bool have = !dir.empty() && fs::exists(dir / "lwip_runner_locking") &&
                           fs::exists(dir / "lwip_runner_msgpassing");
         if (have) {
-            for (const char* pin : {"same_core", "separate_cores"})
-                for (const char* api : {"socket", "netconn", "raw"})
-                    for (const char* runner : {"lwip_runner_msgpassing", "lwip_runner_locking"})
-                        cells.push_back({runner, api, pin});
+            for (auto pin : {pinning::same_core, pinning::separate_cores})
+                for (auto api : {api_kind::socket, api_kind::netconn, api_kind::raw})
+                    for (const char* runner : {"lwip_runner_msgpassing", "lwip_runner_locking"}) {
+                        const lwip_cell cell{runner, api, pin};
+                        external.push_back({cell.label(), rate_basis::operations, static_cast<double>(k_payload),
+                                            [&o, &res, exe = dir / runner, cell](bool counted) {
+                                                return visit_lwip(exe, cell, o, counted, res.notes);
+                                            }});
+                    }
         } else {
             res.notes.push_back("real lwIP rows skipped: runners not found in '" + dir.string() +
                                 "' (build with -DLWBENCH_REAL_LWIP=ON; see real_lwip/README.md)");
         }
     }
-    // Interleave: each round measures every point of ours once (shuffled), then every lwIP cell once.
-    std::vector<std::vector<record>> lwip_runs(cells.size());
     run_options ro;
     ro.repetitions = o.repetitions;
+    ro.counted_repetitions = o.counted_repetitions;
     ro.ops = o.ops;
     ro.warmup = o.warmup;
     ro.hardware_counters = o.hardware_counters;
     ro.cancel = o.cancel;
+    ro.keep_partial = o.keep_partial;
     ro.seed = o.seed;
     ro.progress = o.progress;
-    ro.after_round = [&](int rep) {
-        for (std::size_t i = 0; i < cells.size(); ++i) {
-            if (o.cancel && o.cancel->load()) throw cancelled();
-            if (o.progress)
-                o.progress("[round " + std::to_string(rep + 1) + "/" + std::to_string(o.repetitions) + "] real lwIP " +
-                           cells[i].runner + " " + cells[i].api + " " + cells[i].pin);
-            std::string error;
-            auto recs = run_lwip(dir / cells[i].runner, cells[i], o, error);
-            if (!error.empty()) {
-                res.notes.push_back("real lwIP cell failed: " + error);
-                continue;
-            }
-            for (auto& r : recs)
-                if (r.scenario == "send_latency") lwip_runs[i].push_back(std::move(r));
-        }
-    };
-    for (auto& pr : run_points(points, ro)) res.records.push_back(std::move(pr.rec));
-    for (auto& runs : lwip_runs)
-        if (!runs.empty()) res.records.push_back(merge_runs(runs));
+    for (auto& pr : run_points(points, ro, external)) res.records.push_back(std::move(pr.rec));
 
     // Targets (ratios within this run).
     for (const char* pin : {"same_core", "separate_cores"}) {

@@ -21,6 +21,8 @@
 
 #include <oneapi/tbb/version.h>
 
+#include "lwbench/harness/build_info.hpp"
+#include "lwbench/harness/pinning.hpp"
 #include "lwbench/harness/record_table.hpp"
 #include "lwbench/harness/timing.hpp"
 
@@ -253,6 +255,11 @@ json capture_environment() {
         {"build_type", std::string(LWBENCH_BUILD_TYPE)},
         {"git_revision", rev},
         {"git_dirty", dirty},
+        {"build_git_revision", built_from().git_revision},
+        {"build_git_dirty", built_from().git_dirty ? json(*built_from().git_dirty) : json(nullptr)},
+        // The binary was built from another revision than the checkout it runs in (or
+        // from uncommitted changes): its figures may not be what git_revision names.
+        {"git_revision_mismatch", built_from().git_revision != rev || built_from().git_dirty.value_or(false)},
         {"library_versions",
          {{"oneTBB", std::to_string(TBB_VERSION_MAJOR) + "." + std::to_string(TBB_VERSION_MINOR)},
           {"nlohmann_json", std::to_string(NLOHMANN_JSON_VERSION_MAJOR) + "." +

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "lwbench/harness/aggregate.hpp"
 #include "lwbench/harness/perf_counters.hpp"
 #include "lwbench/harness/reproduce.hpp"
 #include "lwbench/harness/timing.hpp"
@@ -200,12 +201,19 @@ target_run target_records(const json& raw) {
                     throw std::runtime_error("a repetition of " + r.label() + " has " +
                                              std::to_string(one.samples_ns.size()) + " samples for " +
                                              std::to_string(one.ops) + " operations");
-                one.counters = rep_counters(*rep, ticks * ns_per_tick / ns_per_instr);
+                // The firmware counts its context switches and instructions without an
+                // observer's cost (emulated, instruction-counted time): the same repetition
+                // is the timed one and, with no samples, the counted one.
+                repetition counted;
+                counted.counted = true;
+                counted.ops = one.ops;
+                counted.counters = rep_counters(*rep, ticks * ns_per_tick / ns_per_instr);
                 sent += static_cast<std::uint64_t>(one.ops - one.errors);
                 received += rep->at("received").get<std::uint64_t>();
                 acc.add(std::move(one));
+                acc.add(std::move(counted));
             }
-            acc.finish(r, r.payload_bytes);
+            acc.finish(r, r.payload_bytes, rate_basis::operations);
             if (r.scenario == "send_latency") {
                 stack_counts counts;
                 counts.sent = sent;

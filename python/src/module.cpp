@@ -5,7 +5,9 @@
 // (ValueError for bad names/values, RuntimeError otherwise). Long runs execute on a
 // worker thread with the GIL released; the calling (main) thread wakes every 100 ms
 // to let Python handle signals, so Ctrl-C cancels the run (KeyboardInterrupt) at
-// the next check and every stack the run created is torn down normally.
+// the next check (the measurement core honours it within a second, inside a
+// repetition) and every stack the run created is torn down normally; the
+// interpreter carries on.
 #include <pybind11/functional.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -30,12 +32,18 @@ using namespace lwbench::harness;
 namespace {
 
 py::object to_py(const nlohmann::json& j) { return py::module_::import("json").attr("loads")(j.dump()); }
+std::string joined(const std::vector<std::string>& names) {
+    std::string s;
+    for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
+    return s;
+}
+
 nlohmann::json from_py(const py::handle& o) {
     return nlohmann::json::parse(py::module_::import("json").attr("dumps")(o).cast<std::string>());
 }
 
 template <class E, class Parse>
-E parse_or_throw(const std::string& s, Parse parse, const char* what, const char* allowed) {
+E parse_or_throw(const std::string& s, Parse parse, const char* what, const std::string& allowed) {
     if (auto v = parse(s)) return *v;
     throw py::value_error(std::string("unknown ") + what + " '" + s + "' (choose from: " + allowed + ")");
 }
@@ -65,9 +73,16 @@ point make_point(const py::dict& d) {
         if (!known.count(key)) throw py::value_error("unknown scenario parameter '" + key + "'");
     }
     point p;
-    p.scenario = get("scenario", "send_latency");
-    p.api = get("api", "socket");
-    p.primitive = get("primitive", "");
+    std::vector<std::string> scenario_names;
+    for (const auto& info : scenario_catalog()) scenario_names.push_back(info.name);
+    p.scenario = parse_or_throw<scenario_kind>(get("scenario", "send_latency"), parse_scenario_kind, "scenario",
+                                               joined(scenario_names));
+    p.api = parse_or_throw<api_kind>(get("api", "socket"), parse_api_kind, "API", joined(api_names()));
+    if (p.scenario == scenario_kind::primitive) {
+        if (!d.contains("primitive")) throw py::value_error("scenario 'primitive' needs primitive=<name>");
+        p.primitive =
+            parse_or_throw<primitive_kind>(get("primitive", ""), parse_primitive_kind, "primitive", joined(primitive_names()));
+    }
     p.cfg = make_config(get("mode", "core_locking"), get("input_mode", "auto"), get("mailbox", "mutex_cv"),
                         get("lock", "std_mutex"));
     const long size = d.contains("size") ? d["size"].cast<long>() : 1458;
@@ -152,23 +167,30 @@ public:
     py::dict exchange(long count, long size) {
         if (count < 0) throw py::value_error("count must be >= 0");
         if (size < 1 || size > 1472) throw py::value_error("size must be 1..1472 bytes (loopback MTU 1500), got " + std::to_string(size));
-        long sent = 0, received = 0, errors = 0;
-        double secs = 0;
-        {
-            py::gil_scoped_release nogil;
+        struct tally {
+            long sent = 0, received = 0, errors = 0;
+            double secs = 0;
+        };
+        // On a worker thread, so that Ctrl-C interrupts a long exchange between datagrams.
+        const tally t = run_interruptible<tally>([&](const std::atomic<bool>* cancel) {
+            tally out;
             std::vector<char> buf(static_cast<std::size_t>(size), 'x'), in(2048);
             const auto t0 = now_ns();
             for (long i = 0; i < count; ++i) {
+                throw_if_cancelled(cancel);
                 if (lwip_sendto(_s, _tx, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&_to), sizeof _to) < 0) {
-                    ++errors;
+                    ++out.errors;
                     continue;
                 }
-                ++sent;
-                if (lwip_recv(_s, _rx, in.data(), in.size(), 0) >= 0) ++received;
-                else ++errors;
+                ++out.sent;
+                if (lwip_recv(_s, _rx, in.data(), in.size(), 0) >= 0) ++out.received;
+                else ++out.errors;
             }
-            secs = static_cast<double>(now_ns() - t0) / 1e9;
-        }
+            out.secs = static_cast<double>(now_ns() - t0) / 1e9;
+            return out;
+        });
+        const long sent = t.sent, received = t.received, errors = t.errors;
+        const double secs = t.secs;
         py::dict d;
         d["sent"] = sent;
         d["received"] = received;

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "lwbench/harness/record.hpp"
+#include "lwbench/harness/aggregate.hpp"
 #include "lwbench/harness/timing.hpp"
 
 using namespace lwbench::harness;
@@ -99,20 +100,25 @@ TEST(Counters, HardwareNotRequestedIsSaidSo) {
 
 TEST(Accumulator, OneUnavailableRepetitionMakesTheCounterUnavailable) {
     accumulator acc;
-    repetition a, b;
-    a.samples_ns = {1, 2, 3};
-    a.ops = 3;
-    a.wall_ns = 6;
+    repetition timed, a, b;
+    timed.samples_ns = {1, 2, 3};
+    timed.ops = 3;
+    timed.wall_ns = 6;
+    a = timed;
+    a.counted = true;
     a.counters = {{"cycles", 30.0, "ok"}};
     b = a;
     b.counters = {{"cycles", std::nullopt, "not available: PMU busy"}};
+    acc.add(timed);
+    acc.add(timed);
     acc.add(std::move(a));
     acc.add(std::move(b));
     record r;
-    acc.finish(r, 100);
+    acc.finish(r, 100, rate_basis::operations);
     EXPECT_FALSE(r.counters.at("cycles").per_op.has_value());
     EXPECT_EQ(r.counters.at("cycles").status, "not available: PMU busy");
     EXPECT_EQ(r.repetitions, 2);
+    EXPECT_EQ(r.counted_repetitions, 2);
     EXPECT_DOUBLE_EQ(r.latency.p50, 2);
     EXPECT_DOUBLE_EQ(r.ops_per_sec, 6 * 1e9 / 12);
     EXPECT_DOUBLE_EQ(r.bytes_per_sec, r.ops_per_sec * 100);

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <thread>
 
+#include "lwbench/harness/build_info.hpp"
 #include "lwbench/harness/result_file.hpp"
 
 namespace fs = std::filesystem;
@@ -94,6 +95,14 @@ TEST(ResultFile, SaveResultsWritesJsonAndCsvPairAndLoadsBack) {
     for (const char* k : {"cpu_model", "cpu_count", "kernel", "compiler", "build_type", "git_revision",
                           "library_versions", "hardware_counters_available", "clock"})
         EXPECT_TRUE(doc["environment"].contains(k)) << k;
+    // The revision as built is recorded beside the one at run time, and a difference is flagged.
+    const auto& env = doc["environment"];
+    ASSERT_TRUE(env.contains("build_git_revision"));
+    ASSERT_TRUE(env["git_revision_mismatch"].is_boolean());
+    EXPECT_EQ(env["build_git_revision"], built_from().git_revision);
+    EXPECT_EQ(env["git_revision_mismatch"].get<bool>(),
+              env["build_git_revision"] != env["git_revision"] || built_from().git_dirty.value_or(false));
+    EXPECT_NE(built_from().git_revision, "");
     const auto p1 = save_results(d.path, doc, {r});
     const auto p2 = save_results(d.path, doc, {r});
     EXPECT_NE(p1, p2);

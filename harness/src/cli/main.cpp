@@ -48,8 +48,18 @@ namespace {
 
 std::atomic<bool> g_cancel{false};
 
+// Ctrl-C: the run stops within a second (the measurement core checks g_cancel between
+// samples and inside every wait), tears its testbeds down and exits 130 without a
+// result file — or, with --keep-partial, with one marked "partial". A second Ctrl-C
+// leaves at once.
 void on_sigint(int) {
-    if (g_cancel.exchange(true)) std::_Exit(130);  // second Ctrl-C: leave now
+    if (g_cancel.exchange(true)) std::_Exit(130);
+}
+
+/// Marks a result document as cut short by Ctrl-C (--keep-partial).
+void mark_partial(nlohmann::json& doc) {
+    doc["partial"] = true;
+    doc["notes"].push_back("partial: interrupted by SIGINT; records hold the repetitions finished before it");
 }
 
 template <class Enum>
@@ -142,6 +152,12 @@ std::string command_line(int argc, char** argv) {
 }
 
 void progress_line(const std::string& s) { std::cerr << "lwbench: " << s << "\n"; }
+
+/// Loss is never silent: one warning per record that lost datagrams, with the reasons.
+void warn_about_loss(const std::vector<record>& recs) {
+    for (const auto& r : recs)
+        if (auto w = loss_warning(r)) std::cerr << "lwbench: warning: " << *w << "\n";
+}
 
 // ---- demo: the zero-copy loopback and both threading modes, with counters ----------
 
@@ -243,16 +259,27 @@ int cmd_demo(long count, std::size_t size, const std::string& pcap) {
         std::string perf_cs = "not available";
         for (const auto& v : vals)
             if (v.name == "context_switches") perf_cs = v.total ? fmt::format("{:.2f}", *v.total / static_cast<double>(count)) : v.status;
-        fmt::print("  {:<16} sent {} received {}  {:.2f} µs/send  context switches per call: {} (perf), {:.2f} "
+        std::string drops;
+        for (const auto& [reason, n] : s.st().drops_by_name()) drops += fmt::format("{}{} {}", drops.empty() ? "" : ", ", reason, n);
+        fmt::print("  {:<16} sent {} received {} dropped {}{}  {:.2f} µs/send  context switches per call: {} (perf), {:.2f} "
                    "(getrusage)  copies/datagram {:.2f}  tcpip-thread API messages {}\n",
-                   to_string(mode), sent, received, static_cast<double>(t1 - t0) / 1e3 / static_cast<double>(count),
+                   to_string(mode), sent, received, s.st().dropped_total(), drops.empty() ? "" : " (" + drops + ")",
+                   static_cast<double>(t1 - t0) / 1e3 / static_cast<double>(count),
                    perf_cs, static_cast<double>(cs1 - cs0) / static_cast<double>(count),
                    static_cast<double>(s.st().payload_copies.get()) / static_cast<double>(std::max(1L, sent)),
                    s.st().tcpip_msgs_api.get());
         lwip_close(s, a);
         lwip_close(s, b);
     }
-    fmt::print("\n(context switches count both threads and the tcpip thread; they include the receiver waking)\n\n");
+    fmt::print("\nWhat this shows:\n"
+               "  - sent: sendto() calls that succeeded; received: datagrams the receiving thread read; dropped: what\n"
+               "    the stack discarded, by reason. UDP has no flow control: when the sender outruns the receiving\n"
+               "    thread, the receive queue fills and further datagrams are dropped (recv_queue_full), as in lwIP.\n"
+               "    Core locking lets the sender run the whole send and delivery path itself, so it can outrun the\n"
+               "    receiver; message passing hands every call to the tcpip thread, which paces the sender.\n"
+               "  - context switches per call count every thread (sender, receiver and tcpip thread), so they\n"
+               "    include the receiver waking up; message passing adds the two hand-offs of every call.\n"
+               "  - copies/datagram: the socket API copies once on sendto (user buffer into a pbuf).\n\n");
     return 0;
 }
 
@@ -317,6 +344,8 @@ int main(int argc, char** argv) {
     run->add_flag("--no-save", no_save, "print only, write no result file (e.g. under perf record)");
     run->add_flag("--quiet", quiet, "no progress and no \"wrote\" lines on stderr");
     add_format_option(*run, format);
+    bool keep_partial = false;
+    run->add_flag("--keep-partial", keep_partial, "on Ctrl-C, still write a result file (marked partial) with what was measured");
 
     // ---- reproduce
     auto* repro = app.add_subcommand("reproduce", "The seed comparison: 1458-byte UDP send, socket/netconn/raw, both modes, vs 2007's 204/67/74 µs");
@@ -334,6 +363,8 @@ int main(int argc, char** argv) {
     std::string r_target;
     repro->add_option("--target", r_target, "also run the seed points on an emulated target: " + target_names())
         ->check([](const std::string& t) { return parse_target(t) ? std::string() : "unknown target '" + t + "' (choose from: " + target_names() + ")"; });
+    bool r_keep_partial = false;
+    repro->add_flag("--keep-partial", r_keep_partial, "on Ctrl-C, still write a result file (marked partial) with what was measured");
 
     // ---- demo
     auto* demo = app.add_subcommand("demo", "Send datagrams through the zero-copy loopback; print counters and context switches per call in both modes");
@@ -380,8 +411,12 @@ int main(int argc, char** argv) {
                                 for (auto mb : mbox_v)
                                     for (auto lk : lock_v) {
                                         point p;
-                                        p.scenario = s;
-                                        p.primitive = prim;
+                                        p.scenario = scenario_kind::primitive;
+                                        const auto kind = parse_primitive_kind(prim);
+                                        if (!kind)
+                                            usage_error(fmt::format("unknown primitive '{}' (choose from: {})", prim,
+                                                                    join(primitive_names())));
+                                        p.primitive = *kind;
                                         p.cfg.mailbox = mb;
                                         p.cfg.lock = lk;
                                         p.payload = static_cast<std::size_t>(size);
@@ -400,8 +435,12 @@ int main(int argc, char** argv) {
                                         for (auto lk : lock_v)
                                             for (long t : threads) {
                                                 point p;
-                                                p.scenario = s;
-                                                p.api = api;
+                                                p.scenario = *parse_scenario_kind(s);  // checked above
+                                                const auto kind = parse_api_kind(api);
+                                                if (!kind)
+                                                    usage_error(fmt::format("unknown API '{}' (choose from: {})", api,
+                                                                            join(api_names())));
+                                                p.api = *kind;
                                                 p.cfg.mode = m;
                                                 p.cfg.input = in ? *in : paired_input_mode(m);
                                                 p.cfg.mailbox = mb;
@@ -422,6 +461,7 @@ int main(int argc, char** argv) {
             o.seed = seed;
             o.hardware_counters = !no_hw;
             o.cancel = &g_cancel;
+            o.keep_partial = keep_partial;
             if (!quiet) o.progress = progress_line;
             if (!quiet)
                 progress_line(fmt::format("{} point(s) x {} repetition(s), interleaved; clock overhead {:.1f} ns per sample",
@@ -431,12 +471,15 @@ int main(int argc, char** argv) {
             context.seed = seed;
             std::vector<record> recs;
             for (auto& pr : run_points(points, o)) recs.push_back(std::move(pr.rec));
-            const auto doc = make_document(label, command_line(argc, argv), recs, {}, context);
+            auto doc = make_document(label, command_line(argc, argv), recs, {}, context);
+            if (g_cancel.load()) mark_partial(doc);
             print_run(parse_output_format(format), doc, recs);
+            warn_about_loss(recs);
             if (!no_save) {
                 const auto path = save_results(out_dir, doc, recs);
                 if (!quiet) progress_line("wrote " + path.string());
             }
+            if (g_cancel.load()) throw cancelled();  // partial: exit 130 all the same
             return 0;
         }
         if (*repro) {
@@ -447,6 +490,7 @@ int main(int argc, char** argv) {
             o.warmup = r_warm;
             o.with_lwip = !r_no_lwip;
             o.cancel = &g_cancel;
+            o.keep_partial = r_keep_partial;
             o.progress = progress_line;
             progress_line(fmt::format("reproducing the 2007 comparison: {} interleaved rounds x {} sends; clock overhead {:.1f} ns per sample",
                                       r_reps, r_ops, calibrate_clock().overhead_ns));
@@ -454,9 +498,12 @@ int main(int argc, char** argv) {
             context.warmup_ops = o.warmup;
             context.seed = o.seed;
             auto res = reproduce(o);
-            if (!r_target.empty()) add_target_run(res, {.target = *parse_target(r_target), .driver = {}, .build_dir = {}, .progress = progress_line});
-            const auto doc = make_document("reproduce", command_line(argc, argv), res.records, res.notes, context);
+            if (!r_target.empty() && !g_cancel.load())
+                add_target_run(res, {.target = *parse_target(r_target), .driver = {}, .build_dir = {}, .progress = progress_line});
+            auto doc = make_document("reproduce", command_line(argc, argv), res.records, res.notes, context);
+            if (g_cancel.load()) mark_partial(doc);
             print_reproduce(parse_output_format(r_format), doc, res.records, res.report);
+            warn_about_loss(res.records);
             if (!r_no_save) {
                 const auto path = save_results(r_out, doc, res.records);
                 const auto md = write_new_file(r_out, path.stem().string(), ".md",
@@ -464,10 +511,12 @@ int main(int argc, char** argv) {
                 progress_line("wrote " + path.string());
                 progress_line("wrote " + md.string());
             }
+            if (g_cancel.load()) throw cancelled();  // partial: exit 130 all the same
             return 0;
         }
     } catch (const cancelled&) {
-        std::cerr << "lwbench: interrupted; nothing was written\n";
+        std::cerr << (g_cancel.load() && (keep_partial || r_keep_partial) ? "lwbench: interrupted; the file above is partial\n"
+                                                                         : "lwbench: interrupted; nothing was written\n");
         return 130;
     } catch (const std::invalid_argument& e) {
         std::cerr << "lwbench: " << e.what() << "\n";

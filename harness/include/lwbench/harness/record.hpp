@@ -36,6 +36,23 @@ struct stack_counts {
     friend bool operator==(const stack_counts&, const stack_counts&) = default;
 };
 
+/// One cluster of a bimodal cell: the median of the repetition medians in the
+/// cluster and the share of repetitions that fell into it.
+struct latency_mode {
+    double median_ns = 0;
+    double share = 0;
+    friend bool operator==(const latency_mode&, const latency_mode&) = default;
+};
+
+/// Where one repetition of a point fell in an interleaved run: round `round`, the
+/// `slot`-th visit of that round (every point of both stacks shares one order).
+struct visit_position {
+    int round = 0;
+    int slot = 0;
+    bool counted = false;  ///< a counted repetition (perf counters open)
+    friend bool operator==(const visit_position&, const visit_position&) = default;
+};
+
 struct record {
     // identity
     std::string stack = "lwbench";
@@ -49,19 +66,33 @@ struct record {
     // measurement
     int repetitions = 0;
     long ops_per_repetition = 0;
-    int ops_per_sample = 1;
-    latency_summary latency;
+    int ops_per_sample = 1;          ///< 1: percentiles of single operations; N: of batch means
+    latency_summary latency;         ///< pooled samples of the timed repetitions
     std::vector<double> repetition_p50_ns;
     spread_summary spread;
-    double ops_per_sec = 0;
+    std::vector<latency_mode> modes;  ///< two entries when the repetitions split into clusters
+    double ops_per_sec = 0;           ///< see rate_basis (aggregate.hpp); throughput: delivered
     double bytes_per_sec = 0;
+    std::optional<double> offered_per_sec;    ///< datagrams sent per second (null: no datagrams)
+    std::optional<double> delivered_per_sec;  ///< datagrams received per second
+    int counted_repetitions = 0;              ///< repetitions with perf counters open (not in latency)
+    std::optional<double> counter_overhead;   ///< counted p50 / timed p50 - 1 (null: not measured)
     std::map<std::string, counter_entry> counters;
+    std::vector<visit_position> visits;  ///< every repetition's place in the run's visit order
     std::optional<stack_counts> counts;
     long errors = 0;
 
     /// A short human label: "socket/message_passing/1458B/same_core".
     [[nodiscard]] std::string label() const;
+    /// What the percentiles are of: "single operations" or "batch means (N ops)".
+    [[nodiscard]] std::string sample_basis() const;
+    /// "bimodal: 5.40 µs (60%) / 8.50 µs (40%)"-style text, empty when unimodal.
+    [[nodiscard]] std::string modes_text() const;
 };
+
+/// "send_latency/…: 902 of 8000 datagrams not delivered (recv_queue_full 902)" when the
+/// record lost datagrams; nullopt when everything sent was received.
+std::optional<std::string> loss_warning(const record& r);
 
 nlohmann::json to_json(const record& r);
 record record_from_json(const nlohmann::json& j);

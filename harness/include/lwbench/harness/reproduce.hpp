@@ -4,7 +4,8 @@
 // threading modes, and raw udp_sendto from core context, for "same core" and
 // "separate cores" pinning, next to the primitives that explain them — and, where
 // the real-lwIP runners were built (real_lwip/), the same cells measured on lwIP
-// 2.1.3, interleaved in the same run.
+// 2.1.3: each runner visit is one repetition, shuffled into the same per-round
+// order as our points and aggregated by the same code (run_points, aggregate.hpp).
 #pragma once
 
 #include <atomic>
@@ -25,7 +26,8 @@ struct seed_figures {
 };
 
 struct reproduce_options {
-    int repetitions = 5;
+    int repetitions = 5;           ///< timed rounds (no counters open)
+    int counted_repetitions = -1;  ///< rounds with counters open; < 0: default_counted_repetitions
     long ops = 20000;
     long warmup = 2000;
     bool hardware_counters = true;
@@ -33,6 +35,7 @@ struct reproduce_options {
     std::filesystem::path lwip_runner_dir;  ///< empty: the build's real_lwip/ (or $LWBENCH_LWIP_RUNNERS)
     unsigned seed = 1;
     const std::atomic<bool>* cancel = nullptr;
+    bool keep_partial = false;  ///< on cancellation, report what was measured (see run_options)
     std::function<void(const std::string&)> progress;
 };
 

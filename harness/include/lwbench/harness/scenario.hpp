@@ -8,6 +8,11 @@
 // (stack, loopback, sockets, threads), warming up, timing, and tearing it down — so
 // machine drift spreads over all points instead of showing up as a difference
 // between them (Google Benchmark's random interleaving; nanobench's advice).
+// External points (the real-lwIP runners) join the same shuffled visits.
+//
+// Where the code lives: the catalogue and validation in scenarios/catalog.cpp, one
+// file per scenario kind in scenarios/, the runner in scenarios/runner.cpp; timing
+// and aggregation in the stack-free measurement core (timing.hpp, aggregate.hpp).
 #pragma once
 
 #include <atomic>
@@ -16,14 +21,13 @@
 #include <string>
 #include <vector>
 
+#include "lwbench/harness/aggregate.hpp"
+#include "lwbench/harness/kinds.hpp"
+#include "lwbench/harness/pinning.hpp"
 #include "lwbench/harness/record.hpp"
 #include "lwbench/tcpip.hpp"
 
 namespace lwbench::harness {
-
-enum class pinning { none, same_core, separate_cores };
-const char* to_string(pinning p) noexcept;
-std::optional<pinning> parse_pinning(std::string_view s) noexcept;
 
 /// The kinds and their parameters, for `lwbench list`.
 struct scenario_info {
@@ -36,10 +40,10 @@ const std::vector<std::string>& primitive_names();
 const std::vector<std::string>& api_names();
 
 struct point {
-    std::string scenario = "send_latency";
-    std::string api = "socket";   ///< raw, netconn, socket (ignored for primitives)
-    std::string primitive;        ///< for scenario == "primitive"
-    stack_config cfg;             ///< mode, input, mailbox, lock (+ pool sizes)
+    scenario_kind scenario = scenario_kind::send_latency;
+    api_kind api = api_kind::socket;                     ///< ignored for primitives
+    primitive_kind primitive = primitive_kind::lock_unlock;  ///< for scenario_kind::primitive
+    stack_config cfg;                                    ///< mode, input, mailbox, lock (+ pool sizes)
     std::size_t payload = 1458;
     int threads = 1;
     pinning pin = pinning::none;
@@ -51,31 +55,46 @@ struct point {
 std::optional<std::string> validate(const point& p);
 
 struct run_options {
-    int repetitions = 5;
+    int repetitions = 5;           ///< timed repetitions per point (no counters open)
+    int counted_repetitions = -1;  ///< repetitions with perf counters open; < 0: default_counted_repetitions
     long ops = 20000;  ///< timed operations per repetition (per thread for throughput)
     long warmup = 2000;
-    bool hardware_counters = true;
+    bool hardware_counters = true;              ///< in counted repetitions, try hardware events too
     unsigned seed = 1;                          ///< shuffle seed for interleaving
     bool keep_samples = false;                  ///< return the raw samples (Python)
-    const std::atomic<bool>* cancel = nullptr;  ///< checked between repetitions and inside long loops
+    const std::atomic<bool>* cancel = nullptr;  ///< checked between samples, visits and inside waits
+    /// On cancellation, return what was measured so far (points with at least one timed
+    /// repetition) instead of throwing cancelled; the caller marks the result partial.
+    bool keep_partial = false;
     std::function<void(const std::string&)> progress;  ///< one line per step (stderr in the CLI)
-    /// Called after each round (every point measured once); lets other measurements
-    /// (the real-lwIP runners) interleave with ours round by round.
-    std::function<void(int round)> after_round;
+};
+
+/// A point measured by someone else (a real-lwIP runner) that joins the interleaved
+/// visits. `measure(counted)` runs one repetition and returns the record identity
+/// (its measurement fields are ignored) and the repetition; nullopt when it failed
+/// (it reports why itself). It must honour run_options.cancel within a second.
+struct external_point {
+    std::string label;
+    rate_basis basis = rate_basis::operations;
+    double payload_bytes = 0;
+    struct visit {
+        record identity;
+        repetition rep;
+    };
+    std::function<std::optional<visit>(bool counted)> measure;
 };
 
 struct point_result {
     record rec;
-    std::vector<double> samples_ns;  ///< all samples (ns/op), if keep_samples
+    std::vector<double> samples_ns;  ///< all samples of the timed repetitions (ns/op), if keep_samples
 };
 
-/// Thrown (only at the harness edge) when run_options.cancel was set.
-struct cancelled : std::exception {
-    const char* what() const noexcept override { return "cancelled"; }
-};
-
-/// Measures every point, interleaved (see file comment). Throws cancelled, or
-/// std::invalid_argument for a point that does not validate.
-std::vector<point_result> run_points(const std::vector<point>& points, const run_options& opt);
+/// Measures every point (ours, then the external ones, in the result), interleaved
+/// (see file comment); each record's `visits` says where each of its repetitions
+/// fell. Throws cancelled (unless keep_partial), or std::invalid_argument for a point
+/// that does not validate.
+/// An external point that never produced a repetition has no result.
+std::vector<point_result> run_points(const std::vector<point>& points, const run_options& opt,
+                                     const std::vector<external_point>& external = {});
 
 }  // namespace lwbench::harness

@@ -1,9 +1,10 @@
 // stats.hpp — exact percentiles over latency samples and spread across repetitions.
 //
-// Percentiles are computed from the real samples (sorted copy, nearest-rank with
-// linear interpolation between the two neighbouring order statistics), never from
-// a histogram, so p99.9 of 20 000 samples is a value that was actually observed
-// or lies between two that were.
+// Percentiles are computed from the real samples (sorted, then linear interpolation
+// between the two neighbouring order statistics: Hyndman & Fan type 7, numpy's
+// default), never from a histogram, so p99.9 of 20 000 samples is a value that was
+// actually observed or lies between two that were. What a sample is (one operation,
+// or the mean of a batch) is the caller's: see timing.hpp and record::ops_per_sample.
 #pragma once
 
 #include <span>

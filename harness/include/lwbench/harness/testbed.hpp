@@ -22,6 +22,8 @@
 #include <string_view>
 #include <vector>
 
+#include "lwbench/harness/kinds.hpp"
+#include "lwbench/harness/timing.hpp"
 #include "lwbench/loopback_netif.hpp"
 #include "lwbench/netconn.hpp"
 #include "lwbench/sockets.hpp"
@@ -31,24 +33,13 @@
 LWBENCH_NS_BEGIN
 namespace bench {
 
-enum class api_kind : std::uint8_t { raw, netconn, socket };
-inline const char* to_string(api_kind a) {
-    switch (a) {
-        case api_kind::raw: return "raw";
-        case api_kind::netconn: return "netconn";
-        case api_kind::socket: return "socket";
-    }
-    return "?";
-}
+using api_kind = lwbench::harness::api_kind;  // stack-free: one enum for every variant
+using lwbench::harness::to_string;
+using lwbench::harness::wait_until;
 
 inline constexpr std::uint16_t k_sink_port = 9;  ///< the counting raw sink (discard)
 inline constexpr std::uint16_t k_rx_port = 7000, k_echo_port = 7001, k_ping_port = 7002;
 inline constexpr ip4_addr k_lo = ip4_addr::from_octets(127, 0, 0, 1);
-
-/// "raw", "netconn", "socket" -> api_kind (the harness validates names first).
-inline api_kind parse_api(std::string_view s) {
-    return s == "raw" ? api_kind::raw : s == "netconn" ? api_kind::netconn : api_kind::socket;
-}
 
 inline stack_config paired_config(threading_mode m) {
     stack_config c;
@@ -58,17 +49,6 @@ inline stack_config paired_config(threading_mode m) {
     c.pbuf_ref_pool_size = 2048;
     c.recv_queue_depth = 1024;
     return c;
-}
-
-/// Waits (spinning with yields, bounded) until ready(); false on time-out.
-template <class F>
-bool wait_until(F&& ready, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!ready()) {
-        if (std::chrono::steady_clock::now() > deadline) return false;
-        std::this_thread::yield();
-    }
-    return true;
 }
 
 class testbed {
@@ -249,6 +229,10 @@ public:
     }
     /// Raw API: datagrams its receive callback has seen.
     [[nodiscard]] std::uint64_t raw_received() const noexcept { return _raw_got.load(std::memory_order_acquire); }
+    /// Raw API: when the receive callback last ran (harness::now_ns(), stamped in core
+    /// context as the datagram arrived), so a delivery latency never includes the time
+    /// the waiting application thread took to notice.
+    [[nodiscard]] std::int64_t raw_arrival_ns() const noexcept { return _raw_arrival_ns.load(std::memory_order_acquire); }
 
     /// netconn/socket: recv() gives up after `ms` (raw: recv() waits at most 10 s anyway).
     void set_recv_timeout(int ms) {
@@ -279,6 +263,7 @@ private:
     }
     static void on_raw(void* arg, udp_pcb* pcb, pbuf* p, ip4_addr src, std::uint16_t port) {
         auto* self = static_cast<endpoint*>(arg);
+        self->_raw_arrival_ns.store(lwbench::harness::now_ns(), std::memory_order_relaxed);
         if (self->_echo) (void)udp_sendto(pcb, p, src, port);  // the very pbuf back (zero copy)
         pbuf_free(p);
         self->_raw_got.fetch_add(1, std::memory_order_release);
@@ -293,7 +278,8 @@ private:
     int _fd = -1;
     std::uint16_t _port = 0;
     bool _echo = false;
-    std::atomic<std::uint64_t> _raw_got{0};
+    std::atomic<std::uint64_t> _raw_got{0};  // released after _raw_arrival_ns is stored
+    std::atomic<std::int64_t> _raw_arrival_ns{0};
     std::uint64_t _raw_seen = 0;
 };
 

@@ -1,0 +1,38 @@
+// kinds.hpp — the closed sets a scenario point is made of, as enums with their one
+// name table each: scenario kinds, APIs and primitives. Names are parsed once, at
+// the edge (CLI, Python, runner flags); everything behind it switches on the enum.
+// Stack-free, so the real-lwIP runners and the testbed share these too.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace lwbench::harness {
+
+enum class scenario_kind : std::uint8_t { send_latency, recv_latency, delivery_latency, round_trip, throughput, primitive };
+enum class api_kind : std::uint8_t { raw, netconn, socket };
+enum class primitive_kind : std::uint8_t {
+    lock_unlock,
+    mailbox_handoff,
+    semaphore_wake,
+    thread_pingpong,
+    memcpy,
+    checksum,
+    udp_emit_floor,
+};
+
+const char* to_string(scenario_kind k) noexcept;
+const char* to_string(api_kind k) noexcept;
+const char* to_string(primitive_kind k) noexcept;
+std::optional<scenario_kind> parse_scenario_kind(std::string_view s) noexcept;
+std::optional<api_kind> parse_api_kind(std::string_view s) noexcept;
+std::optional<primitive_kind> parse_primitive_kind(std::string_view s) noexcept;
+
+/// Every value, in declaration order (for catalogues and sweeps).
+std::span<const scenario_kind> all_scenario_kinds() noexcept;
+std::span<const api_kind> all_api_kinds() noexcept;
+std::span<const primitive_kind> all_primitive_kinds() noexcept;
+
+}  // namespace lwbench::harness
