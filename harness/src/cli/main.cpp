@@ -412,11 +412,7 @@ int main(int argc, char** argv) {
                                     for (auto lk : lock_v) {
                                         point p;
                                         p.scenario = scenario_kind::primitive;
-                                        const auto kind = parse_primitive_kind(prim);
-                                        if (!kind)
-                                            usage_error(fmt::format("unknown primitive '{}' (choose from: {})", prim,
-                                                                    join(primitive_names())));
-                                        p.primitive = *kind;
+                                        p.primitive = *parse_primitive_kind(prim);  // add_choice_list checked it
                                         p.cfg.mailbox = mb;
                                         p.cfg.lock = lk;
                                         p.payload = static_cast<std::size_t>(size);
@@ -435,12 +431,8 @@ int main(int argc, char** argv) {
                                         for (auto lk : lock_v)
                                             for (long t : threads) {
                                                 point p;
-                                                p.scenario = *parse_scenario_kind(s);  // checked above
-                                                const auto kind = parse_api_kind(api);
-                                                if (!kind)
-                                                    usage_error(fmt::format("unknown API '{}' (choose from: {})", api,
-                                                                            join(api_names())));
-                                                p.api = *kind;
+                                                p.scenario = *parse_scenario_kind(s);  // add_choice_list checked
+                                                p.api = *parse_api_kind(api);          // both names
                                                 p.cfg.mode = m;
                                                 p.cfg.input = in ? *in : paired_input_mode(m);
                                                 p.cfg.mailbox = mb;
