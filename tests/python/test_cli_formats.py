@@ -126,7 +126,7 @@ def test_json_format_is_the_result_document_and_progress_stays_on_stderr(tmp_pat
     doc = json.loads(r.stdout)  # stdout is nothing but the document
     assert doc["schema"] == "lwbench.results"
     assert len(doc["records"]) == 2
-    assert "[1/2" in r.stderr and "[2/2" in r.stderr
+    assert "[1/4" in r.stderr and "[4/4" in r.stderr  # 2 points, each visited timed and counted
     (saved,) = tmp_path.glob("*_fmtjson.json")
     assert f"lwbench: wrote {saved}" in r.stderr
     assert doc["run_id"] == saved.stem
