@@ -77,7 +77,7 @@ TEST(WireTcp, OptionsWalk) {
     // Malformed: length 0 or 1, length past the end, no length byte, MSS of length 3.
     EXPECT_FALSE(opt("0300"));
     EXPECT_FALSE(opt("0301"));
-    EXPECT_FALSE(opt("0805000000"));
+    EXPECT_FALSE(opt("0806000000"));  // 6 announced, 5 held
     EXPECT_FALSE(opt("0101" "08"));
     EXPECT_FALSE(opt("020305" "00"));
     EXPECT_FALSE(opt("02040a"));  // MSS cut short
