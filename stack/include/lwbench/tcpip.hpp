@@ -85,6 +85,7 @@ class mailbox;
 class core_lock;
 struct tcpip_msg;
 struct lock_token;
+struct tcp_core;
 enum class msg_kind : std::uint8_t;
 }  // namespace detail
 
@@ -150,6 +151,10 @@ public:
     udp_pcb*& udp_pcbs() noexcept { return _udp_pcbs; }
     std::uint16_t& next_ephemeral_port() noexcept { return _next_port; }
     socket_table& sockets() noexcept { return *_sockets; }
+    /// TCP's core state (pools, pcb lists, timer): made by the first TCP call, freed
+    /// with the stack (lwbench/detail/tcp_priv.hpp).
+    using tcp_core_ptr = std::unique_ptr<detail::tcp_core, void (*)(detail::tcp_core*)>;
+    tcp_core_ptr& tcp_core_slot() noexcept { return _tcp; }
     std::uint16_t next_ip_ident() noexcept { return _ip_ident++; }
     /// A netif has queued work for after the current core operation (loopback).
     void request_poll(netif* n);
@@ -191,6 +196,7 @@ private:
     // core state
     std::vector<netif*> _netifs;
     udp_pcb* _udp_pcbs = nullptr;
+    tcp_core_ptr _tcp{nullptr, nullptr};  // after _pools: freed (with its pbufs) before them
     std::uint16_t _next_port = k_ephemeral_first;
     std::uint16_t _ip_ident = 1;
     std::vector<netif*> _poll_pending;

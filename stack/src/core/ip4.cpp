@@ -1,4 +1,4 @@
-// ip4.cpp — IPv4 output (header prepend) and input (validation, demux to UDP).
+// ip4.cpp — IPv4 output (header prepend) and input (validation, demux to UDP and TCP).
 #include "lwbench/ip4.hpp"
 
 #include <algorithm>
@@ -6,9 +6,11 @@
 
 #include "lwbench/inet_chksum.hpp"
 #include "lwbench/netif.hpp"
+#include "lwbench/tcp.hpp"
 #include "lwbench/tcpip.hpp"
 #include "lwbench/udp.hpp"
 #include "lwbench/wire/ipv4.hpp"
+#include "lwbench/wire/tcp.hpp"
 
 LWBENCH_NS_BEGIN
 
@@ -104,12 +106,13 @@ void ip4_input(stack& s, pbuf* p, netif* inp) {
     const std::uint8_t proto = ip.protocol();
     pbuf_realloc(p, ip.total_len());  // drop link padding beyond the IP packet
     st.ip_recv.inc();
-    if (proto != wire::k_proto_udp) return drop(drop_reason::ip_unknown_proto);
+    if (proto != wire::k_proto_udp && proto != wire::k_proto_tcp) return drop(drop_reason::ip_unknown_proto);
     if (p->tot_len == hlen) {
         (void)pbuf_remove_header(p, hlen);  // empty IP payload: keep one (empty) pbuf
     } else {
         p = pbuf_free_header(p, hlen);
     }
+    if (proto == wire::k_proto_tcp) return tcp_input(s, p, inp, src, dst);
     udp_input(s, p, inp, src, dst);
 }
 

@@ -39,6 +39,8 @@ const char* drop_reason_name(drop_reason r) noexcept {
         "ip_fragment",     "ip_not_for_us",   "ip_unknown_proto", "ip_header_split", "ip_netif_down",
         "udp_too_short",   "udp_bad_length",  "udp_bad_checksum", "udp_no_port",    "recv_queue_full",
         "input_queue_full", "netif_queue_full", "netif_removed",    "recv_closed",
+        "tcp_too_short",   "tcp_bad_header_len", "tcp_bad_checksum", "tcp_bad_options", "tcp_no_port",
+        "tcp_backlog_full", "tcp_unacceptable", "tcp_ooseq_full",
     };
     static_assert(std::size(names) == k_drop_reasons);
     const auto i = static_cast<std::size_t>(r);
