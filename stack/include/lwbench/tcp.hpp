@@ -135,7 +135,9 @@ struct tcp_pcb {
     std::uint32_t rcv_ann_right = 0;   ///< right edge of the window we announced (never moves left)
     tcp_seg* ooseq = nullptr;          ///< out-of-order segments, sorted by seq
 
-    // send sequence space; invariant snd_una <= snd_nxt <= snd_max <= snd_lbb
+    // send sequence space; invariant snd_una <= snd_nxt <= snd_max <= snd_lbb. snd_max
+    // is RFC 9293's SND.NXT; snd_nxt is where sending resumes, which a retransmission
+    // timeout moves back to snd_una (go-back-N).
     std::uint32_t iss = 0, snd_una = 0, snd_nxt = 0;
     std::uint32_t snd_max = 0;  ///< highest sequence sent so far (+1)
     std::uint32_t snd_lbb = 0;  ///< next sequence number to queue (after the last byte written)

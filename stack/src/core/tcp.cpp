@@ -190,7 +190,7 @@ void pcb_free(tcp_pcb* pcb) {
         for (tcp_pcb* c = core.active; c;) {
             tcp_pcb* next = c->next;
             if (c->listener == pcb) {
-                send_rst(core.s, c->snd_nxt, c->rcv_nxt, true, c->local_ip, c->remote_ip, c->local_port,
+                send_rst(core.s, c->snd_max, c->rcv_nxt, true, c->local_ip, c->remote_ip, c->local_port,
                          c->remote_port);
                 c->listener = nullptr;
                 pcb_free(c);
@@ -449,7 +449,7 @@ void tcp_abort(tcp_pcb* pcb) {
         case tcp_state::syn_sent:
         case tcp_state::time_wait: break;
         default:
-            send_rst(*pcb->owner, pcb->snd_nxt, pcb->rcv_nxt, true, pcb->local_ip, pcb->remote_ip, pcb->local_port,
+            send_rst(*pcb->owner, pcb->snd_max, pcb->rcv_nxt, true, pcb->local_ip, pcb->remote_ip, pcb->local_port,
                      pcb->remote_port);
     }
     pcb_fail(pcb, err::abrt);
@@ -481,7 +481,7 @@ bool on_rto(tcp_core& core, tcp_pcb* pcb) {
     const bool handshake = pcb->state == tcp_state::syn_sent || pcb->state == tcp_state::syn_rcvd;
     if (++pcb->nrtx > (handshake ? core.cfg.syn_retries : core.cfg.max_retries)) {
         if (!handshake)
-            send_rst(core.s, pcb->snd_nxt, pcb->rcv_nxt, true, pcb->local_ip, pcb->remote_ip, pcb->local_port,
+            send_rst(core.s, pcb->snd_max, pcb->rcv_nxt, true, pcb->local_ip, pcb->remote_ip, pcb->local_port,
                      pcb->remote_port);
         pcb_fail(pcb, err::timeout);
         return false;

@@ -139,7 +139,12 @@ err enqueue_flags(tcp_pcb* pcb, std::uint8_t flags) {
     return err::ok;
 }
 
-err send_empty_ack(tcp_pcb* pcb) { return transmit(pcb, nullptr, pcb->snd_nxt, 0); }
+err send_empty_ack(tcp_pcb* pcb) {
+    // snd_max, not snd_nxt: after a timeout snd_nxt walks back over data the peer may
+    // already hold, and an ACK below its rcv_nxt would be unacceptable to it (dropped
+    // unread), so neither side would ever learn the other's progress.
+    return transmit(pcb, nullptr, pcb->snd_max, 0);
+}
 
 void send_rst(stack& s, std::uint32_t seq, std::uint32_t ack, bool with_ack, ip4_addr local, ip4_addr remote,
               std::uint16_t local_port, std::uint16_t remote_port) {

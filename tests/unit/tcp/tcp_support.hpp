@@ -9,7 +9,10 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <sstream>
+#include <string>
 
+#include "lwbench/detail/tcp_priv.hpp"  // tcp_seg, for describe()
 #include "lwbench/tcp.hpp"
 #include "lwbench/wire/tcp.hpp"
 #include "unit_support.hpp"
@@ -33,7 +36,7 @@ struct tcp_end {
     const std::uint8_t* source = nullptr;
     std::size_t total = 0, queued = 0;
     bool copy = true;
-    bool close_when_done = false;
+    bool shut_when_done = false;  ///< half close (send FIN) once everything is queued
 
     static err on_recv(void* arg, tcp_pcb* pcb, pbuf* p, err) {
         auto* self = static_cast<tcp_end*>(arg);
@@ -78,12 +81,12 @@ struct tcp_end {
         tcp_err(p, &on_err);
     }
     /// Starts sending `n` bytes from `data` (refilled from the sent callback). Core context.
-    void send(const std::uint8_t* data, std::size_t n, bool copy_data, bool close_after = false) {
+    void send(const std::uint8_t* data, std::size_t n, bool copy_data, bool shut_after = false) {
         source = data;
         total = n;
         queued = 0;
         copy = copy_data;
-        close_when_done = close_after;
+        shut_when_done = shut_after;
         pump();
     }
     void pump() {
@@ -96,10 +99,9 @@ struct tcp_end {
             queued += n;
         }
         (void)tcp_output(pcb);
-        if (queued == total && close_when_done) {
-            close_when_done = false;
-            EXPECT_EQ(tcp_close(pcb), err::ok);
-            pcb = nullptr;
+        if (queued == total && shut_when_done) {
+            shut_when_done = false;
+            EXPECT_EQ(tcp_shutdown(pcb, false, true), err::ok);
         }
     }
     /// Opens the window for everything received so far. Core context.
@@ -150,6 +152,23 @@ bool wait_core(stack& s, Pred pred, std::chrono::milliseconds limit = std::chron
         if (std::chrono::steady_clock::now() > deadline) return false;
         std::this_thread::yield();
     }
+}
+
+/// The pcb's state and sequence variables, for failure messages. Core context.
+inline std::string describe(const tcp_pcb* p) {
+    if (!p) return "(no pcb)";
+    std::size_t unsent = 0, unacked = 0, ooseq = 0;
+    for (const tcp_seg* q = p->unsent; q; q = q->next) ++unsent;
+    for (const tcp_seg* q = p->unacked; q; q = q->next) ++unacked;
+    for (const tcp_seg* q = p->ooseq; q; q = q->next) ++ooseq;
+    std::ostringstream o;
+    o << tcp_state_name(p->state) << " una=" << p->snd_una - p->iss << " nxt=" << p->snd_nxt - p->iss
+      << " max=" << p->snd_max - p->iss << " lbb=" << p->snd_lbb - p->iss << " wnd=" << p->snd_wnd
+      << " cwnd=" << p->cwnd << " ssthresh=" << p->ssthresh << " rcv_nxt=" << p->rcv_nxt - p->irs
+      << " rcv_wnd=" << p->rcv_wnd << " unsent=" << unsent << " unacked=" << unacked << " ooseq=" << ooseq
+      << " rto=" << p->rto_ms << " rto_due=" << p->rto_due << " persist_due=" << p->persist_due
+      << " nrtx=" << int{p->nrtx} << " flags=" << std::hex << p->flags << std::dec;
+    return o.str();
 }
 
 // ---- an independent IPv4 + TCP segment builder and parser ---------------------------------

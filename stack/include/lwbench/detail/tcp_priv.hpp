@@ -95,7 +95,7 @@ void rto_restart(tcp_pcb* pcb);
 // ---- tcp_out.cpp ---------------------------------------------------------------------
 /// Queues SYN or FIN as a segment (FIN joins the last unsent segment when it can).
 err enqueue_flags(tcp_pcb* pcb, std::uint8_t flags);
-/// Sends a header-only segment <SEQ=snd_nxt><ACK=rcv_nxt><ACK> (clears the owed ACK).
+/// Sends a header-only segment <SEQ=snd_max><ACK=rcv_nxt><ACK> (clears the owed ACK).
 err send_empty_ack(tcp_pcb* pcb);
 /// Sends RST: <SEQ=seq><ACK=ack><RST (+ACK if with_ack)> from local to remote.
 void send_rst(stack& s, std::uint32_t seq, std::uint32_t ack, bool with_ack, ip4_addr local, ip4_addr remote,
