@@ -279,8 +279,7 @@ err tcp_write(tcp_pcb* pcb, const void* data, std::uint32_t len, std::uint8_t fl
 err tcp_output(tcp_pcb* pcb) {
     if (!pcb) return err::arg;
     assert_core_context(*pcb->owner, "tcp_output");
-    if (pcb->state == tcp_state::closed || pcb->state == tcp_state::listen || pcb->state == tcp_state::time_wait)
-        return err::ok;
+    if (pcb->state == tcp_state::closed || pcb->state == tcp_state::listen) return err::ok;
     const std::uint32_t wnd = std::min(pcb->snd_wnd, pcb->cwnd);
     err result = err::ok;
     while (tcp_seg* seg = pcb->unsent) {
