@@ -5,12 +5,17 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
+#include <sstream>
 #include <span>
 #include <string>
 #include <thread>
@@ -254,6 +259,30 @@ inline stack_config inline_config(threading_mode m) {
     return c;
 }
 inline std::string mode_param_name(const ::testing::TestParamInfo<threading_mode>& i) { return to_string(i.param); }
+
+// ---- external tools ---------------------------------------------------------------------
+
+/// True if an executable `exe` is on PATH.
+inline bool on_path(const std::string& exe) {
+    const char* path = std::getenv("PATH");
+    if (!path) return false;
+    std::stringstream ss(path);
+    std::string dir;
+    while (std::getline(ss, dir, ':'))
+        if (!dir.empty() && ::access((std::filesystem::path(dir) / exe).c_str(), X_OK) == 0) return true;
+    return false;
+}
+
+/// Runs a shell command, returns (exit status, stdout).
+inline std::pair<int, std::string> run_command(const std::string& cmd) {
+    std::string out;
+    FILE* f = ::popen(cmd.c_str(), "r");
+    if (!f) return {-1, out};
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+    return {::pclose(f), out};
+}
 
 /// Runs f() inside a core_guard (raw API calls need core context).
 template <class F>

@@ -9,8 +9,10 @@
 // never from the heap per connection. A pcb belongs to the application from tcp_new
 // (or the accept callback) until tcp_close or tcp_abort; after tcp_close the stack
 // owns it (it finishes the close, then frees it) and calls no callback any more.
-// When the stack frees a pcb by itself (reset, retransmission timeout) it calls the
-// err callback afterwards: the pcb is gone by then.
+// A connection that ends normally before tcp_close (both FINs exchanged) leaves the
+// pcb in state closed until the application closes it. When the stack frees a pcb
+// by itself on failure (reset, retransmission timeout) it calls the err callback
+// afterwards: the pcb is gone by then.
 //
 // Callbacks that return err: returning err::abrt means "I called tcp_abort on this
 // pcb" — the stack then never touches it again. Any other value is as err::ok,

@@ -215,6 +215,18 @@ void pcb_fail(tcp_pcb* pcb, err why) {
     if (fn) fn(arg, why);
 }
 
+void pcb_finish(tcp_pcb* pcb) {
+    if ((pcb->flags & pcb_flag::app_closed) || pcb->listener) return pcb_free(pcb);
+    tcp_core& core = tcp_core_of(*pcb->owner);
+    pcb_unlink(pcb);
+    core.free_list(pcb->unsent);
+    core.free_list(pcb->unacked);
+    core.free_list(pcb->ooseq);
+    pcb->unsent = pcb->unsent_tail = pcb->unacked = pcb->unacked_tail = pcb->ooseq = nullptr;
+    pcb->rto_due = pcb->persist_due = pcb->delack_due = pcb->time_wait_due = 0;
+    pcb->state = tcp_state::closed;
+}
+
 std::uint32_t new_isn(tcp_core& core, const tcp_pcb* pcb) {
     if (core.cfg.isn) return core.cfg.isn(core.cfg.isn_arg);
     // RFC 6528: ISN = M + F(4-tuple, secret), M a 4-microsecond clock.
@@ -506,7 +518,7 @@ bool on_rto(tcp_core& core, tcp_pcb* pcb) {
 bool pcb_timers(tcp_core& core, tcp_pcb* pcb, std::uint64_t now) {
     if (pcb->state == tcp_state::time_wait) {
         if (now >= pcb->time_wait_due) {
-            pcb_free(pcb);
+            pcb_finish(pcb);
             return false;
         }
         return true;

@@ -478,7 +478,7 @@ void input_synchronized(tcp_pcb* pcb, segment& seg) {
         if (pcb->state == tcp_state::syn_rcvd && pcb->listener) return pcb_free(pcb);  // back to LISTEN
         const bool tell = pcb->state != tcp_state::closing && pcb->state != tcp_state::last_ack &&
                           pcb->state != tcp_state::time_wait;
-        return tell ? pcb_fail(pcb, err::rst) : pcb_free(pcb);
+        return tell ? pcb_fail(pcb, err::rst) : pcb_finish(pcb);
     }
     // Fourth: SYN in a synchronized state (RFC 5961 4.2: challenge ACK).
     if (seg.has(flag::syn)) {
@@ -511,7 +511,7 @@ void input_synchronized(tcp_pcb* pcb, segment& seg) {
         case tcp_state::last_ack:
             if (fin_acked) {
                 seg.drop_data();
-                return pcb_free(pcb);
+                return pcb_finish(pcb);
             }
             break;
         default: break;

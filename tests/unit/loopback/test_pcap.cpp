@@ -201,27 +201,6 @@ TEST_F(Pcap, UnwritablePathReported) {
 
 // ---- tshark -----------------------------------------------------------------------------
 
-bool on_path(const std::string& exe) {
-    const char* path = std::getenv("PATH");
-    if (!path) return false;
-    std::stringstream ss(path);
-    std::string dir;
-    while (std::getline(ss, dir, ':'))
-        if (!dir.empty() && ::access((fs::path(dir) / exe).c_str(), X_OK) == 0) return true;
-    return false;
-}
-
-/// Runs a shell command, returns (exit status, stdout).
-std::pair<int, std::string> run(const std::string& cmd) {
-    std::string out;
-    FILE* f = ::popen(cmd.c_str(), "r");
-    if (!f) return {-1, out};
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-    return {::pclose(f), out};
-}
-
 // tshark, with IPv4 and UDP checksum validation on, finds no malformed packet, no
 // expert info, and every checksum Good (status 1 in tshark 4.0: 0 Bad, 1 Good,
 // 2 Unverified, 3 Not present).
@@ -234,7 +213,7 @@ TEST_F(Pcap, TsharkValidatesChecksums) {
                             " -e frame.number -e _ws.malformed -e _ws.expert -e ip.checksum.status"
                             " -e udp.checksum.status -e udp.length 2>'" +
                             err_file.string() + "'";
-    const auto [status, out] = run(cmd);
+    const auto [status, out] = run_command(cmd);
     std::ifstream ef(err_file);
     const std::string errors((std::istreambuf_iterator<char>(ef)), std::istreambuf_iterator<char>());
     std::error_code ec;

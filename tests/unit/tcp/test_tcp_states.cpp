@@ -302,6 +302,23 @@ TEST_P(TcpStates, ActiveCloseThroughTimeWait) {
     ASSERT_TRUE(wait_core(s, [&] { return tcp_pcbs_in_use(s) == 0; }));
 }
 
+// TIME_WAIT -> CLOSED before the application closed: the pcb stays its own (state
+// closed, off every list) until tcp_close, so its pointer never dangles.
+TEST_P(TcpStates, FinishedConnectionWaitsForClose) {
+    tcp_pcb* p = establish_active();
+    in_core(s, [&] { ASSERT_EQ(tcp_shutdown(p, false, true), err::ok); });
+    inject(from_peer(flag::fin | flag::ack, peer_isn + 1, k_our_isn + 2));
+    EXPECT_EQ(state(p), tcp_state::time_wait);
+    in_core(s, [&] { p->time_wait_due = 1; });
+    ASSERT_TRUE(wait_core(s, [&] { return p->state == tcp_state::closed; }));
+    in_core(s, [&] {
+        EXPECT_EQ(tcp_pcbs_in_use(s), 1u);
+        EXPECT_EQ(tcp_close(p), err::ok);
+        EXPECT_EQ(tcp_pcbs_in_use(s), 0u);
+    });
+    EXPECT_FALSE(end.error);
+}
+
 // FIN_WAIT_1 -> TIME_WAIT when the peer's FIN also acknowledges ours.
 TEST_P(TcpStates, FinWait1ToTimeWaitOnFinAck) {
     tcp_pcb* p = establish_active();

@@ -79,6 +79,11 @@ void pcb_link(tcp_pcb* pcb, pcb_list to);
 void pcb_free(tcp_pcb* pcb);
 /// Frees the pcb and reports `why` to its err callback (after the free).
 void pcb_fail(tcp_pcb* pcb, err why);
+/// The connection ended normally (TIME_WAIT over, our FIN acked in LAST_ACK, RST in a
+/// closing state): frees the pcb if the stack owns it (tcp_close was called, or a
+/// listener's child not yet accepted); otherwise it stays the application's, in state
+/// closed and off every list, until tcp_close.
+void pcb_finish(tcp_pcb* pcb);
 std::uint32_t new_isn(tcp_core& core, const tcp_pcb* pcb);
 /// Starts the cyclic timer if it is not running.
 void timer_needed(tcp_core& core);
