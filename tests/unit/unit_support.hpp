@@ -284,6 +284,39 @@ inline std::pair<int, std::string> run_command(const std::string& cmd) {
     return {::pclose(f), out};
 }
 
+/// Runs tshark over a capture with `options` (e.g. "-o tcp.check_checksum:TRUE") and
+/// prints `fields` (-T fields, tab-separated, first occurrence): one row of columns per
+/// packet, each row padded to fields.size(). Adds a test failure (with tshark's stderr)
+/// if tshark exits non-zero.
+inline std::vector<std::vector<std::string>> tshark_fields(const std::string& pcap, const std::string& options,
+                                                           const std::vector<std::string>& fields) {
+    const auto err_file = std::filesystem::temp_directory_path() /
+                          ("lwbench_tshark_stderr_" + std::to_string(::getpid()));
+    std::string cmd = "tshark -n -r '" + pcap + "' " + options + " -T fields -E separator=/t -E occurrence=f";
+    for (const auto& f : fields) cmd += " -e " + f;
+    cmd += " 2>'" + err_file.string() + "'";
+    const auto [status, out] = run_command(cmd);
+    std::string errors;
+    if (FILE* f = std::fopen(err_file.c_str(), "r")) {
+        char buf[1024];
+        for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) errors.append(buf, n);
+        std::fclose(f);
+    }
+    std::error_code ec;
+    std::filesystem::remove(err_file, ec);
+    EXPECT_EQ(status, 0) << cmd << "\n" << errors;
+    std::vector<std::vector<std::string>> rows;
+    std::stringstream lines(out);
+    for (std::string line; std::getline(lines, line);) {
+        std::vector<std::string> cols;
+        std::stringstream cs(line);
+        for (std::string c; std::getline(cs, c, '\t');) cols.push_back(c);
+        cols.resize(fields.size());
+        rows.push_back(std::move(cols));
+    }
+    return rows;
+}
+
 /// Runs f() inside a core_guard (raw API calls need core context).
 template <class F>
 auto in_core(stack& s, F&& f) {

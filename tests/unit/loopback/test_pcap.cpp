@@ -207,30 +207,12 @@ TEST_F(Pcap, UnwritablePathReported) {
 TEST_F(Pcap, TsharkValidatesChecksums) {
     if (!on_path("tshark")) GTEST_SKIP() << "tshark is not installed (setup installs it)";
     const auto want = run_traffic();
-    const fs::path err_file = temp_file("tshark_stderr");
-    const std::string cmd = "tshark -n -r '" + path.string() +
-                            "' -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE -T fields -E separator=/t"
-                            " -e frame.number -e _ws.malformed -e _ws.expert -e ip.checksum.status"
-                            " -e udp.checksum.status -e udp.length 2>'" +
-                            err_file.string() + "'";
-    const auto [status, out] = run_command(cmd);
-    std::ifstream ef(err_file);
-    const std::string errors((std::istreambuf_iterator<char>(ef)), std::istreambuf_iterator<char>());
-    std::error_code ec;
-    fs::remove(err_file, ec);
-    ASSERT_EQ(status, 0) << cmd << "\n" << errors;
-    std::vector<std::vector<std::string>> rows;
-    std::stringstream lines(out);
-    for (std::string line; std::getline(lines, line);) {
-        std::vector<std::string> cols;
-        std::stringstream cs(line);
-        for (std::string c; std::getline(cs, c, '\t');) cols.push_back(c);
-        while (cols.size() < 6) cols.emplace_back();
-        rows.push_back(cols);
-    }
-    ASSERT_EQ(rows.size(), want.size()) << out;
+    const auto rows = tshark_fields(path.string(), "-o ip.check_checksum:TRUE -o udp.check_checksum:TRUE",
+                                    {"frame.number", "_ws.malformed", "_ws.expert", "ip.checksum.status",
+                                     "udp.checksum.status", "udp.length"});
+    ASSERT_EQ(rows.size(), want.size());
     for (std::size_t i = 0; i < rows.size(); ++i) {
-        SCOPED_TRACE("frame " + rows[i][0] + ": " + out);
+        SCOPED_TRACE("frame " + rows[i][0]);
         EXPECT_EQ(rows[i][0], std::to_string(i + 1));
         EXPECT_EQ(rows[i][1], "") << "malformed";
         EXPECT_EQ(rows[i][2], "") << "expert info";

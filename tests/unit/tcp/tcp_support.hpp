@@ -154,6 +154,23 @@ bool wait_core(stack& s, Pred pred, std::chrono::milliseconds limit = std::chron
     }
 }
 
+/// `server` listens on addr:port, `client` connects to it; true once both sides are
+/// established (bounded wait). Not from core context.
+inline bool open_connection(stack& s, tcp_server& server, tcp_end& client, ip4_addr addr, std::uint16_t port) {
+    const err e = in_core(s, [&] {
+        if (const err l = server.listen(s, port); l != err::ok) return l;
+        tcp_pcb* p = tcp_new(s);
+        if (!p) return err::mem;
+        client.attach(p);
+        return tcp_connect(p, addr, port, &tcp_end::on_connected);
+    });
+    EXPECT_EQ(e, err::ok);
+    return e == err::ok && wait_core(s, [&] {
+               return client.connected && server.accepted == 1 && client.pcb->state == tcp_state::established &&
+                      server.first()->pcb->state == tcp_state::established;
+           });
+}
+
 /// The pcb's state and sequence variables, for failure messages. Core context.
 inline std::string describe(const tcp_pcb* p) {
     if (!p) return "(no pcb)";

@@ -81,13 +81,7 @@ TEST_P(TcpFaults, BulkBothWaysArrivesExact) {
 
     tcp_server server;
     tcp_end client;
-    in_core(s, [&] {
-        ASSERT_EQ(server.listen(s, 80), err::ok);
-        tcp_pcb* p = tcp_new(s);
-        client.attach(p);
-        ASSERT_EQ(tcp_connect(p, k_lo, 80, &tcp_end::on_connected), err::ok);
-    });
-    ASSERT_TRUE(wait_core(s, [&] { return client.connected && server.accepted == 1; }, std::chrono::seconds(30)));
+    ASSERT_TRUE(open_connection(s, server, client, k_lo, 80));
     const bytes up = pattern(3u << 20, 21), down = pattern(3u << 20, 33);
     tcp_end& peer = *server.first();
     in_core(s, [&] {

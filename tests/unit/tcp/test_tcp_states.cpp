@@ -97,8 +97,8 @@ protected:
     tcp_state state(tcp_pcb* p) {
         return in_core(s, [&] { return p->state; });
     }
-    /// Active open to the peer, completed: our ISN k_our_isn, the peer's `peer_isn`.
-    tcp_pcb* establish_active(std::uint16_t peer_mss = 1460) {
+    /// Active open from our_port to the peer, up to the SYN sent (state SYN_SENT).
+    tcp_pcb* start_active() {
         tcp_pcb* p = in_core(s, [&] {
             tcp_pcb* n = tcp_new(s);
             end.attach(n);
@@ -111,6 +111,11 @@ protected:
         EXPECT_EQ(syn.seq, k_our_isn);
         EXPECT_TRUE(syn.mss.has_value());
         EXPECT_EQ(state(p), tcp_state::syn_sent);
+        return p;
+    }
+    /// Active open to the peer, completed: our ISN k_our_isn, the peer's `peer_isn`.
+    tcp_pcb* establish_active(std::uint16_t peer_mss = 1460) {
+        tcp_pcb* p = start_active();
         auto t = from_peer(flag::syn | flag::ack, peer_isn, k_our_isn + 1);
         t.mss = peer_mss;
         inject(t);
@@ -189,14 +194,7 @@ TEST_P(TcpStates, ActiveOpenUsesPeerMss) {
 
 // SYN_SENT -> SYN_RCVD -> ESTABLISHED: the peer's SYN crosses ours (simultaneous open).
 TEST_P(TcpStates, SimultaneousOpen) {
-    tcp_pcb* p = in_core(s, [&] {
-        tcp_pcb* n = tcp_new(s);
-        end.attach(n);
-        EXPECT_EQ(tcp_bind(n, k_us, our_port), err::ok);
-        EXPECT_EQ(tcp_connect(n, k_peer, peer_port, &tcp_end::on_connected), err::ok);
-        return n;
-    });
-    (void)take_one();
+    tcp_pcb* p = start_active();
     inject(from_peer(flag::syn, peer_isn, 0));
     EXPECT_EQ(state(p), tcp_state::syn_rcvd);
     const auto synack = take_one();
@@ -212,14 +210,7 @@ TEST_P(TcpStates, SimultaneousOpen) {
 
 // SYN_SENT -> CLOSED on RST (connection refused: err::rst) and on tcp_close.
 TEST_P(TcpStates, SynSentResetAndClose) {
-    tcp_pcb* p = in_core(s, [&] {
-        tcp_pcb* n = tcp_new(s);
-        end.attach(n);
-        EXPECT_EQ(tcp_bind(n, k_us, our_port), err::ok);
-        EXPECT_EQ(tcp_connect(n, k_peer, peer_port, &tcp_end::on_connected), err::ok);
-        return n;
-    });
-    (void)take_one();
+    tcp_pcb* p = start_active();
     inject(from_peer(flag::rst | flag::ack, 0, k_our_isn + 999));  // unacceptable ACK: ignored
     EXPECT_EQ(state(p), tcp_state::syn_sent);
     inject(from_peer(flag::rst | flag::ack, 0, k_our_isn + 1));
