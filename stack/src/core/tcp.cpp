@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <random>
 
+#include "lwbench/detail/ports.hpp"
 #include "lwbench/detail/tcp_priv.hpp"
 #include "lwbench/netif.hpp"
 #include "lwbench/wire/tcp.hpp"
@@ -141,21 +142,12 @@ void pcb_unlink(tcp_pcb* pcb) {
 bool port_taken(tcp_core& core, const tcp_pcb* self, ip4_addr addr, std::uint16_t port) {
     for (tcp_pcb* list : {core.bound, core.listening, core.active})
         for (const tcp_pcb* q = list; q; q = q->next)
-            if (q != self && q->local_port == port &&
-                (q->local_ip.is_any() || addr.is_any() || q->local_ip == addr))
-                return true;
+            if (q != self && q->local_port == port && detail::addresses_overlap(q->local_ip, addr)) return true;
     return false;
 }
 
 std::uint16_t ephemeral_port(tcp_core& core, const tcp_pcb* self, ip4_addr addr) {
-    auto& next = core.s.next_ephemeral_port();
-    constexpr unsigned range = 65536u - k_ephemeral_first;
-    for (unsigned tries = 0; tries < range; ++tries) {
-        const std::uint16_t port = next;
-        next = next == 0xffff ? k_ephemeral_first : static_cast<std::uint16_t>(next + 1);
-        if (!port_taken(core, self, addr, port)) return port;
-    }
-    return 0;
+    return detail::ephemeral_port(core.s, [&](std::uint16_t port) { return port_taken(core, self, addr, port); });
 }
 
 /// The oldest TIME_WAIT pcb (the active list is newest first), to reclaim.
