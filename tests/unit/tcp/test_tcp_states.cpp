@@ -650,3 +650,35 @@ TEST_P(TcpStates, ApiErrors) {
 
 }  // namespace
 }  // namespace lwbench::test
+
+namespace lwbench::test {
+namespace {
+
+// The raw API asserts core context (debug and sanitizer builds), like the UDP one.
+TEST(TcpDeathTest, RawApiOutsideCoreContextAborts) {
+#if !defined(LWBENCH_CHECK_CORE_CONTEXT)
+    GTEST_SKIP() << "core-context assertions are compiled out in this build (release)";
+#else
+    GTEST_FLAG_SET(death_test_style, "threadsafe");  // the stack runs threads
+    EXPECT_DEATH(
+        {
+            stack s;
+            tcp_new(s);  // no core_guard
+        },
+        "tcp_new called outside core context");
+    EXPECT_DEATH(
+        {
+            stack s;
+            tcp_pcb* p = nullptr;
+            {
+                core_guard g(s);
+                p = tcp_new(s);
+            }
+            (void)tcp_bind(p, ip4_addr::any(), 80);  // no core_guard
+        },
+        "tcp_bind called outside core context");
+#endif
+}
+
+}  // namespace
+}  // namespace lwbench::test
