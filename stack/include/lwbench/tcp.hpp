@@ -201,7 +201,8 @@ err tcp_listen(tcp_pcb* pcb, std::uint8_t backlog);
 err tcp_connect(tcp_pcb* pcb, ip4_addr addr, std::uint16_t port, tcp_connected_fn connected);
 
 /// Queues len bytes for sending (sent by tcp_output, or when ACKs arrive).
-///  - flags & copy: copied into pool pbufs (one counted copy); `data` may be reused on return.
+///  - flags & copy: copied into pool pbufs (counted as one payload copy per call); `data`
+///    may be reused on return.
 ///  - otherwise no copy: the stack references `data` (ref pbufs) and sends it from
 ///    there, zero-copy; the memory must stay valid and unchanged until `on_release`
 ///    runs — once per piece the stack made of it, with the piece's start — which is

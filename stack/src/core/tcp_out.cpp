@@ -34,12 +34,6 @@ std::size_t tailroom(const pbuf* p) {
     return static_cast<std::size_t>(end - (p->bytes() + p->len));
 }
 
-/// memcpy counted as one payload copy (the stack's copy counter, stats.payload_copies).
-void counted_copy(stack& s, void* dst, const void* src, std::size_t n) {
-    std::memcpy(dst, src, n);
-    s.st().payload_copies.inc();
-    s.st().payload_copy_bytes.inc(n);
-}
 
 void append_unsent(tcp_pcb* pcb, tcp_seg* seg) {
     if (pcb->unsent_tail) {
@@ -255,7 +249,7 @@ err tcp_write(tcp_pcb* pcb, const void* data, std::uint32_t len, std::uint8_t fl
     // 2. Commit: fill in the data, link the new segments.
     if (joined > 0) {
         if (copy) {
-            counted_copy(s, last_tail->bytes() + last_tail->len, src, joined);
+            std::memcpy(last_tail->bytes() + last_tail->len, src, joined);
             last_tail->len = static_cast<std::uint16_t>(last_tail->len + joined);
             for (pbuf* q = last->data; q; q = q->next) q->tot_len = static_cast<std::uint16_t>(q->tot_len + joined);
         } else {
@@ -263,8 +257,11 @@ err tcp_write(tcp_pcb* pcb, const void* data, std::uint32_t len, std::uint8_t fl
         }
         last->len += joined;
     }
-    for (tcp_seg* seg = head; seg; seg = seg->next) {
-        if (copy) counted_copy(s, seg->data->payload, src + (seg->seq - pcb->snd_lbb), seg->len);
+    if (copy) {
+        for (tcp_seg* seg = head; seg; seg = seg->next)
+            std::memcpy(seg->data->payload, src + (seg->seq - pcb->snd_lbb), seg->len);
+        s.st().payload_copies.inc();  // one copy per write call, as a socket send counts one
+        s.st().payload_copy_bytes.inc(len);
     }
     if (head) {
         (pcb->unsent_tail ? pcb->unsent_tail->next : pcb->unsent) = head;
