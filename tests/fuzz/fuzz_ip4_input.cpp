@@ -12,7 +12,9 @@
 // stack must never write into received packet memory (libFuzzer reports a target
 // that modifies its input). After each feed the target aborts unless:
 //  - every pbuf came back (pool, ref and heap in-use counts are 0): no leak;
-//  - exactly one outcome was counted: one drop reason, or one delivery;
+//  - exactly one outcome was counted for the packet and for each packet the stack
+//    sent back through the loopback (TCP answers a stray segment with RST): one
+//    drop reason, or one delivery, each;
 //  - every delivered chain satisfies tot_len == len + next->tot_len, its length
 //    matches the UDP header's length field, and every byte is readable (ASan).
 #include <cstdint>
@@ -78,9 +80,11 @@ struct world {
     void feed(pbuf* p) {
         const auto& st = s.st();
         const std::uint64_t drops0 = st.dropped_total(), deliv0 = st.udp_delivered.get(), cb0 = callbacks;
+        const std::uint64_t replies0 = lo.transmitted();
         s.input(p, &lo.nif());
         const std::uint64_t drops = st.dropped_total() - drops0, deliv = st.udp_delivered.get() - deliv0;
-        if (drops + deliv != 1) fail("not exactly one outcome (drop or delivery) counted");
+        if (drops + deliv != 1 + (lo.transmitted() - replies0))
+            fail("not exactly one outcome (drop or delivery) counted per packet");
         if (callbacks - cb0 != deliv) fail("delivery counted without callback (or the reverse)");
         check_no_leak();
     }

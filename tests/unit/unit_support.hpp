@@ -5,12 +5,17 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
+#include <sstream>
 #include <span>
 #include <string>
 #include <thread>
@@ -254,6 +259,63 @@ inline stack_config inline_config(threading_mode m) {
     return c;
 }
 inline std::string mode_param_name(const ::testing::TestParamInfo<threading_mode>& i) { return to_string(i.param); }
+
+// ---- external tools ---------------------------------------------------------------------
+
+/// True if an executable `exe` is on PATH.
+inline bool on_path(const std::string& exe) {
+    const char* path = std::getenv("PATH");
+    if (!path) return false;
+    std::stringstream ss(path);
+    std::string dir;
+    while (std::getline(ss, dir, ':'))
+        if (!dir.empty() && ::access((std::filesystem::path(dir) / exe).c_str(), X_OK) == 0) return true;
+    return false;
+}
+
+/// Runs a shell command, returns (exit status, stdout).
+inline std::pair<int, std::string> run_command(const std::string& cmd) {
+    std::string out;
+    FILE* f = ::popen(cmd.c_str(), "r");
+    if (!f) return {-1, out};
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+    return {::pclose(f), out};
+}
+
+/// Runs tshark over a capture with `options` (e.g. "-o tcp.check_checksum:TRUE") and
+/// prints `fields` (-T fields, tab-separated, first occurrence): one row of columns per
+/// packet, each row padded to fields.size(). Adds a test failure (with tshark's stderr)
+/// if tshark exits non-zero.
+inline std::vector<std::vector<std::string>> tshark_fields(const std::string& pcap, const std::string& options,
+                                                           const std::vector<std::string>& fields) {
+    const auto err_file = std::filesystem::temp_directory_path() /
+                          ("lwbench_tshark_stderr_" + std::to_string(::getpid()));
+    std::string cmd = "tshark -n -r '" + pcap + "' " + options + " -T fields -E separator=/t -E occurrence=f";
+    for (const auto& f : fields) cmd += " -e " + f;
+    cmd += " 2>'" + err_file.string() + "'";
+    const auto [status, out] = run_command(cmd);
+    std::string errors;
+    if (FILE* f = std::fopen(err_file.c_str(), "r")) {
+        char buf[1024];
+        for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) errors.append(buf, n);
+        std::fclose(f);
+    }
+    std::error_code ec;
+    std::filesystem::remove(err_file, ec);
+    EXPECT_EQ(status, 0) << cmd << "\n" << errors;
+    std::vector<std::vector<std::string>> rows;
+    std::stringstream lines(out);
+    for (std::string line; std::getline(lines, line);) {
+        std::vector<std::string> cols;
+        std::stringstream cs(line);
+        for (std::string c; std::getline(cs, c, '\t');) cols.push_back(c);
+        cols.resize(fields.size());
+        rows.push_back(std::move(cols));
+    }
+    return rows;
+}
 
 /// Runs f() inside a core_guard (raw API calls need core context).
 template <class F>

@@ -21,8 +21,8 @@ err ip4_output_if(stack& s, pbuf* p, ip4_addr src, ip4_addr dst, std::uint8_t tt
                   std::uint8_t proto, netif* n);
 
 /// Processes a received IPv4 packet: validates every header field, drops and counts
-/// anything malformed (stats.drops by reason), and passes UDP to udp_input and ICMP
-/// to icmp_input.
+/// anything malformed (stats.drops by reason), and passes UDP to udp_input, TCP to
+/// tcp_input and ICMP to icmp_input.
 /// Takes ownership of p on every outcome.
 void ip4_input(stack& s, pbuf* p, netif* inp);
 

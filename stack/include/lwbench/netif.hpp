@@ -34,6 +34,7 @@ struct netif_caps {
     std::uint16_t mtu = 1500;
     bool chksum_gen_ip = true, chksum_gen_udp = true;      ///< generate in software on output
     bool chksum_check_ip = true, chksum_check_udp = true;  ///< verify in software on input
+    bool chksum_gen_tcp = true, chksum_check_tcp = true;
 };
 
 namespace netif_flags {

@@ -70,6 +70,14 @@ enum class drop_reason : std::uint8_t {
     no_pbuf,            ///< pool exhausted: a received frame (driver) or an ICMP reply dropped
     link_rx_error,      ///< driver: read(2) failed, or a frame longer than the link's MTU
     link_tx_error,      ///< driver: write(2) failed or wrote a partial frame
+    tcp_too_short,      ///< shorter than a TCP header
+    tcp_bad_header_len, ///< data offset < 5 words or longer than the segment
+    tcp_bad_checksum,   ///< checksum mismatch
+    tcp_bad_options,    ///< malformed option list
+    tcp_no_port,        ///< no pcb for the segment (answered with RST unless it was one)
+    tcp_backlog_full,   ///< SYN to a listener whose backlog is full
+    tcp_unacceptable,   ///< outside the receive window, or not valid in the pcb's state
+    tcp_ooseq_full,     ///< out-of-order segment with no segment descriptor left
     count_
 };
 inline constexpr std::size_t k_drop_reasons = static_cast<std::size_t>(drop_reason::count_);
@@ -89,6 +97,10 @@ struct stats {
     // where work ran (core context)
     core_counter tcpip_msgs_api, tcpip_msgs_input, tcpip_msgs_callback, tcpip_msgs_timer;
     core_counter api_calls_locked;  ///< API messages run inline under the core lock
+    // TCP (core context): segments sent (retransmissions included) and received,
+    // retransmissions by cause, window updates and zero-window probes sent
+    core_counter tcp_xmit, tcp_recv, tcp_rexmit, tcp_fast_rexmit, tcp_rto, tcp_window_updates,
+        tcp_persist_probes;
 
     void drop(drop_reason r) noexcept { drops[static_cast<std::size_t>(r)].inc(); }
     /// Counts the drop and frees the dropped packet (pbuf.cpp): the one step every

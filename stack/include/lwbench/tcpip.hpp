@@ -118,6 +118,7 @@ struct tcpip_msg;
 struct lock_token;
 struct stack_access;
 class stack_sockets;
+struct tcp_core;
 enum class msg_kind : std::uint8_t;
 }  // namespace detail
 
@@ -217,6 +218,9 @@ public:
     /// The pbuf pools, for their usage figures (pool_in_use, …). Allocate with
     /// pbuf_alloc / pbuf_alloc_ref. Any thread.
     [[nodiscard]] const pbuf_pools& pools() const noexcept { return _pools; }
+    /// TCP's core state (pools, pcb lists, timer): made by the first TCP call, freed
+    /// with the stack (lwbench/detail/tcp_priv.hpp); reached through detail::stack_access.
+    using tcp_core_ptr = std::unique_ptr<detail::tcp_core, void (*)(detail::tcp_core*)>;
 
     // ---- for netif drivers (core context) ---------------------------------------------
     /// A netif has queued work for after the current core operation (the loopback):
@@ -260,6 +264,7 @@ private:
     // core state (core context only; reached by the stack's own files through detail::stack_access)
     std::vector<netif*> _netifs;
     udp_pcb* _udp_pcbs = nullptr;
+    tcp_core_ptr _tcp{nullptr, nullptr};  // after _pools: freed (with its pbufs) before them
     std::uint16_t _next_port = k_ephemeral_first;
     std::uint16_t _ip_ident = 1;
     std::vector<netif*> _poll_pending;

@@ -1,4 +1,4 @@
-// ip4.cpp — IPv4 output (header prepend) and input (validation, demux to UDP and ICMP).
+// ip4.cpp — IPv4 output (header prepend) and input (validation, demux to UDP, TCP and ICMP).
 #include "lwbench/ip4.hpp"
 
 #include <algorithm>
@@ -8,10 +8,12 @@
 #include "lwbench/icmp.hpp"
 #include "lwbench/inet_chksum.hpp"
 #include "lwbench/netif.hpp"
+#include "lwbench/tcp.hpp"
 #include "lwbench/tcpip.hpp"
 #include "lwbench/udp.hpp"
 #include "lwbench/wire/icmp.hpp"
 #include "lwbench/wire/ipv4.hpp"
+#include "lwbench/wire/tcp.hpp"
 
 LWBENCH_NS_BEGIN
 
@@ -106,7 +108,8 @@ void ip4_input(stack& s, pbuf* p, netif* inp) {
     const std::uint8_t proto = ip.protocol();
     pbuf_realloc(p, ip.total_len());  // drop link padding beyond the IP packet
     st.ip_recv.inc();
-    if (proto != wire::k_proto_udp && proto != wire::k_proto_icmp) return drop(drop_reason::ip_unknown_proto);
+    if (proto != wire::k_proto_udp && proto != wire::k_proto_tcp && proto != wire::k_proto_icmp)
+        return drop(drop_reason::ip_unknown_proto);
     if (p->tot_len == hlen) {
         (void)pbuf_remove_header(p, hlen);  // empty IP payload: keep one (empty) pbuf
     } else {
@@ -114,6 +117,7 @@ void ip4_input(stack& s, pbuf* p, netif* inp) {
     }
     switch (proto) {
         case wire::k_proto_udp: return udp_input(s, p, inp, src, dst);
+        case wire::k_proto_tcp: return tcp_input(s, p, inp, src, dst);
         case wire::k_proto_icmp: return icmp_input(s, p, inp, src, dst);
     }
 }

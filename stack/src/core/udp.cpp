@@ -5,6 +5,7 @@
 #include <new>
 
 #include "lwbench/detail/stack_access.hpp"
+#include "lwbench/detail/ports.hpp"
 #include "lwbench/inet_chksum.hpp"
 #include "lwbench/ip4.hpp"
 #include "lwbench/netif.hpp"
@@ -17,20 +18,12 @@ namespace {
 
 bool port_taken(stack& s, const udp_pcb* self, ip4_addr addr, std::uint16_t port) {
     for (const udp_pcb* q = detail::stack_access::udp_pcbs(s); q; q = q->next)
-        if (q != self && q->local_port == port && (q->local_ip.is_any() || addr.is_any() || q->local_ip == addr))
-            return true;
+        if (q != self && q->local_port == port && detail::addresses_overlap(q->local_ip, addr)) return true;
     return false;
 }
 
 std::uint16_t ephemeral_port(stack& s, const udp_pcb* self, ip4_addr addr) {
-    auto& next = detail::stack_access::next_ephemeral_port(s);
-    constexpr unsigned range = 65536u - k_ephemeral_first;
-    for (unsigned tries = 0; tries < range; ++tries) {
-        const std::uint16_t port = next;
-        next = next == 0xffff ? k_ephemeral_first : static_cast<std::uint16_t>(next + 1);
-        if (!port_taken(s, self, addr, port)) return port;
-    }
-    return 0;
+    return detail::ephemeral_port(s, [&](std::uint16_t port) { return port_taken(s, self, addr, port); });
 }
 
 bool is_registered(stack& s, const udp_pcb* pcb) {

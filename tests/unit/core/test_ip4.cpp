@@ -122,7 +122,7 @@ const malformed_case k_cases[] = {
     {"fragment_more_fragments", [](bytes& b) { set_ip_field16(b, 6, 0x2000); }, drop_reason::ip_fragment},
     {"fragment_offset", [](bytes& b) { set_ip_field16(b, 6, 0x0001); }, drop_reason::ip_fragment},
     {"fragment_df_and_offset", [](bytes& b) { set_ip_field16(b, 6, 0x4000 | 0x00b9); }, drop_reason::ip_fragment},
-    {"unknown_protocol_tcp", [](bytes& b) { b[9] = 6; fix_ip_checksum(b); }, drop_reason::ip_unknown_proto},
+    {"unknown_protocol_gre", [](bytes& b) { b[9] = 47; fix_ip_checksum(b); }, drop_reason::ip_unknown_proto},  // TCP (6) and ICMP (1) are known now
     {"unknown_protocol_experimental", [](bytes& b) { b[9] = 253; fix_ip_checksum(b); }, drop_reason::ip_unknown_proto},
     {"not_for_us",
      [](bytes& b) {

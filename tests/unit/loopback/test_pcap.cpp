@@ -201,57 +201,18 @@ TEST_F(Pcap, UnwritablePathReported) {
 
 // ---- tshark -----------------------------------------------------------------------------
 
-bool on_path(const std::string& exe) {
-    const char* path = std::getenv("PATH");
-    if (!path) return false;
-    std::stringstream ss(path);
-    std::string dir;
-    while (std::getline(ss, dir, ':'))
-        if (!dir.empty() && ::access((fs::path(dir) / exe).c_str(), X_OK) == 0) return true;
-    return false;
-}
-
-/// Runs a shell command, returns (exit status, stdout).
-std::pair<int, std::string> run(const std::string& cmd) {
-    std::string out;
-    FILE* f = ::popen(cmd.c_str(), "r");
-    if (!f) return {-1, out};
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-    return {::pclose(f), out};
-}
-
 // tshark, with IPv4 and UDP checksum validation on, finds no malformed packet, no
 // expert info, and every checksum Good (status 1 in tshark 4.0: 0 Bad, 1 Good,
 // 2 Unverified, 3 Not present).
 TEST_F(Pcap, TsharkValidatesChecksums) {
     if (!on_path("tshark")) GTEST_SKIP() << "tshark is not installed (setup installs it)";
     const auto want = run_traffic();
-    const fs::path err_file = temp_file("tshark_stderr");
-    const std::string cmd = "tshark -n -r '" + path.string() +
-                            "' -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE -T fields -E separator=/t"
-                            " -e frame.number -e _ws.malformed -e _ws.expert -e ip.checksum.status"
-                            " -e udp.checksum.status -e udp.length 2>'" +
-                            err_file.string() + "'";
-    const auto [status, out] = run(cmd);
-    std::ifstream ef(err_file);
-    const std::string errors((std::istreambuf_iterator<char>(ef)), std::istreambuf_iterator<char>());
-    std::error_code ec;
-    fs::remove(err_file, ec);
-    ASSERT_EQ(status, 0) << cmd << "\n" << errors;
-    std::vector<std::vector<std::string>> rows;
-    std::stringstream lines(out);
-    for (std::string line; std::getline(lines, line);) {
-        std::vector<std::string> cols;
-        std::stringstream cs(line);
-        for (std::string c; std::getline(cs, c, '\t');) cols.push_back(c);
-        while (cols.size() < 6) cols.emplace_back();
-        rows.push_back(cols);
-    }
-    ASSERT_EQ(rows.size(), want.size()) << out;
+    const auto rows = tshark_fields(path.string(), "-o ip.check_checksum:TRUE -o udp.check_checksum:TRUE",
+                                    {"frame.number", "_ws.malformed", "_ws.expert", "ip.checksum.status",
+                                     "udp.checksum.status", "udp.length"});
+    ASSERT_EQ(rows.size(), want.size());
     for (std::size_t i = 0; i < rows.size(); ++i) {
-        SCOPED_TRACE("frame " + rows[i][0] + ": " + out);
+        SCOPED_TRACE("frame " + rows[i][0]);
         EXPECT_EQ(rows[i][0], std::to_string(i + 1));
         EXPECT_EQ(rows[i][1], "") << "malformed";
         EXPECT_EQ(rows[i][2], "") << "expert info";

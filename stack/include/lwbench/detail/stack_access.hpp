@@ -36,6 +36,11 @@ struct stack_access {
     }
     /// Forgets a pending poll request (netif removal). Core context.
     static void forget_poll(stack& s, netif* n) noexcept { s.forget_poll(n); }
+    /// TCP's core state slot (made by the first TCP call). Core context.
+    static stack::tcp_core_ptr& tcp_core_slot(stack& s) {
+        assert_core_context(s, "stack tcp state");
+        return s._tcp;
+    }
     /// s's pbuf pools (thread-safe). Any thread.
     static pbuf_pools& pools(stack& s) noexcept { return s._pools; }
     /// The socket layer's per-stack state. Any thread.
