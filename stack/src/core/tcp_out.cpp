@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "lwbench/detail/stack_access.hpp"
 #include "lwbench/detail/tcp_priv.hpp"
 #include "lwbench/inet_chksum.hpp"
 #include "lwbench/ip4.hpp"
