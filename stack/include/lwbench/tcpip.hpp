@@ -119,6 +119,7 @@ struct lock_token;
 struct stack_access;
 class stack_sockets;
 struct tcp_core;
+class wake_list;
 enum class msg_kind : std::uint8_t;
 }  // namespace detail
 
@@ -256,6 +257,7 @@ private:
     std::unique_ptr<detail::mailbox> _mbox;
     std::uint32_t _caller_spin = 0;                 ///< spin budget of a caller waiting for completion
     std::atomic<const void*> _core_owner{nullptr};  ///< thread marker of the core-context thread
+    std::unique_ptr<detail::wake_list> _wakes;      ///< core context: issued by unlock_core
     std::mutex _switch_mutex;                       ///< serialises mode switches
     // message pool for fire-and-forget messages (input, callback): mailbox_capacity of them
     std::vector<detail::tcpip_msg> _msg_storage;

@@ -53,7 +53,7 @@ namespace {
 /// udp recv callback (core context): queue the datagram for the application thread.
 void recv_into_mbox(void* arg, udp_pcb*, pbuf* p, ip4_addr src, std::uint16_t port) {
     auto* conn = static_cast<netconn*>(arg);
-    if (!conn->recvmbox.try_push({p, src, port, p->tot_len})) {
+    if (!conn->recvmbox.try_push({p, src, port, p->tot_len}, &detail::stack_access::wakes(conn->owner))) {
         conn->owner.st().drop(drop_reason::recv_queue_full);
         conn->recv_drops.inc();
         pbuf_free(p);

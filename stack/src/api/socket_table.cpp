@@ -10,6 +10,8 @@
 #include <climits>
 #include <ctime>
 
+#include "lwbench/detail/stack_access.hpp"
+#include "lwbench/detail/wake_list.hpp"
 #include "lwbench/netconn.hpp"
 #include "lwbench/tcpip.hpp"
 
@@ -80,9 +82,14 @@ void stack_sockets::user_left() noexcept {
     socket_table::instance().bump_freed();
 }
 
-void stack_sockets::notify() noexcept {
+void stack_sockets::notify(wake_list* later) noexcept {
     _seq.fetch_add(1, std::memory_order_seq_cst);
-    if (_pollers.load(std::memory_order_seq_cst) != 0) futex(&_seq, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr);
+    if (_pollers.load(std::memory_order_seq_cst) == 0) return;
+    if (later) {
+        later->add(_seq, wake_list::all);
+    } else {
+        futex_wake(&_seq, wake_list::all);
+    }
 }
 
 void stack_sockets::wait_change(std::uint32_t seen, int timeout_ms) noexcept { futex_wait_ms(&_seq, seen, timeout_ms); }
@@ -166,7 +173,10 @@ int socket_table::open(stack_sockets& owner, netconn* conn) {
     const std::uint64_t reserved = (std::uint64_t{gen} << 32) | k_alloc;
     sl.conn = conn;
     sl.owner.store(&owner, std::memory_order_relaxed);
-    conn->event = [](netconn*, void* o) { static_cast<stack_sockets*>(o)->notify(); };
+    conn->event = [](netconn*, void* o) {  // core context: the pollers wake after the core is released
+        auto* sockets = static_cast<stack_sockets*>(o);
+        sockets->notify(&stack_access::wakes(sockets->owner()));
+    };
     conn->event_arg = &owner;
     sl.state.store(reserved | k_open, std::memory_order_release);
     return static_cast<int>((std::uint64_t{gen} << k_slot_bits) | idx);
@@ -231,7 +241,7 @@ void socket_table::close_all(const stack_sockets& owner) {
 void socket_table::bump_freed() noexcept {
     _freed_seq.fetch_add(1, std::memory_order_seq_cst);
     if (_freed_waiters.load(std::memory_order_seq_cst) != 0)
-        futex(&_freed_seq, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr);
+        futex_wake(&_freed_seq, wake_list::all);
 }
 
 void socket_table::wait_freed(std::uint32_t seen, int timeout_ms) noexcept {

@@ -13,6 +13,7 @@
 #include "lwbench/detail/spin.hpp"
 #include "lwbench/detail/stack_access.hpp"
 #include "lwbench/detail/tcpip_msg.hpp"
+#include "lwbench/detail/wake_list.hpp"
 #include "lwbench/ip4.hpp"
 #include "lwbench/netif.hpp"
 #include "lwbench/udp.hpp"
@@ -64,6 +65,7 @@ stack::stack(const stack_config& cfg)
       _lock(std::make_unique<detail::core_lock>(cfg.lock)),
       _mbox(detail::make_mailbox(cfg.mailbox, cfg.mailbox_capacity,
                                  cfg.mailbox == mailbox_kind::spin_then_block ? cfg.spin_iterations : 0)),
+      _wakes(std::make_unique<detail::wake_list>()),
       _msg_storage(cfg.mailbox_capacity),
       _sockets(std::make_unique<detail::stack_sockets>(*this, cfg.max_sockets)),
       _timer_msg(std::make_unique<detail::tcpip_msg>()) {
@@ -109,8 +111,14 @@ void stack::lock_core(detail::lock_token& t) {
 }
 
 void stack::unlock_core(detail::lock_token& t) {
+    // The wake-ups this core operation decided are issued after the release, so a
+    // woken thread never finds the core still held (wake_list.hpp). Every path out of
+    // core context (call, input, core_guard, the tcpip thread) comes through here.
+    detail::wake_list wakes;
+    _wakes->move_to(wakes);
     _core_owner.store(nullptr, std::memory_order_relaxed);
     _lock->unlock(t);
+    wakes.issue();
 }
 
 bool stack::in_core_context() const noexcept {
@@ -343,6 +351,18 @@ void stack::tcpip_thread_main() {
         CPU_SET(_cfg.tcpip_cpu, &set);
         pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
     }
+    // Completions are posted after the core is released (the woken caller must not
+    // find the core still held), and only once the mailbox is drained: the messages an
+    // API call left behind (the loopback's input) run first, so its effects (a
+    // datagram delivered, its receiver woken) happen before the caller resumes. On
+    // one CPU that saves the caller a wake-up that would only block it again in recv;
+    // a full batch is posted at once, so a caller is never held back for long.
+    detail::futex_sem* completions[16];
+    std::size_t pending = 0;
+    const auto post_completions = [&] {
+        for (std::size_t i = 0; i < pending; ++i) completions[i]->post();
+        pending = 0;
+    };
     for (;;) {
         detail::tcpip_msg* m = _mbox->fetch();
         if (m->k == detail::tcpip_msg::kind::quit) break;
@@ -351,14 +371,15 @@ void stack::tcpip_thread_main() {
         run_message(m);
         run_deferred();
         unlock_core(t);
-        // Completion after the core is released: the woken caller must not find the
-        // core still held. After post() the caller may destroy m: touch it no more.
+        // The caller may destroy m once its completion is posted: keep only `done`.
         if (m->done) {
-            m->done->post();
+            completions[pending++] = m->done;
         } else if (m->pooled) {
             free_msg(m);
         }
+        if (pending == std::size(completions) || _mbox->size() == 0) post_completions();
     }
+    post_completions();
 }
 
 // ---- deferred work (end of every core operation) -----------------------------------

@@ -23,7 +23,12 @@ void futex_sem::post() noexcept {
     // seq_cst on both sides (count then sleepers here, sleepers then count in the
     // waiter) rules out "poster saw no sleeper, sleeper saw count 0".
     _count.fetch_add(1, std::memory_order_seq_cst);
-    if (_sleepers.load(std::memory_order_seq_cst) != 0) futex(&_count, FUTEX_WAKE_PRIVATE, 1, nullptr);
+    if (_sleepers.load(std::memory_order_seq_cst) != 0) futex_wake(&_count, 1);
+}
+
+void futex_sem::post(wake_list& later) noexcept {
+    _count.fetch_add(1, std::memory_order_seq_cst);  // as post(): a waiter arriving now finds the unit
+    if (_sleepers.load(std::memory_order_seq_cst) != 0) later.add(_count, 1);
 }
 
 bool futex_sem::try_acquire() noexcept {

@@ -30,7 +30,8 @@ public:
           _spaces(static_cast<std::uint32_t>(capacity)) {}
 
     /// Never blocks. false if full (size >= limit) or closed; `v` is untouched then.
-    bool try_push(const T& v) noexcept {
+    /// With `later` (core context), a blocked popper's wake-up is deferred onto it.
+    bool try_push(const T& v, wake_list* later = nullptr) noexcept {
         if (_closed.load(std::memory_order_acquire) || !_spaces.try_acquire()) return false;
         {
             spin_guard g(_lock);
@@ -40,7 +41,11 @@ public:
             }
             put(v);
         }
-        _items.post();
+        if (later) {
+            _items.post(*later);
+        } else {
+            _items.post();
+        }
         return true;
     }
 

@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "lwbench/config.hpp"
+#include "lwbench/detail/wake_list.hpp"
 
 LWBENCH_NS_BEGIN
 namespace detail {
@@ -27,6 +28,9 @@ public:
 
     /// Adds one unit and wakes one sleeper if there is one (no syscall otherwise).
     void post() noexcept;
+    /// Adds one unit now; the wake-up of a sleeper, if there is one, goes onto `later`
+    /// (core context: see wake_list.hpp).
+    void post(wake_list& later) noexcept;
     /// Takes a unit if one is available right now.
     bool try_acquire() noexcept;
     /// Spins up to `spin` times, then sleeps until a unit is available.

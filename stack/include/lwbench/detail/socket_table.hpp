@@ -36,6 +36,7 @@ class netconn;
 namespace detail {
 
 class socket_table;
+class wake_list;
 
 /// The socket layer's state of one stack: its socket count (max_sockets), the
 /// sequence pollers wait on, and the users the destructor waits for. Thread-safe.
@@ -53,7 +54,8 @@ public:
     [[nodiscard]] bool closing() const noexcept { return _closing.load(std::memory_order_seq_cst); }
 
     /// poll() support: pollers wait for the sequence to change; bumped on delivery and close.
-    void notify() noexcept;
+    /// With `later` (core context), the pollers' wake-up is deferred onto it.
+    void notify(wake_list* later = nullptr) noexcept;
     [[nodiscard]] std::uint32_t wait_seq() const noexcept { return _seq.load(std::memory_order_seq_cst); }
     /// Waits until the sequence differs from `seen` or timeout_ms passes (<0: no limit).
     void wait_change(std::uint32_t seen, int timeout_ms) noexcept;

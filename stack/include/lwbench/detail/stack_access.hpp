@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "lwbench/detail/wake_list.hpp"
 #include "lwbench/tcpip.hpp"
 
 LWBENCH_NS_BEGIN
@@ -40,6 +41,11 @@ struct stack_access {
     static stack::tcp_core_ptr& tcp_core_slot(stack& s) {
         assert_core_context(s, "stack tcp state");
         return s._tcp;
+    }
+    /// Wake-ups to issue once the core is released (see wake_list.hpp). Core context.
+    static wake_list& wakes(stack& s) {
+        assert_core_context(s, "stack wake-up list");
+        return *s._wakes;
     }
     /// s's pbuf pools (thread-safe). Any thread.
     static pbuf_pools& pools(stack& s) noexcept { return s._pools; }
