@@ -4,10 +4,9 @@
 // held the core, it would run, block on the core lock and need a second wake-up: a
 // core-locking round trip would cost ~4 switches instead of 2 (issue 13, item 1).
 //
-// Counts (voluntary + involuntary switches of the three threads involved, from
-// /proc/self/task/<tid>/status) are stable where times are not. Another process
-// preempting us adds involuntary switches, so the average over many round trips is
-// compared with a small tolerance.
+// Counts (context switches of the three threads involved, from
+// /proc/self/task/<tid>/status) are stable where times are not; the average over
+// many round trips is compared with a small tolerance.
 #include <poll.h>
 #include <sched.h>
 
@@ -40,6 +39,9 @@ void unpin_self() {
     sched_setaffinity(0, sizeof set, &set);  // the kernel keeps the allowed subset
 }
 
+/// Voluntary + involuntary switches. Neither alone is stable on a loaded machine: a
+/// thread preempted by another process before it blocks may find its reply already
+/// there (one voluntary switch fewer, one involuntary more); the sum stays put.
 long long switches_of(pid_t tid) {
     return task_status_field(tid, "voluntary_ctxt_switches") + task_status_field(tid, "nonvoluntary_ctxt_switches");
 }
@@ -50,7 +52,7 @@ void PrintTo(const round_trip_case& c, std::ostream* os);
 struct round_trip_case {
     stack_config cfg;
     bool echo_polls;        ///< the echo thread waits in lwip_poll before each recv
-    double switches_per_rt;  ///< expected average per round trip
+    double switches_per_rt;  ///< expected switches per round trip (average)
     double tolerance;
 };
 
@@ -119,6 +121,7 @@ TEST_P(WakeAfterUnlock, SwitchesPerRoundTripOnOneCpu) {
     watchdog wd{watchdog_limit(false)};
     const auto& c = GetParam();
     const double per_rt = switches_per_round_trip(c, scaled(4000));
+    std::printf("  %.3f context switches per round trip\n", per_rt);
     EXPECT_NEAR(per_rt, c.switches_per_rt, c.tolerance)
         << "context switches per round trip (client + echo + tcpip thread, one CPU)";
 }
@@ -140,10 +143,10 @@ std::vector<round_trip_case> cases() {
             c.input = paired_input_mode(c.mode);
             c.mailbox = mailbox;
             // Target 4 (A->tcpip->B->tcpip->A) not reached: the receiver woken by the
-            // tcpip thread preempts it on one CPU. Measured 5.0-5.2 (7.0 before the
-            // wake-ups moved after unlock and completions after the drained mailbox);
-            // this guards that gain.
-            out.push_back({c, polls, 5.0, 0.5});
+            // tcpip thread preempts it on one CPU. Measured 5.0-5.3, up to 5.9 on a
+            // loaded machine (7.0-7.3 before the wake-ups moved after unlock and the
+            // completions after the drained mailbox); this band [4, 6.5] guards that gain.
+            out.push_back({c, polls, 5.25, 1.25});
         }
     return out;
 }
