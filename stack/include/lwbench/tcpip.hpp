@@ -17,6 +17,10 @@
 //    or process inline under the core lock (LWIP_TCPIP_CORE_LOCKING_INPUT).
 //  - Work queued during a core operation (the loopback's packets) is delivered when
 //    that operation ends, before the core is released: never by recursion.
+//  - Wake-ups of application threads that a core operation decides (a datagram for a
+//    blocked receiver, poll() readiness) are issued right after the core is released,
+//    never while holding it (detail/wake_list.hpp); the tcpip thread posts an API
+//    call's completion after the release, once its mailbox is drained.
 #pragma once
 
 #include <atomic>
