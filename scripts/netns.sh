@@ -41,6 +41,13 @@ down() {
     fi
 }
 
+ipv6_off() {  # our stack speaks IPv4 only: no router/neighbour solicitations to count as drops
+    local ns=$1
+    if [[ -d /proc/sys/net/ipv6 ]]; then
+        ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    fi
+}
+
 up() {
     local ns=$1 ifname=$2
     check >&2 || exit 77
@@ -51,6 +58,7 @@ up() {
     trap 'down "$ns"' ERR
     ip netns add "$ns"
     ip -n "$ns" link set lo up
+    ipv6_off "$ns"
     ip -n "$ns" tuntap add dev "$ifname" mode tap
     ip -n "$ns" addr add "$k_kernel_addr" dev "$ifname"
     ip -n "$ns" link set "$ifname" up

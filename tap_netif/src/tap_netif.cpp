@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "lwbench/netns.hpp"
 #include "lwbench/tcpip.hpp"
 
 LWBENCH_NS_BEGIN
@@ -34,16 +35,24 @@ constexpr std::size_t k_max_iov = 16;
 tap_open_result tap_netif::open(stack& s, const tap_config& cfg) {
     if (cfg.ifname.empty() || cfg.ifname.size() >= IFNAMSIZ)
         return {nullptr, "tap: bad interface name '" + cfg.ifname + "'"};
-    const int fd = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) return {nullptr, errno_text("tap: open /dev/net/tun")};
-    ifreq req{};
-    req.ifr_flags = IFF_TAP | IFF_NO_PI;
-    std::memcpy(req.ifr_name, cfg.ifname.c_str(), cfg.ifname.size());
-    if (::ioctl(fd, TUNSETIFF, &req) < 0) {
-        std::string why = errno_text(("tap: TUNSETIFF " + cfg.ifname).c_str());
-        ::close(fd);
-        return {nullptr, why};
-    }
+    // TUNSETIFF finds (or makes) the device in the calling thread's namespace: attach
+    // inside cfg.netns when one is named; the descriptor keeps the device after that.
+    const auto attached = open_in_netns(cfg.netns, "tap " + cfg.ifname, [&]() -> int {
+        const int tun = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        if (tun < 0) return -1;
+        ifreq req{};
+        req.ifr_flags = IFF_TAP | IFF_NO_PI;
+        std::memcpy(req.ifr_name, cfg.ifname.c_str(), cfg.ifname.size());
+        if (::ioctl(tun, TUNSETIFF, &req) < 0) {
+            const int error = errno;
+            ::close(tun);
+            errno = error;
+            return -1;
+        }
+        return tun;
+    });
+    if (attached.fd < 0) return {nullptr, attached.error};
+    const int fd = attached.fd;
     const int stop_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (stop_fd < 0) {
         std::string why = errno_text("tap: eventfd");

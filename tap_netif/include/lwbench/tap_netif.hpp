@@ -43,6 +43,9 @@ class stack;
 struct tap_config {
     /// An existing TAP device to attach to (scripts/netns.sh makes one), or a new one.
     std::string ifname = "lwbtap0";
+    /// The network namespace (`ip netns add` name) that holds the device, entered only
+    /// to attach to it (netns.hpp); empty: the caller's own namespace.
+    std::string netns;
     /// Our MAC: locally administered (02:…) by default.
     wire::mac_addr hwaddr{{0x02, 0x00, 0x00, 0x00, 0x00, 0x02}};
     ip4_addr ip, netmask, gw;
