@@ -15,6 +15,7 @@ constexpr std::array k_primitives = {primitive_kind::lock_unlock,     primitive_
                                      primitive_kind::semaphore_wake,  primitive_kind::thread_pingpong,
                                      primitive_kind::memcpy,          primitive_kind::checksum,
                                      primitive_kind::udp_emit_floor};
+constexpr std::array k_netifs = {netif_kind::loopback, netif_kind::tap};
 
 template <class E, std::size_t N>
 std::optional<E> parse(const std::array<E, N>& all, std::string_view s) noexcept {
@@ -59,12 +60,22 @@ const char* to_string(primitive_kind k) noexcept {
     return "unknown";
 }
 
+const char* to_string(netif_kind k) noexcept {
+    switch (k) {
+        case netif_kind::loopback: return "loopback";
+        case netif_kind::tap: return "tap";
+    }
+    return "unknown";
+}
+
 std::optional<scenario_kind> parse_scenario_kind(std::string_view s) noexcept { return parse(k_scenarios, s); }
 std::optional<api_kind> parse_api_kind(std::string_view s) noexcept { return parse(k_apis, s); }
 std::optional<primitive_kind> parse_primitive_kind(std::string_view s) noexcept { return parse(k_primitives, s); }
+std::optional<netif_kind> parse_netif_kind(std::string_view s) noexcept { return parse(k_netifs, s); }
 
 std::span<const scenario_kind> all_scenario_kinds() noexcept { return k_scenarios; }
 std::span<const api_kind> all_api_kinds() noexcept { return k_apis; }
 std::span<const primitive_kind> all_primitive_kinds() noexcept { return k_primitives; }
+std::span<const netif_kind> all_netif_kinds() noexcept { return k_netifs; }
 
 }  // namespace lwbench::harness

@@ -33,6 +33,7 @@ std::string record::label() const {
     if (lock_kind) s += "/" + *lock_kind;
     s += "/" + std::to_string(payload_bytes) + "B/t" + std::to_string(app_threads) + "/" + pinning;
     if (variant) s += "/" + *variant;
+    if (netif && *netif != "loopback") s += "/" + *netif;
     return s;
 }
 
@@ -103,6 +104,7 @@ json to_json(const record& r) {
         {"app_threads", r.app_threads},
         {"pinning", r.pinning},
         {"variant", opt(r.variant)},
+        {"netif", opt(r.netif)},
         {"lwip_options", r.lwip_options ? *r.lwip_options : json(nullptr)},
         {"repetitions", r.repetitions},
         {"ops_per_repetition", r.ops_per_repetition},
@@ -143,6 +145,7 @@ record record_from_json(const json& j) {
     r.app_threads = j.at("app_threads").get<int>();
     r.pinning = j.at("pinning").get<std::string>();
     r.variant = get_opt_str(j, "variant");
+    r.netif = get_opt_str(j, "netif");  // absent in files from before the TAP netif: null
     if (j.contains("lwip_options") && !j.at("lwip_options").is_null()) r.lwip_options = j.at("lwip_options");
     r.repetitions = j.at("repetitions").get<int>();
     r.ops_per_repetition = j.at("ops_per_repetition").get<long>();

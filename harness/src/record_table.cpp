@@ -49,6 +49,7 @@ std::vector<column> make_columns() {
         {"app_threads", "", shown_as::integer, [](const record& r) -> cell { return double(r.app_threads); }},
         {"pinning", "", shown_as::text, [](const record& r) -> cell { return r.pinning; }},
         {"variant", "", shown_as::text, [](const record& r) { return text_of(r.variant); }},
+        {"netif", "", shown_as::text, [](const record& r) { return text_of(r.netif); }},
         {"repetitions", "", shown_as::integer, [](const record& r) -> cell { return double(r.repetitions); }},
         {"ops_per_repetition", "", shown_as::integer,
          [](const record& r) -> cell { return double(r.ops_per_repetition); }},

@@ -31,7 +31,7 @@ SCHEMA_VERSION = 1
 
 #: The keys that identify a scenario point (two records with equal keys measure the same thing).
 IDENTITY = ("stack", "scenario", "api", "primitive", "threading_mode", "input_mode", "mailbox_kind",
-            "lock_kind", "payload_bytes", "app_threads", "pinning", "variant")
+            "lock_kind", "payload_bytes", "app_threads", "pinning", "variant", "netif")
 
 
 class NotAResultFile(ValueError):
@@ -95,6 +95,8 @@ class Record(dict):
             if self.get(k):
                 parts.append(str(self[k]))
         parts += [f"{self.get('payload_bytes')}B", f"t{self.get('app_threads')}", str(self.get("pinning"))]
+        if self.get("netif") not in (None, "loopback"):
+            parts.append(str(self["netif"]))
         return "/".join(str(p) for p in parts)
 
 

@@ -93,6 +93,9 @@ const std::vector<option_choices>& run_choices() {
              "same_core: every thread on CPU 0; separate_cores: the tcpip thread on CPU 0, application threads on "
              "the others"},
             {"--primitive", primitive_names(), "for --scenario primitive (default: all)"},
+            {"--netif", names_of({netif_kind::loopback, netif_kind::tap}),
+             "tap: a TAP link with the Linux kernel as the peer, in the namespace `scripts/netns.sh up` made "
+             "(round_trip, throughput, delivery_latency; needs root)"},
             {"--format", output_format_names(), "what stdout carries"},
         };
     }();
@@ -310,7 +313,8 @@ int main(int argc, char** argv) {
     // ---- run
     auto* run = app.add_subcommand("run", "Measure one scenario point or a sweep (every combination of the lists)");
     std::vector<std::string> scen{"send_latency"}, apis{"socket"}, modes{"message_passing", "core_locking"},
-        inputs{"auto"}, mboxes{"mutex_cv"}, locks{"std_mutex"}, pins{"none"}, prims;
+        inputs{"auto"}, mboxes{"mutex_cv"}, locks{"std_mutex"}, pins{"none"}, prims, netifs{"loopback"};
+    tap_link tap;
     std::vector<long> sizes{1458}, threads{1};
     int reps = 5;
     long ops = 20000, warmup = 2000;
@@ -334,6 +338,11 @@ int main(int argc, char** argv) {
                     "same_core: every thread on CPU 0; separate_cores: the tcpip thread on CPU 0, the application "
                     "threads on the others");
     add_choice_list(*run, "--primitive", prims, "primitive", "for --scenario primitive (empty: all)");
+    add_choice_list(*run, "--netif", netifs, "netif",
+                    "the link: loopback (in-process), tap (the kernel as the peer across a TAP link; run "
+                    "`scripts/netns.sh up` first, as root)");
+    run->add_option("--netns", tap.netns, "--netif tap: the namespace holding the TAP (scripts/netns.sh up [NS])");
+    run->add_option("--tap-device", tap.ifname, "--netif tap: the TAP device in that namespace");
     run->add_option("--repetitions", reps, "timed repetitions per point (interleaved)")->check(CLI::Range(1, 1000));
     run->add_option("--ops", ops, "timed operations per repetition")->check(CLI::Range(1L, 100000000L));
     run->add_option("--warmup", warmup, "untimed operations before each repetition")->check(CLI::Range(0L, 100000000L));
@@ -400,6 +409,7 @@ int main(int argc, char** argv) {
             const auto mbox_v = parsed<mailbox_kind>(mboxes, parse_mailbox_kind);
             const auto lock_v = parsed<lock_kind>(locks, parse_lock_kind);
             const auto pin_v = parsed<pinning>(pins, parse_pinning);
+            const auto netif_v = parsed<netif_kind>(netifs, parse_netif_kind);
             auto prim_v = prims;
             if (prim_v.empty()) prim_v = primitive_names();
             std::set<std::string> seen;
@@ -429,22 +439,26 @@ int main(int argc, char** argv) {
                                 for (auto in : input_v)
                                     for (auto mb : mbox_v)
                                         for (auto lk : lock_v)
-                                            for (long t : threads) {
-                                                point p;
-                                                p.scenario = *parse_scenario_kind(s);  // add_choice_list checked
-                                                p.api = *parse_api_kind(api);          // both names
-                                                p.cfg.mode = m;
-                                                p.cfg.input = in ? *in : paired_input_mode(m);
-                                                p.cfg.mailbox = mb;
-                                                p.cfg.lock = lk;
-                                                p.payload = static_cast<std::size_t>(size);
-                                                p.threads = static_cast<int>(t);
-                                                p.pin = pin;
-                                                if (seen.insert(p.label()).second) points.push_back(p);
-                                            }
+                                            for (long t : threads)
+                                                for (auto link : netif_v) {
+                                                    point p;
+                                                    p.scenario = *parse_scenario_kind(s);  // add_choice_list checked
+                                                    p.api = *parse_api_kind(api);          // both names
+                                                    p.cfg.mode = m;
+                                                    p.cfg.input = in ? *in : paired_input_mode(m);
+                                                    p.cfg.mailbox = mb;
+                                                    p.cfg.lock = lk;
+                                                    p.payload = static_cast<std::size_t>(size);
+                                                    p.threads = static_cast<int>(t);
+                                                    p.pin = pin;
+                                                    p.netif = link;
+                                                    if (seen.insert(p.label()).second) points.push_back(p);
+                                                }
                     }
             for (const auto& p : points)
                 if (auto problem = validate(p)) usage_error(*problem + " [" + p.label() + "]");
+            if (std::any_of(points.begin(), points.end(), [](const point& p) { return p.netif == netif_kind::tap; }))
+                if (auto problem = tap_link_problem(tap)) usage_error("--netif tap: " + *problem);
             if (!no_save) require_output_dir(out_dir);
             run_options o;
             o.repetitions = reps;
@@ -454,6 +468,7 @@ int main(int argc, char** argv) {
             o.hardware_counters = !no_hw;
             o.cancel = &g_cancel;
             o.keep_partial = keep_partial;
+            o.tap = tap;
             if (!quiet) o.progress = progress_line;
             if (!quiet)
                 progress_line(fmt::format("{} point(s) x {} repetition(s), interleaved; clock overhead {:.1f} ns per sample",

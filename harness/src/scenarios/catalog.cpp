@@ -39,12 +39,14 @@ const std::vector<scenario_info>& scenario_catalog() {
                 return "time for one receive call when a datagram is already waiting (netconn, socket)";
             case scenario_kind::delivery_latency:
                 return "from the start of the send call to the receiving thread holding the data (raw: to the receive "
-                       "callback)";
+                       "callback); --netif tap: the kernel sends, the TAP driver thread delivers (the receive path; its "
+                       "context switches exclude the kernel's sending thread)";
             case scenario_kind::round_trip:
-                return "ping-pong between two threads through the stack (echo thread or raw echo callback)";
+                return "ping-pong between two threads through the stack (echo thread or raw echo callback); --netif "
+                       "tap: with a kernel UDP echo across the TAP link";
             case scenario_kind::throughput:
                 return "datagrams/s and bytes/s delivered with 1..N sender threads and one receiver; offered rate and "
-                       "loss by reason beside it";
+                       "loss by reason beside it; --netif tap: into a kernel UDP sink across the TAP link";
             case scenario_kind::primitive:
                 return "the floor: lock_unlock (per --lock), mailbox_handoff (empty API message, per --mailbox), "
                        "semaphore_wake (futex ping-pong), thread_pingpong (atomic spin ping-pong), memcpy, checksum, "
@@ -57,6 +59,8 @@ const std::vector<scenario_info>& scenario_catalog() {
         for (scenario_kind k : all_scenario_kinds()) {
             std::vector<std::string> params = common;
             if (k == scenario_kind::throughput) params.insert(params.end() - 1, "--threads");
+            if (k == scenario_kind::round_trip || k == scenario_kind::throughput || k == scenario_kind::delivery_latency)
+                params.push_back("--netif");
             if (k == scenario_kind::primitive) params = {"--primitive", "--mailbox", "--lock", "--size", "--pinning"};
             out.push_back({to_string(k), description(k), params});
         }
@@ -71,6 +75,7 @@ std::string point::label() const {
     s += std::string("/") + lwbench::to_string(cfg.mode) + "/in=" + lwbench::to_string(cfg.input) + "/" +
          lwbench::to_string(cfg.mailbox) + "/" + lwbench::to_string(cfg.lock) + "/" + std::to_string(payload) + "B/t" +
          std::to_string(threads) + "/" + to_string(pin);
+    if (netif != netif_kind::loopback) s += std::string("/") + to_string(netif);
     return s;
 }
 
@@ -85,6 +90,10 @@ std::optional<std::string> validate(const point& p) {
     }
     if (p.payload < 8 && (p.scenario == scenario_kind::delivery_latency || p.scenario == scenario_kind::round_trip))
         return "delivery_latency and round_trip need a payload of at least 8 bytes";
+    if (p.netif == netif_kind::tap && p.scenario != scenario_kind::round_trip &&
+        p.scenario != scenario_kind::throughput && p.scenario != scenario_kind::delivery_latency)
+        return std::string("--netif tap runs round_trip, throughput and delivery_latency (the kernel is the peer); ") +
+               to_string(p.scenario) + " runs on the loopback only";
     if (p.threads < 1) return "threads must be at least 1";
     if (p.threads > 64) return "threads must be at most 64";
     if (p.threads > 1 && p.scenario != scenario_kind::throughput)
@@ -118,6 +127,7 @@ record identity_of(const point& p) {
     r.input_mode = lwbench::to_string(p.cfg.input);
     r.mailbox_kind = lwbench::to_string(p.cfg.mailbox);
     r.lock_kind = lwbench::to_string(p.cfg.lock);
+    r.netif = to_string(p.netif);
     return r;
 }
 

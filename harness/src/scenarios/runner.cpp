@@ -16,6 +16,7 @@ namespace {
 using namespace scenarios;
 
 rep_out measure(const point& p, const visit& v) {
+    if (p.netif == netif_kind::tap) return measure_tap(p, v);
     switch (p.scenario) {
         case scenario_kind::send_latency: return measure_send_latency(p, v);
         case scenario_kind::recv_latency: return measure_recv_latency(p, v);

@@ -46,6 +46,9 @@ rep_out measure_recv_latency(const point& p, const visit& v);
 rep_out measure_two_threads(const point& p, const visit& v, bool round_trip);
 rep_out measure_throughput(const point& p, const visit& v);
 rep_out measure_primitive(const point& p, const visit& v);
+/// The netif_kind::tap points (tap.cpp): round_trip, throughput and delivery_latency
+/// against the Linux kernel on the other side of a TAP link.
+rep_out measure_tap(const point& p, const visit& v);
 
 /// The identity fields of a point's record (catalog.cpp).
 record identity_of(const point& p);

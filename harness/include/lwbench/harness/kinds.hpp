@@ -1,5 +1,5 @@
 // kinds.hpp — the closed sets a scenario point is made of, as enums with their one
-// name table each: scenario kinds, APIs and primitives. Names are parsed once, at
+// name table each: scenario kinds, APIs, primitives and netifs. Names are parsed once, at
 // the edge (CLI, Python, runner flags); everything behind it switches on the enum.
 // Stack-free, so the real-lwIP runners and the testbed share these too.
 #pragma once
@@ -22,17 +22,23 @@ enum class primitive_kind : std::uint8_t {
     checksum,
     udp_emit_floor,
 };
+/// The link a point's datagrams cross: the zero-copy loopback inside the process, or a
+/// TAP device with the Linux kernel as the peer (in a network namespace; issue 15).
+enum class netif_kind : std::uint8_t { loopback, tap };
 
 const char* to_string(scenario_kind k) noexcept;
 const char* to_string(api_kind k) noexcept;
 const char* to_string(primitive_kind k) noexcept;
+const char* to_string(netif_kind k) noexcept;
 std::optional<scenario_kind> parse_scenario_kind(std::string_view s) noexcept;
 std::optional<api_kind> parse_api_kind(std::string_view s) noexcept;
 std::optional<primitive_kind> parse_primitive_kind(std::string_view s) noexcept;
+std::optional<netif_kind> parse_netif_kind(std::string_view s) noexcept;
 
 /// Every value, in declaration order (for catalogues and sweeps).
 std::span<const scenario_kind> all_scenario_kinds() noexcept;
 std::span<const api_kind> all_api_kinds() noexcept;
 std::span<const primitive_kind> all_primitive_kinds() noexcept;
+std::span<const netif_kind> all_netif_kinds() noexcept;
 
 }  // namespace lwbench::harness

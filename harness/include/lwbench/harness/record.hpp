@@ -62,6 +62,8 @@ struct record {
     int app_threads = 1;
     std::string pinning = "none";
     std::optional<std::string> variant;
+    /// The link the datagrams crossed: "loopback" or "tap" (null: none, e.g. primitives).
+    std::optional<std::string> netif;
     std::optional<nlohmann::json> lwip_options;
     // measurement
     int repetitions = 0;

@@ -3,7 +3,8 @@
 // A scenario point is one combination of: kind (send_latency, recv_latency,
 // delivery_latency, round_trip, throughput, primitive) × API × threading mode ×
 // input mode × mailbox kind × lock kind × payload size × application threads × CPU
-// pinning. The runner measures a list of points *interleaved*: for each repetition
+// pinning × netif (the in-process loopback, or a TAP link with the Linux kernel as
+// the peer: round_trip, throughput and delivery_latency; scenarios/tap.cpp). The runner measures a list of points *interleaved*: for each repetition
 // it visits every point in a fresh random order, building the point's testbed
 // (stack, loopback, sockets, threads), warming up, timing, and tearing it down — so
 // machine drift spreads over all points instead of showing up as a difference
@@ -47,8 +48,21 @@ struct point {
     std::size_t payload = 1458;
     int threads = 1;
     pinning pin = pinning::none;
+    netif_kind netif = netif_kind::loopback;
     [[nodiscard]] std::string label() const;
 };
+
+/// Where netif_kind::tap points find their link: the namespace that holds the kernel's
+/// side of a TAP device (scripts/netns.sh up makes both; the addresses are its own:
+/// the kernel at 192.0.2.1/24, our stack at 192.0.2.2).
+struct tap_link {
+    std::string netns = "lwbench-tap";
+    std::string ifname = "lwbtap0";
+};
+
+/// Why the TAP link cannot be used here (not root, no /dev/net/tun, no namespace, no
+/// device in it: "run scripts/netns.sh up first"), or nullopt. Checked before a run.
+std::optional<std::string> tap_link_problem(const tap_link& link);
 
 /// Checks a point against this machine and the stack's limits; returns a
 /// human-readable problem, or nullopt if it can run.
@@ -67,6 +81,7 @@ struct run_options {
     /// repetition) instead of throwing cancelled; the caller marks the result partial.
     bool keep_partial = false;
     std::function<void(const std::string&)> progress;  ///< one line per step (stderr in the CLI)
+    tap_link tap;  ///< for netif_kind::tap points
 };
 
 /// A point measured by someone else (a real-lwIP runner) that joins the interleaved

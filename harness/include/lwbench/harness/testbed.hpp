@@ -100,14 +100,16 @@ public:
     std::atomic<std::uint64_t> sunk{0};
 };
 
-/// One application endpoint of an API, bound to `bind_port` (0: ephemeral on first send).
-/// Sends its payload to 127.0.0.1:port; receives on its own port.
+/// One application endpoint of an API on stack `s`, bound to `bind_port` (0: ephemeral
+/// on first send). Sends its payload to peer:port (the loopback's 127.0.0.1, or the
+/// kernel's side of a TAP link); receives on its own port.
 class endpoint {
 public:
     endpoint(testbed& tb, api_kind api, std::size_t payload, std::uint16_t bind_port = 0)
-        : _tb(tb), _api(api),
+        : endpoint(tb.s, api, payload, bind_port, k_lo) {}
+    endpoint(stack& s, api_kind api, std::size_t payload, std::uint16_t bind_port, ip4_addr peer)
+        : _s(s), _api(api), _peer(peer),
           _buf(payload, std::byte{0x5a}), _rx(std::max<std::size_t>(payload, 16)) {
-        stack& s = tb.s;
         switch (api) {
             case api_kind::raw: {
                 core_guard g(s);
@@ -127,7 +129,7 @@ public:
                 if (_fd < 0) return;
                 _ok = true;
                 if (bind_port) {
-                    const sockaddr_in a = addr_of(bind_port);
+                    const sockaddr_in a = addr_of(bind_port, ip4_addr::any());  // any link: loopback or TAP
                     _ok = lwip_bind(s, _fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0;
                 }
                 break;
@@ -136,11 +138,11 @@ public:
     }
     ~endpoint() {
         if (_pcb) {
-            core_guard g(_tb.s);
+            core_guard g(_s);
             udp_remove(_pcb);
         }
         if (_conn) netconn_delete(_conn);
-        if (_fd >= 0) lwip_close(_tb.s, _fd);
+        if (_fd >= 0) lwip_close(_s, _fd);
     }
     endpoint(const endpoint&) = delete;
     endpoint& operator=(const endpoint&) = delete;
@@ -149,27 +151,27 @@ public:
     [[nodiscard]] api_kind api() const noexcept { return _api; }
     std::byte* payload() noexcept { return _buf.data(); }
 
-    static sockaddr_in addr_of(std::uint16_t port) {
+    static sockaddr_in addr_of(std::uint16_t port, ip4_addr host = k_lo) {
         sockaddr_in a{};
         a.sin_family = AF_INET;
         a.sin_port = htons(port);
-        a.sin_addr.s_addr = k_lo.addr;
+        a.sin_addr.s_addr = host.addr;
         return a;
     }
 
-    /// One send of the payload to 127.0.0.1:port (the hot path).
+    /// One send of the payload to peer:port (the hot path).
     bool send(std::uint16_t port) {
-        stack& s = _tb.s;
+        stack& s = _s;
         switch (_api) {
             case api_kind::socket: {
-                const sockaddr_in a = addr_of(port);
+                const sockaddr_in a = addr_of(port, _peer);
                 return lwip_sendto(s, _fd, _buf.data(), _buf.size(), 0, reinterpret_cast<const sockaddr*>(&a),
                                    sizeof a) >= 0;
             }
             case api_kind::netconn: {
                 netbuf nb;
                 if (nb.ref(s, _buf.data(), _buf.size(), /*stable=*/true) != err::ok) return false;
-                return netconn_sendto(_conn, nb, k_lo, port) == err::ok;
+                return netconn_sendto(_conn, nb, _peer, port) == err::ok;
             }
             case api_kind::raw: break;
         }
@@ -184,7 +186,7 @@ public:
     /// threading mode (fast untimed traffic generation, e.g. refilling a receive queue).
     bool send_locked(std::uint16_t port) {
         _port = port;
-        core_guard g(_tb.s);
+        core_guard g(_s);
         return raw_send() == err::ok;
     }
 
@@ -192,7 +194,7 @@ public:
     /// receive callback to have run once more.
     long recv() {
         switch (_api) {
-            case api_kind::socket: return static_cast<long>(lwip_recv(_tb.s, _fd, _rx.data(), _rx.size(), 0));
+            case api_kind::socket: return static_cast<long>(lwip_recv(_s, _fd, _rx.data(), _rx.size(), 0));
             case api_kind::netconn: {
                 auto nb = netconn_recv(_conn);
                 if (!nb) return -1;
@@ -214,7 +216,7 @@ public:
     /// Non-blocking receive (netconn/socket); -1 when nothing is waiting.
     long try_recv() {
         if (_api == api_kind::socket)
-            return static_cast<long>(lwip_recv(_tb.s, _fd, _rx.data(), _rx.size(), MSG_DONTWAIT));
+            return static_cast<long>(lwip_recv(_s, _fd, _rx.data(), _rx.size(), MSG_DONTWAIT));
         if (_api == api_kind::netconn) {
             auto nb = netconn_recv(_conn, true);
             return nb ? static_cast<long>(nb->len()) : -1;
@@ -239,7 +241,7 @@ public:
         if (_conn) netconn_set_recvtimeout(_conn, ms);
         if (_fd >= 0) {
             timeval tv{ms / 1000, (ms % 1000) * 1000};
-            (void)lwip_setsockopt(_tb.s, _fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+            (void)lwip_setsockopt(_s, _fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         }
     }
     /// Raw API only: echo every datagram back to its sender from the receive callback.
@@ -248,16 +250,16 @@ public:
     void shutdown() {
         if (_conn) netconn_close(_conn);
         if (_fd >= 0) {
-            lwip_close(_tb.s, _fd);
+            lwip_close(_s, _fd);
             _fd = -1;
         }
     }
 
 private:
     err raw_send() {
-        pbuf* p = pbuf_alloc_ref(_tb.s, _buf.data(), _buf.size(), /*stable=*/true);
+        pbuf* p = pbuf_alloc_ref(_s, _buf.data(), _buf.size(), /*stable=*/true);
         if (!p) return err::mem;
-        const err e = udp_sendto(_pcb, p, k_lo, _port);
+        const err e = udp_sendto(_pcb, p, _peer, _port);
         pbuf_free(p);
         return e;
     }
@@ -269,8 +271,9 @@ private:
         self->_raw_got.fetch_add(1, std::memory_order_release);
     }
 
-    testbed& _tb;
+    stack& _s;
     api_kind _api;
+    ip4_addr _peer;  ///< where send() goes
     bool _ok = false;
     std::vector<std::byte> _buf, _rx;
     udp_pcb* _pcb = nullptr;
