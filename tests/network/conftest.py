@@ -48,13 +48,26 @@ def need_tool(name: str) -> str:
     return path
 
 
+def build_dir() -> Path:
+    return Path(os.environ.get("LWBENCH_BUILD_DIR", REPO / "build" / "release"))
+
+
+def built(relative: str) -> Path:
+    """A program of the build tree (LWBENCH_BUILD_DIR, default build/release); skips if not built."""
+    binary = build_dir() / relative
+    if not binary.exists():
+        skip_or_fail(f"{binary} is not built (cmake --build --preset release --target {binary.name})")
+    return binary
+
+
 @pytest.fixture(scope="session")
 def echo_binary() -> Path:
-    build = Path(os.environ.get("LWBENCH_BUILD_DIR", REPO / "build" / "release"))
-    binary = build / "tests" / "network" / "lwbench_tap_udp_echo"
-    if not binary.exists():
-        skip_or_fail(f"{binary} is not built (cmake --build --preset release --target lwbench_tap_udp_echo)")
-    return binary
+    return built("tests/network/lwbench_tap_udp_echo")
+
+
+@pytest.fixture(scope="session")
+def lwbench_binary() -> Path:
+    return built("harness/lwbench")
 
 
 @dataclass
@@ -92,11 +105,11 @@ class EchoServer:
     stdin; `report` holds its final counters (JSON) once stopped."""
 
     def __init__(self, topo: Topology, binary: Path, threading: str, input_mode: str, seconds: float = 120,
-                 reply: str = "echo"):
+                 reply: str = "echo", extra: tuple[str, ...] = ()):
         self.report: dict | None = None
         self._proc = topo.popen(
             str(binary), "--ifname", topo.ifname, "--ip", OUR_IP, "--threading", threading, "--input", input_mode,
-            "--seconds", str(seconds), "--reply", reply,
+            "--seconds", str(seconds), "--reply", reply, *extra,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + READY_TIMEOUT_S

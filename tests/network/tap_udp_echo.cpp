@@ -2,6 +2,9 @@
 // ARP and ping, and echoes UDP datagrams through the socket API from an application
 // thread (so every datagram crosses the stack's threading mode and input mode), or
 // answers as a sockperf server does (--reply sockperf), for sockperf ping-pong clients.
+// With --switch-every MS a thread switches the live stack's threading mode back and
+// forth (and the input mode with it, paired_input_mode) every MS milliseconds while
+// traffic flows; the report counts the switches.
 //
 // Run it inside the namespace that holds the TAP (scripts/netns.sh exec). It prints
 // "ready" on stdout once the netif is up and the echo socket bound, runs until stdin
@@ -13,11 +16,14 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <span>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -61,7 +67,25 @@ struct options {
     std::uint16_t port = 7;
     reply_kind reply = reply_kind::echo;
     double seconds = 30;
+    unsigned switch_every_ms = 0;  ///< 0: never switch modes
 };
+
+/// Switches the live stack between the two threading modes (input mode paired) every
+/// `every` until `stop` is set and `wake` notified; returns how many switches succeeded.
+std::uint64_t switch_loop(lw::stack& s, std::chrono::milliseconds every, const std::atomic<bool>& stop,
+                          std::mutex& m, std::condition_variable& wake) {
+    constexpr std::array k_modes = {lw::threading_mode::message_passing, lw::threading_mode::core_locking};
+    std::uint64_t switches = 0;
+    for (std::size_t next = 0;; next = (next + 1) % k_modes.size()) {
+        {
+            std::unique_lock lock(m);
+            if (wake.wait_for(lock, every, [&] { return stop.load(); })) return switches;
+        }
+        if (s.set_threading_mode(k_modes[next]) == lw::err::ok &&
+            s.set_input_mode(lw::paired_input_mode(k_modes[next])) == lw::err::ok)
+            ++switches;
+    }
+}
 
 /// Echoes datagrams on `port` until `stop`; returns how many were echoed. `state`
 /// leaves `pending` once the socket is bound (or could not be).
@@ -130,6 +154,10 @@ int main(int argc, char** argv) {
         ->transform(CLI::CheckedTransformer(
             std::map<std::string, reply_kind>{{"echo", reply_kind::echo}, {"sockperf", reply_kind::sockperf}}))
         ->capture_default_str();
+    app.add_option("--switch-every", opt.switch_every_ms,
+                   "switch the threading mode (and its paired input mode) every this many ms (0: never)")
+        ->capture_default_str()
+        ->check(CLI::Range(0u, 60000u));
     app.add_option("--seconds", opt.seconds, "stop after this long at most")
         ->capture_default_str()
         ->check(CLI::Range(0.1, 3600.0));
@@ -165,23 +193,38 @@ int main(int argc, char** argv) {
     std::atomic<setup> state{setup::pending};
     std::uint64_t echoed = 0;
     std::thread echo([&] { echoed = echo_loop(s, opt.port, opt.reply, stop, state); });
+    std::mutex switch_mutex;
+    std::condition_variable switch_wake;
+    std::uint64_t switches = 0;
+    std::thread switcher;
     using std::chrono::milliseconds;
     const auto deadline = std::chrono::steady_clock::now() +
                           std::chrono::duration_cast<milliseconds>(std::chrono::duration<double>(opt.seconds));
     while (state == setup::pending && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
     const bool bound = state == setup::bound;
     if (bound) {
+        if (opt.switch_every_ms > 0)
+            switcher = std::thread([&] {
+                switches = switch_loop(s, std::chrono::milliseconds(opt.switch_every_ms), stop, switch_mutex, switch_wake);
+            });
         std::cout << "ready" << std::endl;
         wait_for_end(deadline);
     } else {
         std::cerr << "tap_udp_echo: could not bind the echo socket to port " << opt.port << '\n';
     }
-    stop = true;
+    {
+        std::lock_guard lock(switch_mutex);
+        stop = true;
+    }
+    switch_wake.notify_all();
+    if (switcher.joinable()) switcher.join();
     echo.join();
 
     nlohmann::json out;
     out["bound"] = bound;
     out["echoed"] = echoed;
+    out["mode_switches"] = switches;
+    out["threading_mode_at_end"] = lw::to_string(s.get_threading_mode());
     out["frames_received"] = opened.tap->frames_received();
     out["frames_sent"] = opened.tap->frames_sent();
     opened.tap.reset();  // before reading the counters of the ARP teardown
