@@ -46,7 +46,7 @@ IDENTITY_KEYS = IDENTITY
 # a key to one value, records with null stay in.  For the others null is a
 # value of its own (variant null = the plain configuration).
 WILDCARD_NULL_KEYS = frozenset(
-    {"api", "primitive", "threading_mode", "input_mode", "mailbox_kind", "lock_kind"}
+    {"api", "primitive", "threading_mode", "input_mode", "mailbox_kind", "lock_kind", "netif"}
 )
 # When a figure cannot show every value of a key, it shows the first of these
 # that is present (else the most common value), and says so on the figure.
@@ -59,6 +59,7 @@ DEFAULT_PREFERENCES: dict[str, tuple] = {
     "mailbox_kind": ("mutex_cv", "tbb_queue", "spin_then_block"),
     "lock_kind": ("std_mutex", "tbb_spin_mutex", "tbb_queuing_mutex"),
     "variant": (None,),
+    "netif": ("loopback",),  # files from before the TAP netif have none: loopback, kept as wildcards
 }
 
 LATENCY_SCENARIOS = ("send_latency", "recv_latency", "delivery_latency", "round_trip")

@@ -94,12 +94,13 @@ def plot_latency_cdf(results, *, scenario: str = "send_latency", payload_bytes: 
         cand = select(cand, payload_bytes=payload_bytes)
     if not cand:
         raise NoData(f"no {scenario} records with a latency ladder")
-    chosen, notes = choose(cand, keep=("stack", "api", "threading_mode", "pinning"))
+    chosen, notes = choose(cand, keep=("stack", "api", "threading_mode", "pinning", "netif"))
     chosen.sort(key=_series_order)
     pinnings = _pinnings(chosen)
     runs = run_index(chosen)
     div, unit = time_unit([ns for r in chosen for _, ns in ladder(r)])
     label_keys = [k for k in ("stack",) if varying_keys(chosen, ("stack",))] + ["api", "threading_mode"]
+    label_keys += varying_keys(chosen, ("netif",))  # a TAP link's lines beside the loopback's
 
     fig = new_figure(15.5, 0.8 + 4.6 * len(pinnings))
     axes = fig.subplots(len(pinnings), 2, squeeze=False, sharex=True)

@@ -21,6 +21,7 @@ record full_record() {
     r.app_threads = 2;
     r.pinning = "separate_cores";
     r.variant = "stock_loopif";
+    r.netif = "tap";
     r.lwip_options = nlohmann::json{{"LWIP_TCPIP_CORE_LOCKING", 0}};
     r.repetitions = 3;
     r.ops_per_repetition = 1000;
@@ -54,6 +55,14 @@ TEST(Record, JsonRoundTripIsExact) {
     EXPECT_TRUE(j["stack_counts"]["heap_allocs_per_op"].is_null());  // unmeasured is null, not 0
     EXPECT_EQ(j["stack_counts"]["payload_copies_per_op"], 1.0);
     EXPECT_EQ(back.label(), r.label());
+    EXPECT_EQ(back.netif, std::optional<std::string>("tap"));
+    EXPECT_NE(r.label().find("/tap"), std::string::npos);  // a TAP point never reads as a loopback one
+}
+
+TEST(Record, FileWithoutNetifReadsAsNull) {
+    auto j = to_json(full_record());
+    j.erase("netif");  // written before the TAP netif existed
+    EXPECT_EQ(record_from_json(j).netif, std::nullopt);
 }
 
 TEST(Record, MissingRequiredKeyThrows) {
