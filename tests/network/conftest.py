@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import select
 import shutil
 import subprocess
@@ -98,6 +99,19 @@ def topology() -> Topology:
         yield topo
     finally:
         subprocess.run([str(NETNS), "down", topo.ns], check=False, timeout=60)
+
+
+def sockperf_ping_pong(topology: "Topology", seconds: int = 2) -> tuple[str, int, int]:
+    """A bounded sockperf ping-pong (-t seconds) from the kernel's side against our stack
+    (which must answer as a sockperf server: EchoServer(reply="sockperf")). Asserts it
+    completed; returns its output and the messages it sent and received."""
+    sockperf = need_tool("sockperf")
+    done = topology.exec(sockperf, "ping-pong", "-i", OUR_IP, "-p", "7", "-t", str(seconds), "-m", "64",
+                         timeout=60 + seconds, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    counts = re.search(r"SentMessages=(\d+); ReceivedMessages=(\d+)", done.stdout)
+    assert counts, done.stdout
+    return done.stdout, int(counts[1]), int(counts[2])
 
 
 class EchoServer:

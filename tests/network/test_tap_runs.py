@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import stat
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import NETNS, REPO, EchoServer, OUR_IP, build_dir, need_tool, skip_or_fail
+from conftest import NETNS, REPO, EchoServer, build_dir, need_tool, skip_or_fail, sockperf_ping_pong
 from test_tap_wire import unexpected_drops
 
 SCRIPT = REPO / "bench" / "sockperf_reference.sh"
@@ -85,20 +84,15 @@ def test_lwbench_run_tap_refuses_loopback_only_scenarios(lwbench_binary):
 def test_live_mode_switch_under_sockperf(topology, echo_binary, threading, input_mode):
     """sockperf ping-pong while the stack switches its threading mode (and its paired input
     mode) every 50 ms: the switches happen, and nothing is lost beyond what is counted."""
-    sockperf = need_tool("sockperf")
+    need_tool("sockperf")
     with EchoServer(topology, echo_binary, threading, input_mode, reply="sockperf",
                     extra=("--switch-every", "50")) as server:
-        done = topology.exec(sockperf, "ping-pong", "-i", OUR_IP, "-p", "7", "-t", "2", "-m", "64",
-                             timeout=60, check=False)
+        output, sent, received = sockperf_ping_pong(topology)
     report = server.report
-    assert done.returncode == 0, done.stdout + done.stderr
-    counts = re.search(r"SentMessages=(\d+); ReceivedMessages=(\d+)", done.stdout)
-    assert counts, done.stdout
-    sent, received = int(counts[1]), int(counts[2])
     assert report["mode_switches"] >= 2, report
     assert received > 0
     counted = sum(unexpected_drops(report).values())
-    assert sent - received <= 1 + counted, (done.stdout, report)  # the last one may be in flight at the end
+    assert sent - received <= 1 + counted, (output, report)  # the last one may be in flight at the end
     assert counted == 0, report
     assert report["echoed"] >= received
 

@@ -30,6 +30,30 @@ stack_counts per_op_counts(const counts_snapshot& before, const counts_snapshot&
     return c;
 }
 
+long merge_senders(repetition& rep, const std::vector<std::vector<double>>& samples, const std::vector<long>& errors,
+                   const std::vector<long>& calls) {
+    long total = 0;
+    for (std::size_t t = 0; t < samples.size(); ++t) {
+        rep.samples_ns.insert(rep.samples_ns.end(), samples[t].begin(), samples[t].end());
+        rep.errors += errors[t];
+        total += calls[t];
+    }
+    return total;
+}
+
+void finish_paced(rep_out& out, std::int64_t begin, counter_window& counters, thread_group& peers, const stack& s,
+                  const counts_snapshot& before, long done, const std::atomic<bool>* cancel) {
+    out.rep.wall_ns = begin ? static_cast<double>(now_ns() - begin) : 0;
+    counters.stop();
+    peers.join();
+    throw_if_cancelled(cancel);
+    out.rep.ops = static_cast<long>(out.rep.samples_ns.size());
+    out.rep.counters = counters.read();
+    const auto after = counts_snapshot::of(s);
+    out.rep.dropped_by_reason = drops_between(before, after);
+    out.per_op = per_op_counts(before, after, static_cast<double>(std::max(1L, done)));
+}
+
 std::map<std::string, std::uint64_t> drops_between(const counts_snapshot& before, const counts_snapshot& after) {
     std::map<std::string, std::uint64_t> out;
     for (const auto& [name, n] : after.drops) {

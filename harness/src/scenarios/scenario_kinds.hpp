@@ -77,6 +77,19 @@ stack_counts per_op_counts(const counts_snapshot& before, const counts_snapshot&
 /// Drops by reason between two snapshots.
 std::map<std::string, std::uint64_t> drops_between(const counts_snapshot& before, const counts_snapshot& after);
 
+/// Appends every sender thread's samples to `rep` and adds their errors; returns the
+/// send calls made in all (throughput: one vector entry per sender thread).
+long merge_senders(repetition& rep, const std::vector<std::vector<double>>& samples, const std::vector<long>& errors,
+                   const std::vector<long>& calls);
+
+class thread_group;
+/// The end of a paced repetition (one datagram in flight at a time, timed from `begin`,
+/// 0 if timing never started): stops `counters`, joins `peers`, throws cancelled if the
+/// run was cancelled, and fills out's wall time, ops (the samples), counters, drops by
+/// reason and per-op counts over `done` operations. The caller sets sent and received.
+void finish_paced(rep_out& out, std::int64_t begin, counter_window& counters, thread_group& peers, const stack& s,
+                  const counts_snapshot& before, long done, const std::atomic<bool>* cancel);
+
 /// Owns the threads of a scenario: on scope exit (normal or by an exception such as
 /// cancelled) it runs `stop` (which must make every thread finish: set flags, wake
 /// blocked receivers) and joins them, so no std::thread is ever destroyed joinable.

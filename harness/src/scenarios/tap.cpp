@@ -205,17 +205,9 @@ rep_out tap_round_trip(const point& p, const visit& v) {
         }
         if (i >= o.warmup) out.rep.samples_ns.push_back(static_cast<double>(now_ns() - t0));
     }
-    out.rep.wall_ns = begin ? static_cast<double>(now_ns() - begin) : 0;
-    counters.stop();
-    peer.join();
-    throw_if_cancelled(o.cancel);
-    out.rep.ops = static_cast<long>(out.rep.samples_ns.size());
-    out.rep.counters = counters.read();
-    const auto after = counts_snapshot::of(bed.s);
+    finish_paced(out, begin, counters, peer, bed.s, before, i, o.cancel);
     out.rep.sent = static_cast<std::uint64_t>(i + (lost_answer ? 1 : 0));
     out.rep.received = static_cast<std::uint64_t>(i);
-    out.rep.dropped_by_reason = drops_between(before, after);
-    out.per_op = per_op_counts(before, after, static_cast<double>(std::max(1L, i)));
     return out;
 }
 
@@ -287,17 +279,9 @@ rep_out tap_delivery(const point& p, const visit& v) {
         pace.notify_one();
         if (i >= o.warmup) out.rep.samples_ns.push_back(sample);
     }
-    out.rep.wall_ns = begin ? static_cast<double>(now_ns() - begin) : 0;
-    counters.stop();
-    sender.join();
-    throw_if_cancelled(o.cancel);
-    out.rep.ops = static_cast<long>(out.rep.samples_ns.size());
-    out.rep.counters = counters.read();
-    const auto after = counts_snapshot::of(bed.s);
-    out.rep.sent = static_cast<std::uint64_t>(kernel_sent.load());
+    finish_paced(out, begin, counters, sender, bed.s, before, i, o.cancel);
+    out.rep.sent = static_cast<std::uint64_t>(kernel_sent.load());  // the sender has been joined
     out.rep.received = static_cast<std::uint64_t>(i);
-    out.rep.dropped_by_reason = drops_between(before, after);
-    out.per_op = per_op_counts(before, after, static_cast<double>(std::max(1L, i)));
     return out;
 }
 
@@ -354,13 +338,7 @@ rep_out tap_throughput(const point& p, const visit& v) {
     senders_group.wait();
     (void)bed.s.callback_wait([](void*) { return err::ok; }, nullptr);  // everything posted has gone out
     rep_out out;
-    long total_calls = 0;
-    for (int t = 0; t < p.threads; ++t) {
-        const auto at = static_cast<std::size_t>(t);
-        out.rep.samples_ns.insert(out.rep.samples_ns.end(), samples[at].begin(), samples[at].end());
-        out.rep.errors += errors[at];
-        total_calls += calls[at];
-    }
+    const long total_calls = merge_senders(out.rep, samples, errors, calls);
     const auto ours_after = counts_snapshot::of(bed.s);
     auto drops = drops_between(before, ours_after);
     std::uint64_t our_drops = 0;

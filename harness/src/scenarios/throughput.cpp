@@ -91,13 +91,7 @@ rep_out measure_throughput(const point& p, const visit& v) {
     out.rep.counted = v.counted;
     out.rep.wall_ns = static_cast<double>(end - begin);
     out.rep.counters = counters.read();
-    long calls = 0;
-    for (int t = 0; t < p.threads; ++t) {
-        const auto at = static_cast<std::size_t>(t);
-        out.rep.samples_ns.insert(out.rep.samples_ns.end(), samples[at].begin(), samples[at].end());
-        out.rep.errors += errors[at];
-        calls += sent[at];
-    }
+    const long calls = merge_senders(out.rep, samples, errors, sent);
     out.rep.ops = calls;
     const auto after = counts_snapshot::of(bed.s);
     out.rep.sent = static_cast<std::uint64_t>(calls - out.rep.errors);

@@ -82,17 +82,9 @@ rep_out measure_two_threads(const point& p, const visit& v, bool round_trip) {
         }
         if (i >= o.warmup) out.rep.samples_ns.push_back(sample);
     }
-    out.rep.wall_ns = begin ? static_cast<double>(now_ns() - begin) : 0;
-    counters.stop();
-    peer.join();
-    throw_if_cancelled(o.cancel);
-    out.rep.ops = static_cast<long>(out.rep.samples_ns.size());
-    out.rep.counters = counters.read();
-    const auto after = counts_snapshot::of(bed.s);
+    finish_paced(out, begin, counters, peer, bed.s, before, i, o.cancel);
     out.rep.sent = static_cast<std::uint64_t>(i);
     out.rep.received = static_cast<std::uint64_t>(i - out.rep.errors);
-    out.rep.dropped_by_reason = drops_between(before, after);
-    out.per_op = per_op_counts(before, after, static_cast<double>(std::max(1L, i)));
     return out;
 }
 
