@@ -16,14 +16,16 @@
 //                     op count only our side: the driver thread, the tcpip thread (when
 //                     input is posted) and the receiver — per datagram delivered.
 // Each visit opens the TAP afresh (our ARP cache starts empty: the warm-up resolves
-// the kernel's address) and closes it; the driver thread starts on the calling
+// the kernel's address; the kernel's side is waited for until it runs again) and closes it; the driver thread starts on the calling
 // thread's CPU (application thread 0 of the pinning plan), as it inherits its affinity.
 #include <net/if.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstring>
 #include <memory>
@@ -118,6 +120,13 @@ public:
             throw std::runtime_error("kernel peer socket: bind 192.0.2.1:7 or setsockopt failed");
         }
         (void)::setsockopt(_fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);  // capped by rmem_max: fine
+        // A persistent TAP has no carrier while no descriptor is attached; the kernel
+        // takes it up asynchronously (link watch) after ours attached, and until then
+        // drops what it sends on it. Wait (bounded) until it is running.
+        if (!wait_until([&] { return link_running(link.ifname); }, std::chrono::seconds(5))) {
+            ::close(_fd);
+            throw std::runtime_error("the kernel's side of " + link.ifname + " did not come up within 5 s");
+        }
     }
     ~kernel_socket() { ::close(_fd); }
     kernel_socket(const kernel_socket&) = delete;
@@ -154,6 +163,13 @@ public:
     std::atomic<std::uint64_t> overflow_drops{0};
 
 private:
+    /// IFF_RUNNING of the device, as the kernel in the socket's namespace sees it.
+    [[nodiscard]] bool link_running(const std::string& ifname) const {
+        ifreq req{};
+        std::memcpy(req.ifr_name, ifname.c_str(), std::min(ifname.size(), sizeof req.ifr_name - 1));
+        return ::ioctl(_fd, SIOCGIFFLAGS, &req) == 0 && (req.ifr_flags & IFF_RUNNING) != 0;
+    }
+
     int _fd = -1;
 };
 
