@@ -183,13 +183,25 @@ void run_kernel_side(thread_group& group, int cpu, Loop loop) {
     });
 }
 
+/// One visit's link for the paced scenarios: our stack on the TAP, the kernel's
+/// socket, and our endpoint bound to `port`, sending to the kernel, its receive bounded
+/// by k_recv_timeout_ms. Members go in reverse order: the endpoint before the stack.
+struct paced_link {
+    paced_link(const point& p, const tap_link& link, std::uint16_t port)
+        : bed(p, link), kernel(link), ours(bed.s, p.api, p.payload, port, k_kernel_addr) {
+        if (!ours.ok())
+            throw std::runtime_error(std::string("tap ") + to_string(p.scenario) + ": could not open our endpoint");
+        ours.set_recv_timeout(k_recv_timeout_ms);
+    }
+    tap_bed bed;
+    kernel_socket kernel;
+    endpoint ours;
+};
+
 rep_out tap_round_trip(const point& p, const visit& v) {
     const run_options& o = v.options;
-    tap_bed bed(p, o.tap);
-    kernel_socket kernel(o.tap);
-    endpoint ours(bed.s, p.api, p.payload, k_tx_port, k_kernel_addr);
-    if (!ours.ok()) throw std::runtime_error("tap round_trip: could not open our endpoint");
-    ours.set_recv_timeout(k_recv_timeout_ms);
+    paced_link link(p, o.tap, k_tx_port);
+    auto& [bed, kernel, ours] = link;
     std::atomic<bool> stop{false};
     std::atomic<std::uint64_t> echoed{0};
     thread_group peer([&] { stop.store(true); });
@@ -234,11 +246,8 @@ rep_out tap_round_trip(const point& p, const visit& v) {
 
 rep_out tap_delivery(const point& p, const visit& v) {
     const run_options& o = v.options;
-    tap_bed bed(p, o.tap);
-    kernel_socket kernel(o.tap);
-    endpoint ours(bed.s, p.api, p.payload, k_rx_port, k_kernel_addr);
-    if (!ours.ok()) throw std::runtime_error("tap delivery_latency: could not open our endpoint");
-    ours.set_recv_timeout(k_recv_timeout_ms);
+    paced_link link(p, o.tap, k_rx_port);
+    auto& [bed, kernel, ours] = link;
     // Our endpoint makes the kernel learn our MAC before the first timed datagram: the
     // warm-up's first send would otherwise wait for ARP.
     if (!ours.send(k_kernel_port)) throw std::runtime_error("tap delivery_latency: could not send to the kernel");
