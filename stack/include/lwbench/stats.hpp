@@ -101,6 +101,10 @@ struct stats {
     // retransmissions by cause, window updates and zero-window probes sent
     core_counter tcp_xmit, tcp_recv, tcp_rexmit, tcp_fast_rexmit, tcp_rto, tcp_window_updates,
         tcp_persist_probes;
+    // netconn over TCP: window-update API calls (netconn_tcp_recvd, core context) and
+    // writes that waited for send space with the core released (the writer's thread)
+    core_counter tcp_recvd_calls;
+    shared_counter tcp_write_waits;
 
     void drop(drop_reason r) noexcept { drops[static_cast<std::size_t>(r)].inc(); }
     /// Counts the drop and frees the dropped packet (pbuf.cpp): the one step every
