@@ -430,7 +430,7 @@ TEST_P(Behaviour, ErrnoAddressFamilyAddressInUseDestAddrReq) {
     EXPECT_EQ(lwip_socket(s, AF_INET6, SOCK_DGRAM, 0), -1);
     EXPECT_EQ(errno, EAFNOSUPPORT);
     errno = 0;
-    EXPECT_EQ(lwip_socket(s, AF_INET, SOCK_STREAM, 0), -1);
+    EXPECT_EQ(lwip_socket(s, AF_INET, SOCK_RAW, 0), -1);
     EXPECT_EQ(errno, EPROTONOSUPPORT);
 
     const int a = sock(7021);

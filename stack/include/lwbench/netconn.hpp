@@ -175,6 +175,8 @@ public:
     /// A blocked writer or connector waits here; the core posts it when done.
     detail::futex_sem op_done;
 
+    std::mutex write_mutex;  ///< one netconn_write at a time (the writer waits holding it)
+
     // TCP, the receiving thread's (socket layer): a pbuf read in part (lwIP's lastdata)
     std::mutex read_mutex;
     pbuf* lastdata = nullptr;

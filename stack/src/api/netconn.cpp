@@ -1,4 +1,5 @@
 // netconn.cpp — the sequential API: every core operation goes through stack::call.
+// The calls common to UDP and TCP live here; TCP's own are in netconn_tcp.cpp.
 #include "lwbench/netconn.hpp"
 
 #include <chrono>
@@ -7,6 +8,7 @@
 #include "lwbench/detail/stack_access.hpp"
 #include "lwbench/tcpip.hpp"
 #include "lwbench/udp.hpp"
+#include "netconn_tcp.hpp"
 
 LWBENCH_NS_BEGIN
 
@@ -35,16 +37,18 @@ std::size_t netbuf::copy_to(void* dst, std::size_t n, std::size_t off) const {
 
 // ---- netconn -----------------------------------------------------------------------
 
-netconn::netconn(stack& s, std::size_t queue_depth) : owner(s), recvmbox(queue_depth) {
+netconn::netconn(stack& s, netconn_type t, std::size_t queue_depth) : owner(s), type(t), recvmbox(queue_depth) {
     detail::stack_access::netconn_created(s);
 }
 
 netconn::~netconn() {
     rx_entry e;
     while (recvmbox.pop(e, /*nonblocking=*/true) == detail::pop_status::ok) {
+        if (!e.p) continue;  // a TCP end of stream
         owner.st().drop(drop_reason::recv_closed);  // delivered but never read: a counted drop
         pbuf_free(e.p);
     }
+    if (lastdata) pbuf_free(lastdata);
     detail::stack_access::netconn_deleted(owner);  // last touch of the stack
 }
 
@@ -64,11 +68,12 @@ void recv_into_mbox(void* arg, udp_pcb*, pbuf* p, ip4_addr src, std::uint16_t po
 
 }  // namespace
 
-netconn* netconn_new(stack& s, netconn_type) {
+netconn* netconn_new(stack& s, netconn_type type) {
     assert_not_core_context(s, "netconn_new");
-    auto* conn = new (std::nothrow) netconn(s, s.config().recv_queue_depth);
+    auto* conn = new (std::nothrow) netconn(s, type, s.config().recv_queue_depth);
     if (!conn) return nullptr;
     const err e = s.call([&] {
+        if (type == netconn_type::tcp) return detail::tcp_netconn_create(conn);
         conn->pcb = udp_new(s);
         if (!conn->pcb) return err::mem;
         udp_recv(conn->pcb, recv_into_mbox, conn);
@@ -86,12 +91,17 @@ err netconn_close(netconn* conn) {
     assert_not_core_context(conn->owner, "netconn_close");
     if (conn->closed.exchange(true)) return err::ok;
     conn->owner.call([&] {
+        if (conn->type == netconn_type::tcp) {
+            detail::tcp_netconn_close_core(conn);
+            return err::ok;
+        }
         udp_remove(conn->pcb);  // nothing is delivered to this netconn from now on
         conn->pcb = nullptr;
-        if (conn->event) conn->event(conn, conn->event_arg);
+        detail::netconn_event(conn);
         return err::ok;
     });
     conn->recvmbox.close();  // wakes receivers: they get err::clsd once it is drained
+    if (conn->type == netconn_type::tcp) detail::tcp_netconn_close_after(conn);
     return err::ok;
 }
 
@@ -103,18 +113,22 @@ err netconn_delete(netconn* conn) {
 }
 
 namespace {
+/// Runs f(udp pcb) in core context; err::clsd once closed, err::val on a TCP netconn.
 template <class F>
 err with_pcb(netconn* conn, F&& f) {
     if (!conn) return err::arg;
+    if (conn->type != netconn_type::udp) return err::val;
     return conn->owner.call([&] { return conn->pcb ? f(conn->pcb) : err::clsd; });
 }
 }  // namespace
 
 err netconn_bind(netconn* conn, ip4_addr addr, std::uint16_t port) {
+    if (conn && conn->type == netconn_type::tcp) return detail::tcp_netconn_bind(conn, addr, port);
     return with_pcb(conn, [&](udp_pcb* pcb) { return udp_bind(pcb, addr, port); });
 }
 
 err netconn_connect(netconn* conn, ip4_addr addr, std::uint16_t port) {
+    if (conn && conn->type == netconn_type::tcp) return detail::tcp_netconn_connect(conn, addr, port);
     return with_pcb(conn, [&](udp_pcb* pcb) { return udp_connect(pcb, addr, port); });
 }
 
@@ -139,6 +153,7 @@ err netconn_sendto(netconn* conn, netbuf& nb, ip4_addr addr, std::uint16_t port)
 result<netbuf> netconn_recv(netconn* conn, bool dontwait) {
     if (!conn) return err::arg;
     assert_not_core_context(conn->owner, "netconn_recv");
+    if (conn->type == netconn_type::tcp) return netconn_recv_tcp(conn, dontwait ? netconn_recv_flags::dontwait : 0);
     netconn::rx_entry e;
     detail::pop_status st;
     const int timeout = conn->recv_timeout_ms.load(std::memory_order_relaxed);
@@ -164,6 +179,11 @@ result<netbuf> netconn_recv(netconn* conn, bool dontwait) {
 
 result<std::pair<ip4_addr, std::uint16_t>> netconn_getaddr(netconn* conn, bool local) {
     std::pair<ip4_addr, std::uint16_t> out;
+    if (conn && conn->type == netconn_type::tcp) {
+        const err t = conn->owner.call([&] { return detail::tcp_netconn_getaddr(conn, local, out); });
+        if (t != err::ok) return t;
+        return out;
+    }
     const err e = with_pcb(conn, [&](udp_pcb* pcb) {
         if (local) {
             out = {pcb->local_ip, pcb->local_port};

@@ -173,11 +173,16 @@ int socket_table::open(stack_sockets& owner, netconn* conn) {
     const std::uint64_t reserved = (std::uint64_t{gen} << 32) | k_alloc;
     sl.conn = conn;
     sl.owner.store(&owner, std::memory_order_relaxed);
-    conn->event = [](netconn*, void* o) {  // core context: the pollers wake after the core is released
+    // An accepted TCP netconn already has this hook (set in core context, where its
+    // events run): writing it again would race them, so only a new netconn gets it.
+    const netconn_event_fn hook = [](netconn*, void* o) {  // core context: the pollers wake after the core is released
         auto* sockets = static_cast<stack_sockets*>(o);
         sockets->notify(&stack_access::wakes(sockets->owner()));
     };
-    conn->event_arg = &owner;
+    if (conn->event != hook || conn->event_arg != &owner) {
+        conn->event = hook;
+        conn->event_arg = &owner;
+    }
     sl.state.store(reserved | k_open, std::memory_order_release);
     return static_cast<int>((std::uint64_t{gen} << k_slot_bits) | idx);
 }

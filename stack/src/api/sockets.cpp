@@ -2,6 +2,7 @@
 // table behind them is detail/socket_table.hpp.
 #include "lwbench/sockets.hpp"
 
+#include <netinet/tcp.h>
 #include <sys/ioctl.h>
 
 #include <algorithm>
@@ -83,6 +84,123 @@ bool parse_addr(const sockaddr* a, socklen_t len, ip4_addr& ip, std::uint16_t& p
     return true;
 }
 
+/// Gives conn a descriptor (the table owns it from then on); on failure deletes it.
+int open_socket(stack& s, netconn* conn, bool nonblocking) {
+    if (nonblocking) netconn_set_nonblocking(conn, true);
+    const int fd = table().open(detail::stack_access::sockets(s), conn);  // errno EMFILE / ENFILE on failure
+    if (fd < 0) {
+        const int e = errno;
+        netconn_delete(conn);
+        return fail<int>(e);
+    }
+    return fd;
+}
+
+bool is_tcp(const netconn* conn) { return conn->type == netconn_type::tcp; }
+
+/// A struct timeval option as milliseconds: rounded up (a timeout never expires early)
+/// and saturated (24.8 days and more become INT_MAX ms, never a wrap to a short or
+/// negative timeout). -1 with errno EINVAL / EDOM for a bad one.
+int timeval_ms(const void* optval, socklen_t optlen) {
+    if (optlen < static_cast<socklen_t>(sizeof(timeval))) return fail<int>(EINVAL);
+    timeval tv;
+    std::memcpy(&tv, optval, sizeof tv);
+    if (tv.tv_sec < 0 || tv.tv_usec < 0 || tv.tv_usec >= 1000000) return fail<int>(EDOM);
+    constexpr long long max_ms = INT32_MAX;
+    const long long whole = static_cast<long long>(tv.tv_sec);
+    return static_cast<int>(whole > max_ms / 1000 ? max_ms
+                                                  : std::min(max_ms, whole * 1000 + (tv.tv_usec + 999) / 1000));
+}
+
+/// Writes ms as a struct timeval option value.
+int put_timeval(void* optval, socklen_t* optlen, int ms) {
+    if (*optlen < static_cast<socklen_t>(sizeof(timeval))) return fail<int>(EINVAL);
+    const timeval tv{ms / 1000, static_cast<suseconds_t>((ms % 1000) * 1000)};
+    std::memcpy(optval, &tv, sizeof tv);
+    *optlen = sizeof tv;
+    return 0;
+}
+
+/// errno for a failed TCP send or receive.
+int stream_errno(const netconn* conn, err e) {
+    if (e == err::conn && (conn->tcp_flags.load() & netconn::tcp_flag::tx_shut) &&
+        (conn->tcp_flags.load() & netconn::tcp_flag::connected))
+        return EPIPE;
+    return err_to_errno(e);
+}
+
+/// lwip_send on a TCP socket: the one copy (user buffer -> pbufs) happens in tcp_write.
+ssize_t send_stream(netconn* conn, const void* buf, std::size_t len, int flags) {
+    std::uint8_t wf = netconn_write_flags::copy;
+    if (flags & MSG_DONTWAIT) wf |= netconn_write_flags::dontblock;
+    if (flags & MSG_MORE) wf |= netconn_write_flags::more;
+    auto n = netconn_write(conn, buf, len, wf);
+    if (!n) return fail<ssize_t>(stream_errno(conn, n.error()));
+    return static_cast<ssize_t>(*n);
+}
+
+/// lwip_recv on a TCP socket: copies from the pbuf read in part and then from queued
+/// pieces (waiting only while nothing was copied), then reopens the window for what
+/// it consumed with one API message (lwIP's lwip_recv_tcp).
+ssize_t recv_stream(netconn* conn, void* buf, std::size_t len, int flags) {
+    std::lock_guard one_reader(conn->read_mutex);
+    auto* out = static_cast<std::uint8_t*>(buf);
+    std::size_t copied = 0;
+    err stop = err::ok;
+    while (copied < len) {
+        if (!conn->lastdata) {
+            std::uint8_t rf = netconn_recv_flags::noautorecved;
+            if (copied > 0 || (flags & MSG_DONTWAIT)) rf |= netconn_recv_flags::dontwait;
+            auto nb = netconn_recv_tcp(conn, rf);
+            if (!nb) {
+                stop = nb.error();
+                break;
+            }
+            if (nb->len() == 0) break;  // end of stream
+            conn->lastdata = std::exchange(nb->p, nullptr);
+            conn->lastoffset = 0;
+        }
+        const std::size_t n = std::min<std::size_t>(len - copied, conn->lastdata->tot_len - conn->lastoffset);
+        pbuf_copy_partial(conn->lastdata, out + copied, n, conn->lastoffset);  // the receive side's copy
+        copied += n;
+        conn->lastoffset += n;
+        if (conn->lastoffset == conn->lastdata->tot_len) {
+            pbuf_free(conn->lastdata);
+            conn->lastdata = nullptr;
+        }
+    }
+    if (copied > 0) {
+        (void)netconn_tcp_recvd(conn, copied);
+        return static_cast<ssize_t>(copied);
+    }
+    if (stop == err::ok || len == 0) return 0;
+    return fail<ssize_t>(stream_errno(conn, stop));
+}
+
+/// poll's answer for a TCP socket.
+short stream_revents(netconn* conn, short events) {
+    using flag = netconn::tcp_flag;
+    const std::uint8_t f = conn->tcp_flags.load(std::memory_order_acquire);
+    const err failed = conn->pending_err.load(std::memory_order_acquire);
+    short r = 0;
+    if (failed != err::ok) r |= POLLERR;
+    if ((f & flag::eof) && (f & flag::tx_shut)) r |= POLLHUP;
+    if (events & POLLIN) {
+        const bool queued = (f & flag::listening) ? conn->acceptmbox->size() > 0
+                                                  : netconn_recv_pending(conn) > 0 || (f & flag::eof);
+        bool partial;
+        {
+            std::lock_guard lk(conn->read_mutex);
+            partial = conn->lastdata != nullptr;
+        }
+        if (queued || partial || failed != err::ok) r |= POLLIN;
+    }
+    if ((events & POLLOUT) && (f & flag::connected) && !(f & flag::tx_shut) && failed == err::ok &&
+        conn->snd_space.load(std::memory_order_acquire) > 0)
+        r |= POLLOUT;
+    return r;
+}
+
 void fill_addr(sockaddr* out, socklen_t* len, ip4_addr ip, std::uint16_t port) {
     if (!out || !len) return;
     sockaddr_in in{};
@@ -98,18 +216,13 @@ void fill_addr(sockaddr* out, socklen_t* len, ip4_addr ip, std::uint16_t port) {
 int lwip_socket(stack& s, int domain, int type, int protocol) {
     assert_not_core_context(s, "lwip_socket");
     if (domain != AF_INET) return fail<int>(EAFNOSUPPORT);
-    if ((type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != SOCK_DGRAM) return fail<int>(EPROTONOSUPPORT);
-    if (protocol != 0 && protocol != IPPROTO_UDP) return fail<int>(EPROTONOSUPPORT);
-    netconn* conn = netconn_new(s);
+    const int kind = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (kind != SOCK_DGRAM && kind != SOCK_STREAM) return fail<int>(EPROTONOSUPPORT);
+    const bool stream = kind == SOCK_STREAM;
+    if (protocol != 0 && protocol != (stream ? IPPROTO_TCP : IPPROTO_UDP)) return fail<int>(EPROTONOSUPPORT);
+    netconn* conn = netconn_new(s, stream ? netconn_type::tcp : netconn_type::udp);
     if (!conn) return fail<int>(ENOMEM);
-    if (type & SOCK_NONBLOCK) netconn_set_nonblocking(conn, true);
-    const int fd = table().open(detail::stack_access::sockets(s), conn);  // errno EMFILE / ENFILE on failure
-    if (fd < 0) {
-        const int e = errno;
-        netconn_delete(conn);
-        return fail<int>(e);
-    }
-    return fd;
+    return open_socket(s, conn, type & SOCK_NONBLOCK);
 }
 
 int lwip_bind(stack& s, int fd, const sockaddr* addr, socklen_t len) {
@@ -133,15 +246,64 @@ int lwip_connect(stack& s, int fd, const sockaddr* addr, socklen_t len) {
     std::uint16_t port;
     if (!parse_addr(addr, len, ip, port)) return -1;
     const err e = netconn_connect(r.conn(), ip, port);
+    if (e == err::ok) return 0;
+    if (is_tcp(r.conn()) && e == err::rst) return fail<int>(ECONNREFUSED);
+    if (is_tcp(r.conn()) && e == err::timeout) return fail<int>(ETIMEDOUT);
+    return fail<int>(err_to_errno(e));
+}
+
+int lwip_listen(stack& s, int fd, int backlog) {
+    auto r = enter(s, fd, "lwip_listen");
+    if (!r) return fail<int>(EBADF);
+    if (!is_tcp(r.conn())) return fail<int>(EOPNOTSUPP);
+    const err e = netconn_listen(r.conn(), backlog);
+    if (e == err::isconn || e == err::use) return fail<int>(e == err::use ? EADDRINUSE : EINVAL);
     return e == err::ok ? 0 : fail<int>(err_to_errno(e));
+}
+
+int lwip_accept4(stack& s, int fd, sockaddr* addr, socklen_t* len, int flags) {
+    auto r = enter(s, fd, "lwip_accept");
+    if (!r) return fail<int>(EBADF);
+    if (!is_tcp(r.conn())) return fail<int>(EOPNOTSUPP);
+    if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) return fail<int>(EINVAL);
+    if (addr && !len) return fail<int>(EFAULT);
+    auto conn = netconn_accept(r.conn());
+    if (!conn) return fail<int>(err_to_errno(conn.error()));
+    if (addr) {
+        auto peer = netconn_getaddr(*conn, false);
+        if (peer) fill_addr(addr, len, peer->first, peer->second);
+    }
+    return open_socket(s, *conn, flags & SOCK_NONBLOCK);
+}
+
+int lwip_accept(stack& s, int fd, sockaddr* addr, socklen_t* len) { return lwip_accept4(s, fd, addr, len, 0); }
+
+int lwip_shutdown(stack& s, int fd, int how) {
+    auto r = enter(s, fd, "lwip_shutdown");
+    if (!r) return fail<int>(EBADF);
+    if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) return fail<int>(EINVAL);
+    if (!is_tcp(r.conn())) return fail<int>(ENOTCONN);
+    const err e = netconn_shutdown(r.conn(), how != SHUT_WR, how != SHUT_RD);
+    return e == err::ok ? 0 : fail<int>(err_to_errno(e));
+}
+
+int lwip_getpeername(stack& s, int fd, sockaddr* addr, socklen_t* len) {
+    auto r = enter(s, fd, "lwip_getpeername");
+    if (!r) return fail<int>(EBADF);
+    if (!addr || !len) return fail<int>(EFAULT);
+    auto a = netconn_getaddr(r.conn(), false);
+    if (!a) return fail<int>(err_to_errno(a.error()));
+    fill_addr(addr, len, a->first, a->second);
+    return 0;
 }
 
 ssize_t lwip_sendto(stack& s, int fd, const void* buf, std::size_t len, int flags, const sockaddr* to,
                     socklen_t tolen) {
     auto r = enter(s, fd, "lwip_sendto");
     if (!r) return fail<ssize_t>(EBADF);
-    if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)) return fail<ssize_t>(EOPNOTSUPP);
+    if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE)) return fail<ssize_t>(EOPNOTSUPP);
     if (!buf && len) return fail<ssize_t>(EFAULT);
+    if (is_tcp(r.conn())) return to ? fail<ssize_t>(EISCONN) : send_stream(r.conn(), buf, len, flags);
     if (len > k_max_udp_payload) return fail<ssize_t>(EMSGSIZE);
     ip4_addr ip;
     std::uint16_t port = 0;
@@ -164,6 +326,15 @@ ssize_t lwip_recvfrom(stack& s, int fd, void* buf, std::size_t len, int flags, s
     if (!r) return fail<ssize_t>(EBADF);
     if (flags & ~(MSG_DONTWAIT | MSG_TRUNC)) return fail<ssize_t>(EINVAL);
     if (!buf && len) return fail<ssize_t>(EFAULT);
+    if (is_tcp(r.conn())) {
+        if (flags & MSG_TRUNC) return fail<ssize_t>(EINVAL);
+        const ssize_t n = recv_stream(r.conn(), buf, len, flags);
+        if (n >= 0 && from && fromlen) {
+            auto peer = netconn_getaddr(r.conn(), false);
+            if (peer) fill_addr(from, fromlen, peer->first, peer->second);
+        }
+        return n;
+    }
     auto nb = netconn_recv(r.conn(), (flags & MSG_DONTWAIT) != 0);
     if (!nb) return fail<ssize_t>(err_to_errno(nb.error()));
     const std::size_t total = nb->len();
@@ -184,21 +355,21 @@ int lwip_close(stack& s, int fd) {
 int lwip_setsockopt(stack& s, int fd, int level, int optname, const void* optval, socklen_t optlen) {
     auto r = enter(s, fd, "lwip_setsockopt");
     if (!r) return fail<int>(EBADF);
-    if (level != SOL_SOCKET) return fail<int>(ENOPROTOOPT);
     if (!optval) return fail<int>(EFAULT);
+    if (level == IPPROTO_TCP && optname == TCP_NODELAY && is_tcp(r.conn())) {
+        if (optlen < static_cast<socklen_t>(sizeof(int))) return fail<int>(EINVAL);
+        int on;
+        std::memcpy(&on, optval, sizeof on);
+        const err e = netconn_set_nodelay(r.conn(), on != 0);
+        return e == err::ok ? 0 : fail<int>(err_to_errno(e));
+    }
+    if (level != SOL_SOCKET) return fail<int>(ENOPROTOOPT);
     switch (optname) {
-        case SO_RCVTIMEO: {
-            if (optlen < static_cast<socklen_t>(sizeof(timeval))) return fail<int>(EINVAL);
-            timeval tv;
-            std::memcpy(&tv, optval, sizeof tv);
-            if (tv.tv_sec < 0 || tv.tv_usec < 0 || tv.tv_usec >= 1000000) return fail<int>(EDOM);
-            // Round up (a timeout never expires early) and saturate (24.8 days and more
-            // become INT_MAX ms, never a wrap to a short or negative timeout).
-            constexpr long long max_ms = INT32_MAX;
-            const long long whole = static_cast<long long>(tv.tv_sec);
-            const long long ms = whole > max_ms / 1000 ? max_ms
-                                                       : std::min(max_ms, whole * 1000 + (tv.tv_usec + 999) / 1000);
-            netconn_set_recvtimeout(r.conn(), static_cast<int>(ms));
+        case SO_RCVTIMEO:
+        case SO_SNDTIMEO: {
+            const int ms = timeval_ms(optval, optlen);
+            if (ms < 0) return -1;
+            optname == SO_RCVTIMEO ? netconn_set_recvtimeout(r.conn(), ms) : netconn_set_sendtimeout(r.conn(), ms);
             return 0;
         }
         case SO_RCVBUF: {
@@ -225,17 +396,18 @@ int lwip_getsockopt(stack& s, int fd, int level, int optname, void* optval, sock
         return 0;
     };
     switch (optname) {
-        case SO_RCVTIMEO: {
-            if (*optlen < static_cast<socklen_t>(sizeof(timeval))) return fail<int>(EINVAL);
-            const int ms = r.conn()->recv_timeout_ms.load();
-            const timeval tv{ms / 1000, static_cast<suseconds_t>((ms % 1000) * 1000)};
-            std::memcpy(optval, &tv, sizeof tv);
-            *optlen = sizeof tv;
-            return 0;
-        }
+        case SO_RCVTIMEO: return put_timeval(optval, optlen, r.conn()->recv_timeout_ms.load());
+        case SO_SNDTIMEO: return put_timeval(optval, optlen, r.conn()->send_timeout_ms.load());
         case SO_RCVBUF: return put_int(static_cast<int>(r.conn()->recvmbox.limit()));
-        case SO_TYPE: return put_int(SOCK_DGRAM);
-        case SO_ERROR: return put_int(0);
+        case SO_TYPE: return put_int(is_tcp(r.conn()) ? SOCK_STREAM : SOCK_DGRAM);
+        case SO_ERROR: {
+            const err e = netconn_err(r.conn());
+            return put_int(e == err::ok || e == err::inprogress ? 0
+                           : e == err::rst && !(r.conn()->tcp_flags.load() & netconn::tcp_flag::connected)
+                               ? ECONNREFUSED
+                               : err_to_errno(e));
+        }
+        case SO_ACCEPTCONN: return put_int((r.conn()->tcp_flags.load() & netconn::tcp_flag::listening) ? 1 : 0);
         default: return fail<int>(ENOPROTOOPT);
     }
 }
@@ -294,6 +466,8 @@ int lwip_poll(stack& s, pollfd* fds, nfds_t nfds, int timeout_ms) {
                 fds[i].revents = POLLNVAL;
             } else if (r.conn()->closed.load()) {
                 fds[i].revents = POLLHUP;
+            } else if (is_tcp(r.conn())) {
+                fds[i].revents = stream_revents(r.conn(), fds[i].events);
             } else {
                 if ((fds[i].events & POLLIN) && netconn_recv_pending(r.conn()) > 0) fds[i].revents |= POLLIN;
                 if (fds[i].events & POLLOUT) fds[i].revents |= POLLOUT;

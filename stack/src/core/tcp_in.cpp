@@ -460,7 +460,18 @@ void input_synchronized(tcp_pcb* pcb, segment& seg) {
         rexmit_first(pcb);
         return unacceptable();
     }
-    // First: sequence number.
+    // First: sequence number. RFC 9293 3.10.7.4: with a zero receive window no data is
+    // acceptable, but the ACK (and window) a segment at RCV.NXT carries still is —
+    // otherwise two ends whose windows are both closed deadlock, each one's ACKs
+    // riding on data the other refuses. Such a segment loses its data (counted) and
+    // goes on as a bare ACK.
+    if (rcv_window(pcb) == 0 && seg.seq == pcb->rcv_nxt && seg.has(flag::ack) && !seg.has(flag::syn) &&
+        !seg.has(flag::rst) && seg.seq_len() > 0) {
+        s.st().drop(drop_reason::tcp_unacceptable);
+        seg.drop_data();
+        seg.flags &= static_cast<std::uint8_t>(~flag::fin);
+        ack_now(pcb);  // tell the sender the window is still closed
+    }
     if (!acceptable(pcb, seg)) {
         if (!seg.has(flag::rst)) {
             ack_now(pcb);
