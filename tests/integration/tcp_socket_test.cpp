@@ -362,6 +362,7 @@ TEST_P(TcpSocket, FullDuplexThenCloseFromThirdThreadWakesBoth) {
     // Phase 2: c's receiver blocks (nothing comes), c's sender blocks (sv does not read:
     // the window closes); a third thread closes c: both return an error.
     std::atomic<int> recv_errno{0}, send_errno{0};
+    const std::uint64_t waits = s.st().tcp_write_waits.get();  // before the sender can wait
     std::thread blocked_recv([&] {
         std::byte b[64];
         const ssize_t k = lwip_recv(s, c, b, sizeof b, 0);
@@ -376,8 +377,8 @@ TEST_P(TcpSocket, FullDuplexThenCloseFromThirdThreadWakesBoth) {
             }
         send_errno = -1;
     });
-    const std::uint64_t waits = s.st().tcp_write_waits.get();
-    ASSERT_TRUE(eventually([&] { return s.st().tcp_write_waits.get() > waits; }));  // the sender waits
+    const bool waiting = eventually([&] { return s.st().tcp_write_waits.get() > waits; });  // the sender waits
+    EXPECT_TRUE(waiting) << "sender ended with errno " << send_errno.load();
     std::thread closer([&] { EXPECT_EQ(lwip_close(s, c), 0); });
     closer.join();
     blocked_recv.join();
