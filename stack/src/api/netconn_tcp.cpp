@@ -20,7 +20,7 @@ void netconn_event(netconn* conn) {
     if (conn->event) conn->event(conn, conn->event_arg);
 }
 
-void post_from_core(netconn*, futex_sem& sem) { sem.post(); }
+void post_from_core(netconn* conn, futex_sem& sem) { sem.post(stack_access::wakes(conn->owner)); }
 
 }  // namespace detail
 
@@ -52,10 +52,11 @@ err gone(const netconn* conn) {
 /// Moves data that waited in core context into the receive mailbox while it has room,
 /// then the end of stream behind it. Core context.
 void flush_rx_backlog(netconn* conn) {
+    detail::wake_list* later = &detail::stack_access::wakes(conn->owner);  // the receiver wakes after release
     if (conn->rx_backlog &&
-        conn->recvmbox.try_push({conn->rx_backlog, {}, 0, conn->rx_backlog->tot_len}))
+        conn->recvmbox.try_push({conn->rx_backlog, {}, 0, conn->rx_backlog->tot_len}, later))
         conn->rx_backlog = nullptr;
-    if (!conn->rx_backlog && conn->rx_backlog_eof && conn->recvmbox.try_push({nullptr, {}, 0, 0}))
+    if (!conn->rx_backlog && conn->rx_backlog_eof && conn->recvmbox.try_push({nullptr, {}, 0, 0}, later))
         conn->rx_backlog_eof = false;
 }
 
@@ -192,7 +193,7 @@ err on_accept(void* arg, tcp_pcb* newpcb, err) {
     install(conn, newpcb);
     conn->snd_space.store(tcp_sndbuf(newpcb), std::memory_order_relaxed);
     conn->tcp_flags.store(flag::connected, std::memory_order_release);
-    if (!listener->acceptmbox->try_push(conn)) {
+    if (!listener->acceptmbox->try_push(conn, &detail::stack_access::wakes(s))) {
         detach(newpcb);
         conn->tcp = nullptr;
         delete conn;

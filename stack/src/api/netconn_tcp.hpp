@@ -21,7 +21,8 @@ err tcp_netconn_connect(netconn* conn, ip4_addr addr, std::uint16_t port);
 err tcp_netconn_getaddr(netconn* conn, bool local, std::pair<ip4_addr, std::uint16_t>& out);
 /// Runs the netconn's event hook (core context).
 void netconn_event(netconn* conn);
-/// Posts a netconn semaphore from core context (the wake-up as the core decides it).
+/// Posts a netconn semaphore from core context; the waiter's wake-up is issued after
+/// the core is released (wake_list.hpp).
 void post_from_core(netconn* conn, futex_sem& sem);
 
 }  // namespace detail
