@@ -14,32 +14,17 @@
 #include <tuple>
 
 #include "integration_support.hpp"
-#include "lwbench/fault_injector.hpp"
+#include "tcp_fault_support.hpp"
 #include "lwbench/tcp.hpp"
 
 namespace lwbench::test::it {
 namespace {
 
-tcp_config quick_tcp(std::uint32_t snd_buf = 0xffff) {
-    tcp_config c;
-    c.tick_ms = 2;
-    c.delack_ms = 4;
-    c.initial_rto_ms = 50;
-    c.min_rto_ms = 10;
-    c.max_rto_ms = 200;
-    c.time_wait_ms = 20;
-    c.max_retries = 30;  // with 10 % loss a segment may need many tries
-    c.snd_buf = snd_buf;
-    return c;
-}
-
-stack_config paired(threading_mode m) {
-    stack_config c;
-    c.mode = m;
-    c.input = paired_input_mode(m);
-    c.spin_iterations = 2000;
-    return c;
-}
+using test::fault_name;
+using test::fault_param;
+using test::fault_tcp_config;
+using test::lossy_faults;
+using test::paired;
 
 /// API messages the stack ran, in either mode (posted or inline under the lock).
 std::uint64_t api_messages(const stack& s) { return s.st().tcpip_msgs_api.get() + s.st().api_calls_locked.get(); }
@@ -91,7 +76,9 @@ protected:
     void setup() {
         ASSERT_EQ(lo.status(), err::ok);
         core_guard g(s);
-        ASSERT_EQ(tcp_configure(s, quick_tcp(snd_buf_)), err::ok);
+        tcp_config cfg = fault_tcp_config();
+        cfg.snd_buf = snd_buf_;
+        ASSERT_EQ(tcp_configure(s, cfg), err::ok);
     }
     void teardown() {
         for (int fd : fds) (void)lwip_close(s, fd);
@@ -631,24 +618,19 @@ TEST_P(TcpSocket, BadCallsReturnTheRightErrno) {
 
 // ---- several MB under loss, through the socket API -----------------------------------------------------
 
-using loss_param = std::tuple<threading_mode, double>;
 
-class TcpSocketLoss : public ::testing::TestWithParam<loss_param>, protected tcp_env {
+class TcpSocketLoss : public ::testing::TestWithParam<fault_param>, protected tcp_env {
 protected:
     TcpSocketLoss() : tcp_env(std::get<0>(GetParam()), 0xffff) {}
     void SetUp() override { setup(); }
     void TearDown() override { teardown(); }
 };
 
-std::string loss_name(const ::testing::TestParamInfo<loss_param>& i) {
-    return std::string(to_string(std::get<0>(i.param))) + "_loss" +
-           std::to_string(static_cast<int>(std::get<1>(i.param) * 100 + 0.5));
-}
 INSTANTIATE_TEST_SUITE_P(Loss, TcpSocketLoss,
                          ::testing::Combine(::testing::Values(threading_mode::message_passing,
                                                               threading_mode::core_locking),
                                             ::testing::Values(0.01, 0.10)),
-                         loss_name);
+                         fault_name);
 
 // Several MB each way at once through a lossy loopback (drop, plus a little
 // corruption, duplication, reordering and delay), a sender and a receiver thread on
@@ -656,15 +638,7 @@ INSTANTIATE_TEST_SUITE_P(Loss, TcpSocketLoss,
 // retransmissions are counted.
 TEST_P(TcpSocketLoss, SeveralMegabytesEachWayByteExact) {
     const double loss = std::get<1>(GetParam());
-    fault_config fc;
-    fc.seed = 1400 + static_cast<std::uint64_t>(loss * 1000);
-    fc.drop = loss;
-    fc.corrupt = loss / 5;
-    fc.duplicate = loss / 5;
-    fc.reorder = loss / 5;
-    fc.delay = loss / 5;
-    fc.delay_time = std::chrono::milliseconds(3);
-    fault_injector inj(s, &lo.nif(), fc);
+    fault_injector inj(s, &lo.nif(), lossy_faults(loss));
     ASSERT_EQ(inj.status(), err::ok);
 
     auto [c, sv] = connected_pair(7020);

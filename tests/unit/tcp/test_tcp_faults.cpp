@@ -9,6 +9,7 @@
 
 #include "lwbench/fault_injector.hpp"
 #include "lwbench/loopback_netif.hpp"
+#include "tcp_fault_support.hpp"
 #include "tcp_support.hpp"
 
 namespace lwbench::test {
@@ -16,27 +17,6 @@ namespace {
 
 const ip4_addr k_lo = ip4_addr::from_octets(127, 0, 0, 1);
 
-tcp_config fault_tcp_config() {
-    tcp_config c;
-    c.tick_ms = 2;
-    c.delack_ms = 4;
-    c.initial_rto_ms = 50;
-    c.min_rto_ms = 10;
-    c.max_rto_ms = 200;
-    c.time_wait_ms = 20;
-    c.max_retries = 30;  // with 10 % loss a segment may need many tries
-    return c;
-}
-
-stack_config paired(threading_mode m) {
-    stack_config c;
-    c.mode = m;
-    c.input = paired_input_mode(m);
-    c.spin_iterations = 2000;
-    return c;
-}
-
-using fault_param = std::tuple<threading_mode, double>;  // mode, loss
 
 class TcpFaults : public ::testing::TestWithParam<fault_param> {
 protected:
@@ -54,10 +34,6 @@ protected:
     loopback_netif lo{s};
 };
 
-std::string fault_name(const ::testing::TestParamInfo<fault_param>& i) {
-    return std::string(to_string(std::get<0>(i.param))) + "_loss" +
-           std::to_string(static_cast<int>(std::get<1>(i.param) * 100 + 0.5));
-}
 INSTANTIATE_TEST_SUITE_P(Loss, TcpFaults,
                          ::testing::Combine(::testing::Values(threading_mode::core_locking,
                                                               threading_mode::message_passing),
@@ -68,15 +44,7 @@ INSTANTIATE_TEST_SUITE_P(Loss, TcpFaults,
 // of every other fault; then an orderly close. Everything arrives byte-exact.
 TEST_P(TcpFaults, BulkBothWaysArrivesExact) {
     const double loss = std::get<1>(GetParam());
-    fault_config fc;
-    fc.seed = 1400 + static_cast<std::uint64_t>(loss * 1000);
-    fc.drop = loss;
-    fc.corrupt = loss / 5;
-    fc.duplicate = loss / 5;
-    fc.reorder = loss / 5;
-    fc.delay = loss / 5;
-    fc.delay_time = std::chrono::milliseconds(3);
-    fault_injector inj(s, &lo.nif(), fc);
+    fault_injector inj(s, &lo.nif(), lossy_faults(loss));
     ASSERT_EQ(inj.status(), err::ok);
 
     tcp_server server;
