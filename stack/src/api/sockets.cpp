@@ -211,6 +211,17 @@ void fill_addr(sockaddr* out, socklen_t* len, ip4_addr ip, std::uint16_t port) {
     *len = sizeof in;
 }
 
+/// getsockname (local) / getpeername: the address of fd's own or remote end.
+int socket_name(stack& s, int fd, sockaddr* addr, socklen_t* len, bool local, const char* where) {
+    auto r = enter(s, fd, where);
+    if (!r) return fail<int>(EBADF);
+    if (!addr || !len) return fail<int>(EFAULT);
+    auto a = netconn_getaddr(r.conn(), local);
+    if (!a) return fail<int>(err_to_errno(a.error()));
+    fill_addr(addr, len, a->first, a->second);
+    return 0;
+}
+
 }  // namespace
 
 int lwip_socket(stack& s, int domain, int type, int protocol) {
@@ -288,13 +299,7 @@ int lwip_shutdown(stack& s, int fd, int how) {
 }
 
 int lwip_getpeername(stack& s, int fd, sockaddr* addr, socklen_t* len) {
-    auto r = enter(s, fd, "lwip_getpeername");
-    if (!r) return fail<int>(EBADF);
-    if (!addr || !len) return fail<int>(EFAULT);
-    auto a = netconn_getaddr(r.conn(), false);
-    if (!a) return fail<int>(err_to_errno(a.error()));
-    fill_addr(addr, len, a->first, a->second);
-    return 0;
+    return socket_name(s, fd, addr, len, false, "lwip_getpeername");
 }
 
 ssize_t lwip_sendto(stack& s, int fd, const void* buf, std::size_t len, int flags, const sockaddr* to,
@@ -433,13 +438,7 @@ int lwip_ioctl(stack& s, int fd, unsigned long request, void* argp) {
 }
 
 int lwip_getsockname(stack& s, int fd, sockaddr* addr, socklen_t* len) {
-    auto r = enter(s, fd, "lwip_getsockname");
-    if (!r) return fail<int>(EBADF);
-    if (!addr || !len) return fail<int>(EFAULT);
-    auto a = netconn_getaddr(r.conn(), true);
-    if (!a) return fail<int>(err_to_errno(a.error()));
-    fill_addr(addr, len, a->first, a->second);
-    return 0;
+    return socket_name(s, fd, addr, len, true, "lwip_getsockname");
 }
 
 int lwip_poll(stack& s, pollfd* fds, nfds_t nfds, int timeout_ms) {
