@@ -193,7 +193,7 @@ err netconn_delete(netconn* conn);
 /// Errors: arg, clsd, use.
 err netconn_bind(netconn* conn, ip4_addr addr, std::uint16_t port);
 /// UDP: sets the remote end. TCP: active open; waits until established (at most the
-/// send timeout: err::timeout, and the attempt is abandoned). Non-blocking: starts it
+/// send timeout: then err::inprogress, and the open goes on). Non-blocking: starts it
 /// and returns err::inprogress (poll for writable, then netconn_err). TCP errors: arg,
 /// isconn (connected), already (connecting), rst (refused), timeout, abrt, clsd, rte,
 /// use, mem.

@@ -55,7 +55,7 @@ int lwip_socket(stack& s, int domain, int type, int protocol);
 int lwip_bind(stack& s, int fd, const sockaddr* addr, socklen_t len);
 /// TCP: EISCONN (connected), EALREADY (a non-blocking connect is under way),
 /// EINPROGRESS (non-blocking: started; poll for POLLOUT, then SO_ERROR),
-/// ECONNREFUSED, ETIMEDOUT, EAGAIN (SO_SNDTIMEO passed).
+/// ECONNREFUSED, ETIMEDOUT; EINPROGRESS also when SO_SNDTIMEO passes (the open goes on).
 int lwip_connect(stack& s, int fd, const sockaddr* addr, socklen_t len);
 /// TCP only (UDP: EOPNOTSUPP). backlog < 1 is 1, > 255 is 255. EINVAL if connected.
 int lwip_listen(stack& s, int fd, int backlog);
@@ -84,7 +84,7 @@ int lwip_close(stack& s, int fd);
 /// negative: EDOM), IPPROTO_TCP: TCP_NODELAY (int),
 /// SO_RCVBUF (int: receive queue depth in *datagrams*, 1..recv_queue_depth of the
 /// stack's configuration; outside that range: EINVAL, nothing changed; UDP), SO_TYPE,
-/// SO_ERROR (get only; TCP: the pending error, cleared by reading it), SO_ACCEPTCONN.
+/// SO_ERROR (get only; TCP: the error that ended the connection, not cleared), SO_ACCEPTCONN.
 int lwip_setsockopt(stack& s, int fd, int level, int optname, const void* optval, socklen_t optlen);
 int lwip_getsockopt(stack& s, int fd, int level, int optname, void* optval, socklen_t* optlen);
 /// FIONBIO (int*: non-zero = non-blocking), FIONREAD (int*: set to the payload bytes
