@@ -42,6 +42,8 @@ fs::path default_lwip_runner_dir() {
 namespace {
 
 constexpr int k_payload = 1458;
+/// The round trip's payload (issue 13's target: 64-byte socket ping-pong on one core).
+constexpr int k_round_trip_payload = 64;
 
 std::vector<point> our_points() {
     std::vector<point> pts;
@@ -67,6 +69,17 @@ std::vector<point> our_points() {
             p.pin = pin;
             pts.push_back(p);
         }
+    }
+    // The round trip on one core, in both modes, beside the kernel's own (reproduce()).
+    for (auto mode : {threading_mode::message_passing, threading_mode::core_locking}) {
+        point p;
+        p.scenario = scenario_kind::round_trip;
+        p.api = api_kind::socket;
+        p.cfg.mode = mode;
+        p.cfg.input = paired_input_mode(mode);
+        p.payload = k_round_trip_payload;
+        p.pin = pinning::same_core;
+        pts.push_back(p);
     }
     for (auto prim : {primitive_kind::lock_unlock, primitive_kind::memcpy, primitive_kind::checksum,
                       primitive_kind::udp_emit_floor}) {
@@ -220,6 +233,16 @@ const record* find(const std::vector<record>& recs, const std::string& stack, co
     return nullptr;
 }
 
+/// The 64-byte socket round trip on one core of `stack` ("kernel": its UDP loopback);
+/// `mode` is ignored for the kernel.
+const record* find_round_trip(const std::vector<record>& recs, const std::string& stack, const std::string& mode) {
+    for (const auto& r : recs)
+        if (r.stack == stack && r.scenario == "round_trip" && r.api == "socket" && r.pinning == "same_core" &&
+            r.payload_bytes == k_round_trip_payload && (stack == "kernel" || r.threading_mode == mode))
+            return &r;
+    return nullptr;
+}
+
 const record* find_prim(const std::vector<record>& recs, const std::string& prim, const std::string& pin = "") {
     for (const auto& r : recs)
         if (r.scenario == "primitive" && r.primitive == prim && (pin.empty() || r.pinning == pin)) return &r;
@@ -268,6 +291,13 @@ std::string ratio(double a, double b) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.2f×", a / b);
     return buf;
+}
+
+/// "target <what>: 0.93x — met".
+std::string fmt_target(const std::string& what, double ratio_value, bool met) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.2fx", ratio_value);
+    return "target " + what + ": " + b + " — " + (met ? "met" : "MISSED");
 }
 
 }  // namespace
@@ -338,6 +368,19 @@ std::string seed_report(const std::vector<record>& recs, const std::vector<std::
         row("checksum of 1458 bytes", ck, nullptr);
         row("UDP emit floor: headers + send checksum + receive verify", floor, nullptr);
     }
+    const record* rt_kernel = find_round_trip(recs, "kernel", "");
+    const record* rt_mp = find_round_trip(recs, "lwbench", "message_passing");
+    const record* rt_cl = find_round_trip(recs, "lwbench", "core_locking");
+    if (rt_kernel || rt_mp || rt_cl) {
+        os << "\n### 64-byte UDP round trip on one core, against the kernel's own loopback\n\n"
+           << "| round trip (two threads, same core) | p50 | context switches per round trip |\n| --- | --- | --- |\n";
+        const auto row = [&](const char* name, const record* r) {
+            if (r) os << "| " << name << " | " << cell(r) << " | " << cs(r) << " |\n";
+        };
+        row("Linux kernel UDP loopback (127.0.0.1, blocking send/recv)", rt_kernel);
+        row("lwbench socket API, message passing", rt_mp);
+        row("lwbench socket API, core locking", rt_cl);
+    }
     os << "\nContext switches per call come from separate *counted* repetitions (perf counters open on every "
           "thread), interleaved with the timed ones; the counters' overhead column is how much slower the counted "
           "repetitions' median was than the timed ones' (the observer's cost, measured in this run).\n";
@@ -382,6 +425,7 @@ reproduce_result reproduce(const reproduce_options& o) {
     ro.keep_partial = o.keep_partial;
     ro.seed = o.seed;
     ro.progress = o.progress;
+    external.push_back(kernel_round_trip_point(k_round_trip_payload, pinning::same_core, ro));
     for (auto& pr : run_points(points, ro, external)) res.records.push_back(std::move(pr.rec));
 
     // Targets (ratios within this run).
@@ -395,6 +439,15 @@ reproduce_result reproduce(const reproduce_options& o) {
                           r, r <= 1.3 ? "met" : "MISSED");
             res.notes.emplace_back(b);
         }
+    }
+    if (const record *cl = find_round_trip(res.records, "lwbench", "core_locking"),
+        *kernel = find_round_trip(res.records, "kernel", "");
+        cl && kernel) {
+        const double r = cl->latency.p50 / kernel->latency.p50;
+        res.notes.push_back(fmt_target("core-locking socket round trip on one core (64 B) <= 1.0x the kernel's UDP "
+                                       "loopback ping-pong",
+                                       r, r <= 1.0) +
+                            " (context switches per round trip: " + cs(cl) + " lwbench, " + cs(kernel) + " kernel)");
     }
     const record* raw_same = find(res.records, "lwbench", "raw", "core_locking", "same_core");
     const record* floor = find_prim(res.records, "udp_emit_floor");

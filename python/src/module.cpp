@@ -57,7 +57,7 @@ stack_config make_config(const std::string& mode, const std::string& input, cons
     } else {
         c.input = parse_or_throw<input_mode>(input, parse_input_mode, "input mode", "mailbox, inline, auto");
     }
-    c.mailbox = parse_or_throw<mailbox_kind>(mailbox, parse_mailbox_kind, "mailbox kind", "mutex_cv, tbb_queue, spin_then_block");
+    c.mailbox = parse_or_throw<mailbox_kind>(mailbox, parse_mailbox_kind, "mailbox kind", "mutex_cv, tbb_queue, spin_then_block, adaptive");
     c.lock = parse_or_throw<lock_kind>(lock, parse_lock_kind, "lock kind", "std_mutex, tbb_spin_mutex, tbb_queuing_mutex");
     return c;
 }

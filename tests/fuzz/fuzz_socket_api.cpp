@@ -242,7 +242,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     stack_config cfg;
     cfg.mode = in.ConsumeBool() ? threading_mode::core_locking : threading_mode::message_passing;
     cfg.input = in.ConsumeBool() ? input_mode::inline_ : input_mode::mailbox;
-    cfg.mailbox = static_cast<mailbox_kind>(in.ConsumeIntegralInRange<int>(0, 2));
+    cfg.mailbox = k_mailbox_kinds[in.ConsumeIntegralInRange<std::size_t>(0, std::size(k_mailbox_kinds) - 1)];
     cfg.lock = static_cast<lock_kind>(in.ConsumeIntegralInRange<int>(0, 2));
     cfg.mailbox_capacity = in.ConsumeIntegralInRange<std::size_t>(1, 16);
     cfg.pbuf_pool_size = in.ConsumeIntegralInRange<std::size_t>(1, 64);

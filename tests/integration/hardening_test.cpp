@@ -1,6 +1,6 @@
 // hardening_test.cpp — the public API outside its happy paths (issue 11): every
 // defect found by the black-box review has a test here that failed before its fix.
-//  - Hardening (all 36 configurations): FIONREAD, teardown with threads blocked
+//  - Hardening (all 48 configurations): FIONREAD, teardown with threads blocked
 //    inside recvfrom/poll, descriptors of another stack, netifapi on null and foreign
 //    netifs, capacities that mean what they say, SO_RCVBUF and timeout ranges.
 //  - CoreContextDeathTest (the four threading × input modes, checking builds): every

@@ -384,8 +384,8 @@ private:
 /// The representative configurations for the expensive stress tests: both threading
 /// modes × both input modes with the default kinds (mutex_cv mailbox, std::mutex
 /// lock), plus every other mailbox kind and every other lock kind, each once per
-/// threading mode. The 36-way matrix is covered by the behavioural suites; running
-/// every stress test 36 times would not fit the time budget under TSan.
+/// threading mode. The 48-way matrix is covered by the behavioural suites; running
+/// every stress test 48 times would not fit the time budget under TSan.
 inline std::vector<stack_config> stress_configs() {
     struct row {
         threading_mode m;
@@ -403,6 +403,8 @@ inline std::vector<stack_config> stress_configs() {
          lock_kind::tbb_queuing_mutex},
         {threading_mode::core_locking, input_mode::mailbox, mailbox_kind::spin_then_block, lock_kind::tbb_spin_mutex},
         {threading_mode::core_locking, input_mode::inline_, mailbox_kind::tbb_queue, lock_kind::tbb_queuing_mutex},
+        {threading_mode::message_passing, input_mode::mailbox, mailbox_kind::adaptive, lock_kind::std_mutex},
+        {threading_mode::core_locking, input_mode::mailbox, mailbox_kind::adaptive, lock_kind::tbb_spin_mutex},
     };
     std::vector<stack_config> out;
     for (const auto& r : rows) {

@@ -18,12 +18,12 @@ inline void expect_no_leaks(stack& s) {
     EXPECT_EQ(s.pools().heap_in_use(), 0u) << "heap pbufs leaked";
 }
 
-/// Every threading mode × input mode × mailbox kind × lock kind (36 configurations).
+/// Every threading mode × input mode × mailbox kind × lock kind (48 configurations).
 inline std::vector<stack_config> all_configs() {
     std::vector<stack_config> out;
     for (auto m : {threading_mode::message_passing, threading_mode::core_locking})
         for (auto i : {input_mode::mailbox, input_mode::inline_})
-            for (auto mb : {mailbox_kind::mutex_cv, mailbox_kind::tbb_queue, mailbox_kind::spin_then_block})
+            for (auto mb : k_mailbox_kinds)
                 for (auto l : {lock_kind::std_mutex, lock_kind::tbb_spin_mutex, lock_kind::tbb_queuing_mutex}) {
                     stack_config c;
                     c.mode = m;

@@ -62,8 +62,8 @@ void mark_partial(nlohmann::json& doc) {
     doc["notes"].push_back("partial: interrupted by SIGINT; records hold the repetitions finished before it");
 }
 
-template <class Enum>
-std::vector<std::string> names_of(std::initializer_list<Enum> values) {
+template <class Enum, std::size_t N>
+std::vector<std::string> names_of(const Enum (&values)[N]) {
     std::vector<std::string> names;
     for (auto v : values) names.emplace_back(to_string(v));
     return names;
@@ -86,8 +86,7 @@ const std::vector<option_choices>& run_choices() {
             {"--api", api_names(), ""},
             {"--mode", names_of({threading_mode::message_passing, threading_mode::core_locking}), ""},
             {"--input-mode", inputs, "auto: inline with core_locking, mailbox with message_passing, as lwIP's builds"},
-            {"--mailbox", names_of({mailbox_kind::mutex_cv, mailbox_kind::tbb_queue, mailbox_kind::spin_then_block}),
-             ""},
+            {"--mailbox", names_of(k_mailbox_kinds), ""},
             {"--lock", names_of({lock_kind::std_mutex, lock_kind::tbb_spin_mutex, lock_kind::tbb_queuing_mutex}), ""},
             {"--pinning", names_of({pinning::none, pinning::same_core, pinning::separate_cores}),
              "same_core: every thread on CPU 0; separate_cores: the tcpip thread on CPU 0, application threads on "
@@ -476,8 +475,13 @@ int main(int argc, char** argv) {
             auto context = begin_run();
             context.warmup_ops = warmup;
             context.seed = seed;
+            // The round trip's reference: the kernel's own UDP loopback, once per size and pinning.
+            std::vector<external_point> references;
+            if (std::find(scen.begin(), scen.end(), to_string(scenario_kind::round_trip)) != scen.end())
+                for (long size : sizes)
+                    for (auto pin : pin_v) references.push_back(kernel_round_trip_point(static_cast<std::size_t>(size), pin, o));
             std::vector<record> recs;
-            for (auto& pr : run_points(points, o)) recs.push_back(std::move(pr.rec));
+            for (auto& pr : run_points(points, o, references)) recs.push_back(std::move(pr.rec));
             auto doc = make_document(label, command_line(argc, argv), recs, {}, context);
             if (g_cancel.load()) mark_partial(doc);
             print_run(parse_output_format(format), doc, recs);

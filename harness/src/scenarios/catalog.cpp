@@ -42,8 +42,9 @@ const std::vector<scenario_info>& scenario_catalog() {
                        "callback); --netif tap: the kernel sends, the TAP driver thread delivers (the receive path; its "
                        "context switches exclude the kernel's sending thread)";
             case scenario_kind::round_trip:
-                return "ping-pong between two threads through the stack (echo thread or raw echo callback); --netif "
-                       "tap: with a kernel UDP echo across the TAP link";
+                return "ping-pong between two threads through the stack (echo thread or raw echo callback); `run` adds "
+                       "the Linux kernel's own UDP loopback ping-pong per size and pinning as a reference (stack "
+                       "kernel); --netif tap: with a kernel UDP echo across the TAP link";
             case scenario_kind::throughput:
                 return "datagrams/s and bytes/s delivered with 1..N sender threads and one receiver; offered rate and "
                        "loss by reason beside it; --netif tap: into a kernel UDP sink across the TAP link";

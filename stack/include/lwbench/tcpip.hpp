@@ -47,7 +47,10 @@ struct udp_pcb;
 
 enum class threading_mode : std::uint8_t { message_passing, core_locking };
 enum class input_mode : std::uint8_t { mailbox, inline_ };
-enum class mailbox_kind : std::uint8_t { mutex_cv, tbb_queue, spin_then_block };
+enum class mailbox_kind : std::uint8_t { mutex_cv, tbb_queue, spin_then_block, adaptive };
+/// Every mailbox kind, in declaration order (the one list sweeps, parsers and tests use).
+inline constexpr mailbox_kind k_mailbox_kinds[] = {mailbox_kind::mutex_cv, mailbox_kind::tbb_queue,
+                                                   mailbox_kind::spin_then_block, mailbox_kind::adaptive};
 enum class lock_kind : std::uint8_t { std_mutex, tbb_spin_mutex, tbb_queuing_mutex };
 
 const char* to_string(threading_mode m) noexcept;
@@ -91,8 +94,9 @@ struct stack_config {
     std::size_t recv_queue_depth = 256;
     /// Sockets this stack may have open at once, 1..k_max_sockets (beyond it: EMFILE).
     std::size_t max_sockets = 64;
-    /// Spin iterations before sleeping, for the spin_then_block kind (tcpip thread on
-    /// its mailbox, the caller on its completion semaphore). Ignored by other kinds.
+    /// Spin iterations before sleeping (tcpip thread on its mailbox, the caller on its
+    /// completion semaphore): always for spin_then_block, at most (while the partner
+    /// runs on another CPU) for adaptive. Ignored by other kinds.
     std::uint32_t spin_iterations = 20000;
     /// Pin the tcpip thread to this CPU: -1 (no pinning) or 0..(CPUs of the machine - 1).
     int tcpip_cpu = -1;
@@ -259,7 +263,6 @@ private:
     std::atomic<input_mode> _input;
     std::unique_ptr<detail::core_lock> _lock;
     std::unique_ptr<detail::mailbox> _mbox;
-    std::uint32_t _caller_spin = 0;                 ///< spin budget of a caller waiting for completion
     std::atomic<const void*> _core_owner{nullptr};  ///< thread marker of the core-context thread
     std::unique_ptr<detail::wake_list> _wakes;      ///< core context: issued by unlock_core
     std::mutex _switch_mutex;                       ///< serialises mode switches

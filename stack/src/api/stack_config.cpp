@@ -29,7 +29,7 @@ std::optional<config_error> check_enum(const char* field, E v, E last) {
 std::optional<config_error> validate_config(const stack_config& cfg) {
     if (auto e = check_enum("mode", cfg.mode, threading_mode::core_locking)) return e;
     if (auto e = check_enum("input", cfg.input, input_mode::inline_)) return e;
-    if (auto e = check_enum("mailbox", cfg.mailbox, mailbox_kind::spin_then_block)) return e;
+    if (auto e = check_enum("mailbox", cfg.mailbox, mailbox_kind::adaptive)) return e;
     if (auto e = check_enum("lock", cfg.lock, lock_kind::tbb_queuing_mutex)) return e;
     if (auto e = check_range("mailbox_capacity", cfg.mailbox_capacity, 1, k_max_mailbox_capacity)) return e;
     if (auto e = check_range("pbuf_pool_size", cfg.pbuf_pool_size, 1, k_max_pbuf_pool_size)) return e;

@@ -63,13 +63,11 @@ stack::stack(const stack_config& cfg)
       _input(cfg.input),
 #endif
       _lock(std::make_unique<detail::core_lock>(cfg.lock)),
-      _mbox(detail::make_mailbox(cfg.mailbox, cfg.mailbox_capacity,
-                                 cfg.mailbox == mailbox_kind::spin_then_block ? cfg.spin_iterations : 0)),
+      _mbox(detail::make_mailbox(cfg.mailbox, cfg.mailbox_capacity, cfg.spin_iterations)),
       _wakes(std::make_unique<detail::wake_list>()),
       _msg_storage(cfg.mailbox_capacity),
       _sockets(std::make_unique<detail::stack_sockets>(*this, cfg.max_sockets)),
       _timer_msg(std::make_unique<detail::tcpip_msg>()) {
-    _caller_spin = cfg.mailbox == mailbox_kind::spin_then_block ? cfg.spin_iterations : 0;
     for (auto& m : _msg_storage) {
         m.pooled = true;
         m.next_free = _msg_free;
@@ -190,7 +188,7 @@ err stack::post_and_wait(detail::tcpip_msg::kind k, core_fn fn, void* ctx) {
     m.ctx = ctx;
     m.done = &t_done;
     _mbox->post(&m);
-    t_done.acquire(_caller_spin);
+    _mbox->wait_reply(t_done);
     return m.result;
 }
 
@@ -360,7 +358,7 @@ void stack::tcpip_thread_main() {
     detail::futex_sem* completions[16];
     std::size_t pending = 0;
     const auto post_completions = [&] {
-        for (std::size_t i = 0; i < pending; ++i) completions[i]->post();
+        for (std::size_t i = 0; i < pending; ++i) _mbox->reply(*completions[i]);
         pending = 0;
     };
     for (;;) {

@@ -102,6 +102,7 @@ const char* to_string(mailbox_kind m) noexcept {
         case mailbox_kind::mutex_cv: return "mutex_cv";
         case mailbox_kind::tbb_queue: return "tbb_queue";
         case mailbox_kind::spin_then_block: return "spin_then_block";
+        case mailbox_kind::adaptive: return "adaptive";
     }
     return "unknown";
 }
@@ -132,9 +133,7 @@ std::optional<input_mode> parse_input_mode(std::string_view s) noexcept {
     return parse_enum(s, all);
 }
 std::optional<mailbox_kind> parse_mailbox_kind(std::string_view s) noexcept {
-    static constexpr mailbox_kind all[] = {mailbox_kind::mutex_cv, mailbox_kind::tbb_queue,
-                                           mailbox_kind::spin_then_block};
-    return parse_enum(s, all);
+    return parse_enum(s, k_mailbox_kinds);
 }
 std::optional<lock_kind> parse_lock_kind(std::string_view s) noexcept {
     static constexpr lock_kind all[] = {lock_kind::std_mutex, lock_kind::tbb_spin_mutex,

@@ -1,6 +1,9 @@
-// mailbox.cpp — the three tcpip mailbox kinds (see detail/mailbox.hpp).
+// mailbox.cpp — the four tcpip mailbox kinds (see detail/mailbox.hpp).
 #include "lwbench/detail/mailbox.hpp"
 
+#include <sched.h>
+
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <vector>
@@ -142,7 +145,7 @@ private:
 
 class spin_mailbox final : public mailbox {
 public:
-    spin_mailbox(std::size_t cap, std::uint32_t spin) : _q(cap, spin) {}
+    spin_mailbox(std::size_t cap, std::uint32_t spin) : _q(cap, spin), _spin(spin) {}
     void post(tcpip_msg* m) override { _q.push(m); }
     bool trypost(tcpip_msg* m) override { return _q.try_push(m); }
     tcpip_msg* fetch() override {
@@ -150,10 +153,107 @@ public:
         _q.pop(m);
         return m;
     }
+    void wait_reply(futex_sem& done) override { done.acquire(_spin); }
     [[nodiscard]] std::size_t size() const override { return _q.size(); }
 
 private:
     bounded_queue<tcpip_msg*> _q;
+    std::uint32_t _spin;
+};
+
+/// The CPU the calling thread runs on now (0 if the kernel cannot say: then every
+/// thread looks alike, "same CPU", and the adaptive kind never spins).
+unsigned current_cpu() noexcept {
+    const int cpu = sched_getcpu();
+    return cpu < 0 ? 0u : static_cast<unsigned>(cpu);
+}
+
+/// What one side of the adaptive hand-off publishes for the other: the CPU it last ran
+/// on, and whether it is asleep (or about to be). One word, so a reader sees both from
+/// the same moment. A hint only: every wait still ends on a futex semaphore, so a
+/// stale word costs at most one bounded spin or one sleep, never a lost wake-up.
+class presence {
+public:
+    void running(unsigned cpu) noexcept { _word.store(cpu << 1, std::memory_order_relaxed); }
+    void asleep(unsigned cpu) noexcept { _word.store((cpu << 1) | k_asleep, std::memory_order_relaxed); }
+    /// Called by the thread that just woke this side: it runs again soon, on its last CPU.
+    void woken() noexcept {
+        if (_word.load(std::memory_order_relaxed) & k_asleep) _word.fetch_and(~k_asleep, std::memory_order_relaxed);
+    }
+    /// Worth spinning for: running (or woken) on a CPU other than `me`.
+    [[nodiscard]] bool running_elsewhere(unsigned me) const noexcept {
+        const std::uint32_t w = _word.load(std::memory_order_relaxed);
+        return (w & k_asleep) == 0 && (w >> 1) != me;
+    }
+
+private:
+    static constexpr std::uint32_t k_asleep = 1;
+    std::atomic<std::uint32_t> _word{k_asleep};  // nobody has run yet: asleep, CPU 0
+};
+
+/// Spins while `partner` runs on another CPU, at most `budget` times, for `ready()`;
+/// true if it became ready. On one CPU (or with the partner asleep) it returns at once:
+/// a spinner there would only keep the partner it waits for off the CPU.
+template <class Ready>
+bool spin_while_partner_runs(const presence& partner, unsigned me, std::uint32_t budget, Ready ready) noexcept {
+    for (std::uint32_t i = 0; i < budget && partner.running_elsewhere(me); ++i) {
+        if (ready()) return true;
+        cpu_relax();
+    }
+    return false;
+}
+
+/// The adaptive kind. The tcpip thread (consumer) and the API callers (producers)
+/// each publish a presence word. A waiter, on either side, spins only while its
+/// partner is running on another CPU, and sleeps at once otherwise: on one CPU it
+/// behaves like a plain blocking mailbox, across CPUs like spin_then_block. Who wakes
+/// a sleeper marks it woken (it runs soon), so the two sides move from sleeping to
+/// spinning after one blocked hand-off. The producers' word is the last blocking
+/// poster's (an API caller); trypost (input, callbacks, which may come from the tcpip
+/// thread itself) leaves it alone.
+class adaptive_mailbox final : public mailbox {
+public:
+    adaptive_mailbox(std::size_t cap, std::uint32_t spin) : _q(cap), _spin(spin) {}
+    void post(tcpip_msg* m) override {
+        _producer.running(current_cpu());
+        _q.push(m);
+        _consumer.woken();
+    }
+    bool trypost(tcpip_msg* m) override {
+        if (!_q.try_push(m)) return false;
+        _consumer.woken();
+        return true;
+    }
+    tcpip_msg* fetch() override {
+        tcpip_msg* m = nullptr;
+        const unsigned me = current_cpu();
+        _consumer.running(me);
+        if (spin_while_partner_runs(_producer, me, _spin, [&] { return _q.pop(m, true) == pop_status::ok; }))
+            return m;
+        if (_q.pop(m, true) == pop_status::ok) return m;
+        _consumer.asleep(me);
+        _q.pop(m);
+        _consumer.running(current_cpu());
+        return m;
+    }
+    void wait_reply(futex_sem& done) override {
+        const unsigned me = current_cpu();
+        if (spin_while_partner_runs(_consumer, me, _spin, [&] { return done.try_acquire(); })) return;
+        if (done.try_acquire()) return;
+        _producer.asleep(me);
+        done.acquire();
+        _producer.running(current_cpu());
+    }
+    void reply(futex_sem& done) override {
+        done.post();
+        _producer.woken();
+    }
+    [[nodiscard]] std::size_t size() const override { return _q.size(); }
+
+private:
+    bounded_queue<tcpip_msg*> _q;  // blocks without spinning: spinning is decided here
+    std::uint32_t _spin;
+    presence _consumer, _producer;
 };
 
 }  // namespace
@@ -163,6 +263,7 @@ std::unique_ptr<mailbox> make_mailbox(mailbox_kind kind, std::size_t capacity, s
         case mailbox_kind::mutex_cv: return std::make_unique<mutex_cv_mailbox>(capacity);
         case mailbox_kind::tbb_queue: return std::make_unique<tbb_mailbox>(capacity);
         case mailbox_kind::spin_then_block: return std::make_unique<spin_mailbox>(capacity, spin);
+        case mailbox_kind::adaptive: return std::make_unique<adaptive_mailbox>(capacity, spin);
     }
     return nullptr;
 }

@@ -1,5 +1,5 @@
 // test_tcp_loopback.cpp — TCP end to end through the zero-copy loopback, under all
-// 36 threading configurations: handshake, byte-exact bulk transfer (copy and
+// 48 threading configurations: handshake, byte-exact bulk transfer (copy and
 // no-copy writes), orderly close through TIME_WAIT, simultaneous open and close, zero
 // window with persist probes, sequence numbers that wrap, zero payload copies on the
 // no-copy path, and every pbuf returned (stack/src/core/tcp*.cpp).

@@ -99,6 +99,12 @@ struct external_point {
     std::function<std::optional<visit>(bool counted)> measure;
 };
 
+/// The Linux kernel's own UDP loopback ping-pong (two threads, blocking send/recv on
+/// 127.0.0.1) as a reference point of the round_trip scenario: record stack "kernel",
+/// api "socket", the same pinning plan as our round trip's two application threads,
+/// timed and counted by the same measuring core (scenarios/kernel_round_trip.cpp).
+external_point kernel_round_trip_point(std::size_t payload, pinning pin, const run_options& o);
+
 struct point_result {
     record rec;
     std::vector<double> samples_ns;  ///< all samples of the timed repetitions (ns/op), if keep_samples
