@@ -110,7 +110,7 @@ void report(const ss_case& c, const outcome& o) {
 std::vector<ss_case> zero_copy_cases() {
     std::vector<ss_case> v;
     for (api_kind api : {api_kind::raw, api_kind::netconn}) {
-        for (mailbox_kind mb : {mailbox_kind::mutex_cv, mailbox_kind::tbb_queue, mailbox_kind::spin_then_block})
+        for (mailbox_kind mb : k_mailbox_kinds)
             v.push_back({api, threading_mode::message_passing, mb, lock_kind::std_mutex});
         for (lock_kind lk : {lock_kind::std_mutex, lock_kind::tbb_spin_mutex, lock_kind::tbb_queuing_mutex})
             v.push_back({api, threading_mode::core_locking, mailbox_kind::mutex_cv, lk});

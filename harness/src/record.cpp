@@ -32,6 +32,7 @@ std::string record::label() const {
     if (mailbox_kind) s += "/" + *mailbox_kind;
     if (lock_kind) s += "/" + *lock_kind;
     s += "/" + std::to_string(payload_bytes) + "B/t" + std::to_string(app_threads) + "/" + pinning;
+    if (sched_policy && *sched_policy != "other") s += "/sched=" + *sched_policy;
     if (variant) s += "/" + *variant;
     if (netif && *netif != "loopback") s += "/" + *netif;
     return s;
@@ -100,6 +101,7 @@ json to_json(const record& r) {
         {"input_mode", opt(r.input_mode)},
         {"mailbox_kind", opt(r.mailbox_kind)},
         {"lock_kind", opt(r.lock_kind)},
+        {"sched_policy", opt(r.sched_policy)},
         {"payload_bytes", r.payload_bytes},
         {"app_threads", r.app_threads},
         {"pinning", r.pinning},
@@ -141,6 +143,7 @@ record record_from_json(const json& j) {
     r.input_mode = get_opt_str(j, "input_mode");
     r.mailbox_kind = get_opt_str(j, "mailbox_kind");
     r.lock_kind = get_opt_str(j, "lock_kind");
+    r.sched_policy = get_opt_str(j, "sched_policy");
     r.payload_bytes = j.at("payload_bytes").get<int>();
     r.app_threads = j.at("app_threads").get<int>();
     r.pinning = j.at("pinning").get<std::string>();

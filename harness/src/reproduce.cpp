@@ -45,7 +45,7 @@ constexpr int k_payload = 1458;
 /// The round trip's payload (issue 13's target: 64-byte socket ping-pong on one core).
 constexpr int k_round_trip_payload = 64;
 
-std::vector<point> our_points() {
+std::vector<point> our_points(sched_policy sched) {
     std::vector<point> pts;
     for (auto pin : {pinning::same_core, pinning::separate_cores}) {
         for (auto api : {api_kind::socket, api_kind::netconn, api_kind::raw})
@@ -90,6 +90,7 @@ std::vector<point> our_points() {
         p.pin = pinning::same_core;
         pts.push_back(p);
     }
+    for (auto& p : pts) p.cfg.sched = sched;
     return pts;
 }
 
@@ -393,11 +394,17 @@ std::string seed_report(const std::vector<record>& recs, const std::vector<std::
 
 reproduce_result reproduce(const reproduce_options& o) {
     reproduce_result res;
-    const auto points = our_points();
+    const auto points = our_points(o.sched);
+    res.notes.push_back(o.sched == sched_policy::fifo
+                            ? "scheduling: SCHED_FIFO, tcpip thread at priority " + std::to_string(k_fifo_tcpip_priority) +
+                                  ", application threads at " + std::to_string(k_fifo_app_priority) + " (--sched fifo)"
+                            : std::string("scheduling: SCHED_OTHER, Linux's default (--sched other)"));
     // lwIP cells, if the runners exist: they join our points in one shuffled order per round.
     std::vector<external_point> external;
     const fs::path dir = o.lwip_runner_dir.empty() ? default_lwip_runner_dir() : o.lwip_runner_dir;
-    if (o.with_lwip) {
+    if (o.with_lwip && o.sched != sched_policy::other) {
+        res.notes.push_back(std::string("real lwIP rows skipped: its runners do not apply --sched ") + to_string(o.sched));
+    } else if (o.with_lwip) {
         const bool have = !dir.empty() && fs::exists(dir / "lwip_runner_locking") &&
                           fs::exists(dir / "lwip_runner_msgpassing");
         if (have) {
@@ -425,7 +432,7 @@ reproduce_result reproduce(const reproduce_options& o) {
     ro.keep_partial = o.keep_partial;
     ro.seed = o.seed;
     ro.progress = o.progress;
-    external.push_back(kernel_round_trip_point(k_round_trip_payload, pinning::same_core, ro));
+    external.push_back(kernel_round_trip_point(k_round_trip_payload, pinning::same_core, o.sched, ro));
     for (auto& pr : run_points(points, ro, external)) res.records.push_back(std::move(pr.rec));
 
     // Targets (ratios within this run).

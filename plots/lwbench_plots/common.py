@@ -56,7 +56,7 @@ DEFAULT_PREFERENCES: dict[str, tuple] = {
     "app_threads": (1,),
     "pinning": ("same_core", "none", "separate_cores"),
     "input_mode": ("mailbox", "inline"),
-    "mailbox_kind": ("mutex_cv", "tbb_queue", "spin_then_block"),
+    "mailbox_kind": ("mutex_cv", "tbb_queue", "spin_then_block", "adaptive"),
     "lock_kind": ("std_mutex", "tbb_spin_mutex", "tbb_queuing_mutex"),
     "variant": (None,),
     "netif": ("loopback",),  # files from before the TAP netif have none: loopback, kept as wildcards
@@ -82,6 +82,7 @@ KIND_COLOURS = {
     "mutex_cv": "#6a3d9a",
     "tbb_queue": "#b15928",
     "spin_then_block": "#e7298a",
+    "adaptive": "#1f78b4",
     "std_mutex": "#1b9e77",
     "tbb_spin_mutex": "#666666",
     "tbb_queuing_mutex": "#a6761d",

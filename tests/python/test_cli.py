@@ -61,7 +61,7 @@ def test_every_scenario_kind_in_both_modes_writes_complete_plausible_records(tmp
     doc = json.loads(path.read_text())
     assert doc["schema"] == "lwbench.results" and doc["schema_version"] == 1
     recs = doc["records"]
-    assert len(recs) == 10
+    assert len(recs) == 11  # 5 scenarios x 2 modes, and the kernel's round trip (the reference point)
     for rec in recs:
         assert rec["errors"] == 0, rec
         lat = rec["latency_ns"]

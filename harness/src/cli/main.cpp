@@ -95,6 +95,9 @@ const std::vector<option_choices>& run_choices() {
             {"--netif", names_of({netif_kind::loopback, netif_kind::tap}),
              "tap: a TAP link with the Linux kernel as the peer, in the namespace `scripts/netns.sh up` made "
              "(round_trip, throughput, delivery_latency; needs root)"},
+            {"--sched", names_of({sched_policy::other, sched_policy::fifo}),
+             "fifo: SCHED_FIFO, the tcpip thread above the application threads, as on an RTOS (needs CAP_SYS_NICE "
+             "or RLIMIT_RTPRIO; exit 2 where not permitted)"},
             {"--format", output_format_names(), "what stdout carries"},
         };
     }();
@@ -107,6 +110,14 @@ CLI::Option* add_choice_list(CLI::App& command, const std::string& option, std::
     const auto& choices = run_choices();
     const auto it = std::find_if(choices.begin(), choices.end(), [&](const auto& c) { return c.option == option; });
     return command.add_option(option, values, help)->delimiter(',')->check(one_of(what, it->values));
+}
+
+/// Adds --sched (one policy, default other) checked against run_choices().
+CLI::Option* add_sched_option(CLI::App& command, std::string& policy) {
+    const auto& choices = run_choices();
+    const auto it = std::find_if(choices.begin(), choices.end(), [](const auto& c) { return c.option == "--sched"; });
+    return command.add_option("--sched", policy, "scheduling policy of the tcpip and application threads; " + it->note)
+        ->check(one_of("scheduling policy", it->values));
 }
 
 CLI::Option* add_format_option(CLI::App& command, std::string& format) {
@@ -342,6 +353,8 @@ int main(int argc, char** argv) {
                     "`scripts/netns.sh up` first, as root)");
     run->add_option("--netns", tap.netns, "--netif tap: the namespace holding the TAP (scripts/netns.sh up [NS])");
     run->add_option("--tap-device", tap.ifname, "--netif tap: the TAP device in that namespace");
+    std::string sched = "other";
+    add_sched_option(*run, sched);
     run->add_option("--repetitions", reps, "timed repetitions per point (interleaved)")->check(CLI::Range(1, 1000));
     run->add_option("--ops", ops, "timed operations per repetition")->check(CLI::Range(1L, 100000000L));
     run->add_option("--warmup", warmup, "untimed operations before each repetition")->check(CLI::Range(0L, 100000000L));
@@ -365,6 +378,8 @@ int main(int argc, char** argv) {
     repro->add_option("--ops", r_ops, "timed sends per repetition")->check(CLI::Range(1L, 100000000L));
     repro->add_option("--warmup", r_warm, "untimed sends first")->check(CLI::Range(0L, 100000000L));
     repro->add_flag("--no-lwip", r_no_lwip, "skip the real-lwIP rows");
+    std::string r_sched = "other";
+    add_sched_option(*repro, r_sched);
     repro->add_flag("--no-save", r_no_save, "print only");
     repro->add_option("--out-dir", r_out, "where result files go (checked before measuring)");
     add_format_option(*repro, r_format);
@@ -454,6 +469,8 @@ int main(int argc, char** argv) {
                                                     if (seen.insert(p.label()).second) points.push_back(p);
                                                 }
                     }
+            const sched_policy policy = *parse_sched_policy(sched);  // add_sched_option checked it
+            for (auto& p : points) p.cfg.sched = policy;
             for (const auto& p : points)
                 if (auto problem = validate(p)) usage_error(*problem + " [" + p.label() + "]");
             if (std::any_of(points.begin(), points.end(), [](const point& p) { return p.netif == netif_kind::tap; }))
@@ -477,9 +494,12 @@ int main(int argc, char** argv) {
             context.seed = seed;
             // The round trip's reference: the kernel's own UDP loopback, once per size and pinning.
             std::vector<external_point> references;
-            if (std::find(scen.begin(), scen.end(), to_string(scenario_kind::round_trip)) != scen.end())
+            // (Over the TAP, the kernel is already the peer: the reference is for the loopback.)
+            if (std::find(scen.begin(), scen.end(), to_string(scenario_kind::round_trip)) != scen.end() &&
+                std::find(netif_v.begin(), netif_v.end(), netif_kind::loopback) != netif_v.end())
                 for (long size : sizes)
-                    for (auto pin : pin_v) references.push_back(kernel_round_trip_point(static_cast<std::size_t>(size), pin, o));
+                    for (auto pin : pin_v)
+                        references.push_back(kernel_round_trip_point(static_cast<std::size_t>(size), pin, policy, o));
             std::vector<record> recs;
             for (auto& pr : run_points(points, o, references)) recs.push_back(std::move(pr.rec));
             auto doc = make_document(label, command_line(argc, argv), recs, {}, context);
@@ -496,6 +516,8 @@ int main(int argc, char** argv) {
         if (*repro) {
             if (!r_no_save) require_output_dir(r_out);
             reproduce_options o;
+            o.sched = *parse_sched_policy(r_sched);  // add_sched_option checked it
+            if (auto why = sched_unavailable(o.sched)) usage_error("--sched " + r_sched + ": " + *why);
             o.repetitions = r_reps;
             o.ops = r_ops;
             o.warmup = r_warm;

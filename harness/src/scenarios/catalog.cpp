@@ -77,6 +77,7 @@ std::string point::label() const {
          lwbench::to_string(cfg.mailbox) + "/" + lwbench::to_string(cfg.lock) + "/" + std::to_string(payload) + "B/t" +
          std::to_string(threads) + "/" + to_string(pin);
     if (netif != netif_kind::loopback) s += std::string("/") + to_string(netif);
+    if (cfg.sched != sched_policy::other) s += std::string("/sched=") + lwbench::to_string(cfg.sched);
     return s;
 }
 
@@ -102,6 +103,12 @@ std::optional<std::string> validate(const point& p) {
     const int ncpu = online_cpus();
     if (p.pin == pinning::separate_cores && ncpu < 2)
         return "pinning separate_cores needs at least 2 CPUs (this machine has " + std::to_string(ncpu) + ")";
+    if (p.cfg.sched == sched_policy::fifo && p.cfg.mailbox == mailbox_kind::spin_then_block &&
+        (p.pin == pinning::same_core || ncpu < 2))
+        return "--sched fifo with the spin_then_block mailbox on one CPU: the tcpip thread, above the application "
+               "under SCHED_FIFO, would spin while the thread it waits for cannot run (use --mailbox adaptive, "
+               "which never spins for a partner on its own CPU, or --pinning separate_cores)";
+    if (auto why = sched_unavailable(p.cfg.sched)) return "--sched " + std::string(lwbench::to_string(p.cfg.sched)) + ": " + *why;
     return std::nullopt;
 }
 
@@ -114,6 +121,7 @@ record identity_of(const point& p) {
     r.payload_bytes = static_cast<int>(p.payload);
     r.app_threads = p.threads;
     r.pinning = to_string(p.pin);
+    r.sched_policy = lwbench::to_string(p.cfg.sched);
     if (p.scenario == scenario_kind::primitive) {
         r.primitive = to_string(p.primitive);
         if (p.primitive == primitive_kind::lock_unlock) r.lock_kind = lwbench::to_string(p.cfg.lock);

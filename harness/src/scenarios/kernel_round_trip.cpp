@@ -62,9 +62,10 @@ private:
 };
 
 /// One repetition: `warmup` untimed round trips, then `ops` timed ones.
-repetition measure_kernel_round_trip(std::size_t payload, pinning pin, const run_options& o, bool counted) {
+repetition measure_kernel_round_trip(std::size_t payload, pinning pin, sched_policy policy, const run_options& o,
+                                     bool counted) {
     const cpu_plan plan = cpu_plan::of(pin);
-    const scoped_pin self(plan.app(0));
+    const scenarios::app_thread_setup self(plan.app(0), policy);
     loopback_udp_socket a, b;
     a.connect_to(b);
     b.connect_to(a);
@@ -75,7 +76,7 @@ repetition measure_kernel_round_trip(std::size_t payload, pinning pin, const run
         (void)a.send(&wake, 1);  // a receive blocked in the echo thread returns; else its 1 s time-out ends it
     });
     peer.spawn([&, payload] {
-        const scoped_pin peer_pin(plan.app(1));
+        const scenarios::app_thread_setup peer_setup(plan.app(1), policy);
         std::vector<std::byte> buf(payload);
         while (!stop.load()) {
             if (!b.recv(buf.data(), buf.size()) || stop.load()) continue;
@@ -103,20 +104,22 @@ repetition measure_kernel_round_trip(std::size_t payload, pinning pin, const run
 
 }  // namespace
 
-external_point kernel_round_trip_point(std::size_t payload, pinning pin, const run_options& o) {
+external_point kernel_round_trip_point(std::size_t payload, pinning pin, sched_policy policy, const run_options& o) {
     record identity;
     identity.stack = "kernel";
     identity.scenario = to_string(scenario_kind::round_trip);
     identity.api = to_string(api_kind::socket);
     identity.payload_bytes = static_cast<int>(payload);
     identity.pinning = to_string(pin);
+    identity.sched_policy = lwbench::to_string(policy);
     identity.variant = "linux udp loopback 127.0.0.1, blocking send/recv";
     external_point ext;
-    ext.label = "kernel round_trip/socket/" + std::to_string(payload) + "B/" + to_string(pin);
+    ext.label = "kernel round_trip/socket/" + std::to_string(payload) + "B/" + to_string(pin) +
+                (policy == sched_policy::other ? "" : std::string("/sched=") + lwbench::to_string(policy));
     ext.basis = rate_basis::operations;
     ext.payload_bytes = static_cast<double>(payload);
-    ext.measure = [identity, payload, pin, o](bool counted) -> std::optional<external_point::visit> {
-        return external_point::visit{identity, measure_kernel_round_trip(payload, pin, o, counted)};
+    ext.measure = [identity, payload, pin, policy, o](bool counted) -> std::optional<external_point::visit> {
+        return external_point::visit{identity, measure_kernel_round_trip(payload, pin, policy, o, counted)};
     };
     return ext;
 }

@@ -41,7 +41,7 @@ repetition pingpong(const point& p, const visit& v, const cpu_plan& plan, bool f
         if (futex) ab.post();
     });
     partner.spawn([&] {
-        scoped_pin partner_pin(p.pin == pinning::separate_cores ? plan.tcpip() : plan.app(0));
+        const app_thread_setup partner_setup(p.pin == pinning::separate_cores ? plan.tcpip() : plan.app(0), p.cfg.sched);
         for (long i = 0; i < total && !stop.load(std::memory_order_relaxed); ++i) {
             if (futex) {
                 ab.acquire();
@@ -86,7 +86,7 @@ rep_out measure_primitive(const point& p, const visit& v) {
         const int per_sample = choose_ops_per_sample(probe_op_ns(op, 1000));
         return time_repetition(o.ops, per_sample, v.counted, o.hardware_counters, o.cancel, op);
     };
-    scoped_pin pin(plan.app(0));
+    const app_thread_setup setup(plan.app(0), p.cfg.sched);
     switch (p.primitive) {
         case primitive_kind::lock_unlock: {
             lwbench::detail::core_lock lock(p.cfg.lock);

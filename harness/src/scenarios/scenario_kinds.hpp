@@ -56,14 +56,34 @@ record identity_of(const point& p);
 /// The point's stack configuration, with pools deep enough for the scenarios.
 stack_config testbed_config(const point& p, int tcpip_cpu);
 
+/// The set-up of an application thread for its scope: pinned to `cpu` (cpu_plan; -1:
+/// not pinned) and under `policy` (sched.hpp: SCHED_FIFO at k_fifo_app_priority, below
+/// the tcpip thread), both undone on exit. The stack applies the same policy to its
+/// tcpip thread (stack_config::sched) with the same function, apply_sched_policy.
+class app_thread_setup {
+public:
+    app_thread_setup(int cpu, sched_policy policy) : _pin(cpu), _policy(policy) {
+        if (_policy != sched_policy::other) (void)apply_sched_policy(_policy, k_fifo_app_priority);  // validate() checked
+    }
+    ~app_thread_setup() {
+        if (_policy != sched_policy::other) (void)apply_sched_policy(sched_policy::other, 0);
+    }
+    app_thread_setup(const app_thread_setup&) = delete;
+    app_thread_setup& operator=(const app_thread_setup&) = delete;
+
+private:
+    scoped_pin _pin;
+    sched_policy _policy;
+};
+
 /// A point's fresh testbed (stack, loopback, sink) on the pinning plan's CPUs, with
-/// the calling thread pinned as application thread 0 for its lifetime.
+/// the calling thread set up as application thread 0 for its lifetime.
 struct pinned_testbed {
     explicit pinned_testbed(const point& p)
-        : plan(cpu_plan::of(p.pin)), bed(testbed_config(p, plan.tcpip())), pin(plan.app(0)) {}
+        : plan(cpu_plan::of(p.pin)), bed(testbed_config(p, plan.tcpip())), app(plan.app(0), p.cfg.sched) {}
     cpu_plan plan;
     testbed bed;
-    scoped_pin pin;
+    app_thread_setup app;
 };
 
 /// The stack's counts at one moment, to take differences around the timed work.

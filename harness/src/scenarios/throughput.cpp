@@ -46,7 +46,7 @@ rep_out measure_throughput(const point& p, const visit& v) {
     for (int t = 0; t < p.threads; ++t) {
         senders_group.spawn([&, t] {
             const auto at = static_cast<std::size_t>(t);
-            scoped_pin sender_pin(plan.app(t));
+            const app_thread_setup sender_setup(plan.app(t), p.cfg.sched);
             auto& sender = *senders[at];
             ready.fetch_add(1);
             while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
@@ -57,7 +57,7 @@ rep_out measure_throughput(const point& p, const visit& v) {
     }
     if (receiver) {
         receiver_group.spawn([&] {
-            scoped_pin receiver_pin(plan.app(p.threads));
+            const app_thread_setup receiver_setup(plan.app(p.threads), p.cfg.sched);
             while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
             for (;;) {
                 if (receiver->try_recv() >= 0) {

@@ -35,7 +35,7 @@ rep_out measure_two_threads(const point& p, const visit& v, bool round_trip) {
     });
     if (!raw) {
         peer.spawn([&] {
-            scoped_pin peer_pin(plan.app(1));
+            const app_thread_setup peer_setup(plan.app(1), p.cfg.sched);
             for (long i = 0; i < total && !stop.load(); ++i) {
                 if (b.recv() < 0 || stop.load()) break;
                 if (round_trip) {

@@ -38,6 +38,7 @@
 #include "lwbench/config.hpp"
 #include "lwbench/err.hpp"
 #include "lwbench/pbuf.hpp"
+#include "lwbench/sched.hpp"
 #include "lwbench/stats.hpp"
 
 LWBENCH_NS_BEGIN
@@ -100,6 +101,9 @@ struct stack_config {
     std::uint32_t spin_iterations = 20000;
     /// Pin the tcpip thread to this CPU: -1 (no pinning) or 0..(CPUs of the machine - 1).
     int tcpip_cpu = -1;
+    /// The tcpip thread's scheduling policy (fifo: SCHED_FIFO at k_fifo_tcpip_priority,
+    /// see sched.hpp). fifo is valid only where the process may use it.
+    sched_policy sched = sched_policy::other;
 };
 
 inline constexpr std::size_t k_max_mailbox_capacity = std::size_t{1} << 20;

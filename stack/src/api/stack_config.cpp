@@ -31,6 +31,8 @@ std::optional<config_error> validate_config(const stack_config& cfg) {
     if (auto e = check_enum("input", cfg.input, input_mode::inline_)) return e;
     if (auto e = check_enum("mailbox", cfg.mailbox, mailbox_kind::adaptive)) return e;
     if (auto e = check_enum("lock", cfg.lock, lock_kind::tbb_queuing_mutex)) return e;
+    if (auto e = check_enum("sched", cfg.sched, sched_policy::fifo)) return e;
+    if (auto why = sched_unavailable(cfg.sched)) return config_error{"sched", *why};
     if (auto e = check_range("mailbox_capacity", cfg.mailbox_capacity, 1, k_max_mailbox_capacity)) return e;
     if (auto e = check_range("pbuf_pool_size", cfg.pbuf_pool_size, 1, k_max_pbuf_pool_size)) return e;
     if (auto e = check_range("pbuf_ref_pool_size", cfg.pbuf_ref_pool_size, 1, k_max_pbuf_pool_size)) return e;

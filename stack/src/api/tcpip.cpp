@@ -349,6 +349,8 @@ void stack::tcpip_thread_main() {
         CPU_SET(_cfg.tcpip_cpu, &set);
         pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
     }
+    // Permitted: validate_config checked it before this thread was started.
+    (void)apply_sched_policy(_cfg.sched, k_fifo_tcpip_priority);
     // Completions are posted after the core is released (the woken caller must not
     // find the core still held), and only once the mailbox is drained: the messages an
     // API call left behind (the loopback's input) run first, so its effects (a

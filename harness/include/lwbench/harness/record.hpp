@@ -61,6 +61,9 @@ struct record {
     int payload_bytes = 0;
     int app_threads = 1;
     std::string pinning = "none";
+    /// Scheduling policy of the point's threads ("other", "fifo"; sched.hpp); null in
+    /// files written before it existed (they ran under "other").
+    std::optional<std::string> sched_policy;
     std::optional<std::string> variant;
     /// The link the datagrams crossed: "loopback" or "tap" (null: none, e.g. primitives).
     std::optional<std::string> netif;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "lwbench/harness/record.hpp"
+#include "lwbench/sched.hpp"
 
 namespace lwbench::harness {
 
@@ -31,7 +32,9 @@ struct reproduce_options {
     long ops = 20000;
     long warmup = 2000;
     bool hardware_counters = true;
-    bool with_lwip = true;  ///< run the real-lwIP runners if they were built
+    bool with_lwip = true;  ///< run the real-lwIP runners if they were built (not under sched fifo)
+    /// Scheduling policy of our points' threads and the kernel reference (sched.hpp).
+    sched_policy sched = sched_policy::other;
     std::filesystem::path lwip_runner_dir;  ///< empty: the build's real_lwip/ (or $LWBENCH_LWIP_RUNNERS)
     unsigned seed = 1;
     const std::atomic<bool>* cancel = nullptr;

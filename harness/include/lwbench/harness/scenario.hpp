@@ -103,7 +103,8 @@ struct external_point {
 /// 127.0.0.1) as a reference point of the round_trip scenario: record stack "kernel",
 /// api "socket", the same pinning plan as our round trip's two application threads,
 /// timed and counted by the same measuring core (scenarios/kernel_round_trip.cpp).
-external_point kernel_round_trip_point(std::size_t payload, pinning pin, const run_options& o);
+/// Its two threads run under `policy` as our application threads do.
+external_point kernel_round_trip_point(std::size_t payload, pinning pin, sched_policy policy, const run_options& o);
 
 struct point_result {
     record rec;
