@@ -34,7 +34,7 @@ $lw run --label paths --scenario recv_latency,delivery_latency,round_trip --api 
 say "4/6 throughput vs sender threads, mailbox kinds and lock kinds"
 $lw run --label throughput --scenario throughput --api socket --mode message_passing,core_locking \
   --mailbox mutex_cv,tbb_queue,spin_then_block,adaptive --threads 1,2,4 --repetitions 3 --ops "$((tops / 4))" --out-dir "$out"
-$lw run --label throughput_locks --scenario throughput --api socket --mode core_locking \
+$lw run --label throughput_locks --scenario throughput --api socket --mode core_locking,combining \
   --lock std_mutex,tbb_spin_mutex,tbb_queuing_mutex --threads 1,2,4 --repetitions 3 --ops "$((tops / 4))" --out-dir "$out"
 
 say "5/6 the primitives floor (every lock and mailbox kind, both pinnings)"

@@ -100,8 +100,9 @@ class Stack:
 
     >>> s = Stack(mode="message_passing"); s.exchange(1000); s.set_mode("core_locking")
 
-    mode: "message_passing" or "core_locking"; input_mode: "auto" (paired with the mode,
-    as lwIP's builds pair them), "mailbox" or "inline"; mailbox / lock: the kinds (see
+    mode: "message_passing", "core_locking" or "combining"; input_mode: "auto" (paired
+    with the mode, as lwIP's builds pair them), "mailbox", "inline" or "combining";
+    mailbox / lock: the kinds (see
     ``lwbench.scenarios()``).
     """
 

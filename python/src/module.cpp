@@ -48,14 +48,22 @@ E parse_or_throw(const std::string& s, Parse parse, const char* what, const std:
     throw py::value_error(std::string("unknown ") + what + " '" + s + "' (choose from: " + allowed + ")");
 }
 
+/// "a, b, c": the names of every value in `values` (the stack's own tables).
+template <class Range>
+std::string joined_names(const Range& values) {
+    std::string out;
+    for (auto v : values) out += (out.empty() ? "" : ", ") + std::string(to_string(v));
+    return out;
+}
+
 stack_config make_config(const std::string& mode, const std::string& input, const std::string& mailbox,
                          const std::string& lock) {
     stack_config c;
-    c.mode = parse_or_throw<threading_mode>(mode, parse_threading_mode, "threading mode", "message_passing, core_locking");
+    c.mode = parse_or_throw<threading_mode>(mode, parse_threading_mode, "threading mode", joined_names(k_threading_modes));
     if (input == "auto") {
         c.input = paired_input_mode(c.mode);
     } else {
-        c.input = parse_or_throw<input_mode>(input, parse_input_mode, "input mode", "mailbox, inline, auto");
+        c.input = parse_or_throw<input_mode>(input, parse_input_mode, "input mode", joined_names(k_input_modes) + ", auto");
     }
     c.mailbox = parse_or_throw<mailbox_kind>(mailbox, parse_mailbox_kind, "mailbox kind", "mutex_cv, tbb_queue, spin_then_block, adaptive");
     c.lock = parse_or_throw<lock_kind>(lock, parse_lock_kind, "lock kind", "std_mutex, tbb_spin_mutex, tbb_queuing_mutex");
@@ -154,12 +162,12 @@ public:
     std::string mode() const { return to_string(_s.get_threading_mode()); }
     std::string input() const { return to_string(_s.get_input_mode()); }
     void set_mode(const std::string& m) {
-        const auto v = parse_or_throw<threading_mode>(m, parse_threading_mode, "threading mode", "message_passing, core_locking");
+        const auto v = parse_or_throw<threading_mode>(m, parse_threading_mode, "threading mode", joined_names(k_threading_modes));
         py::gil_scoped_release nogil;
         _s.set_threading_mode(v);
     }
     void set_input(const std::string& m) {
-        const auto v = parse_or_throw<input_mode>(m, parse_input_mode, "input mode", "mailbox, inline");
+        const auto v = parse_or_throw<input_mode>(m, parse_input_mode, "input mode", joined_names(k_input_modes));
         py::gil_scoped_release nogil;
         _s.set_input_mode(v);
     }
@@ -198,6 +206,8 @@ public:
         d["seconds"] = secs;
         d["tcpip_api_messages"] = _s.st().tcpip_msgs_api.get();
         d["api_calls_locked"] = _s.st().api_calls_locked.get();
+        d["api_calls_combined_self"] = _s.st().api_calls_combined_self.get();
+        d["api_calls_combined_other"] = _s.st().api_calls_combined_other.get();
         d["payload_copies"] = _s.st().payload_copies.get();
         d["dropped"] = _s.st().dropped_total();
         return d;

@@ -1,4 +1,4 @@
-// behaviour_test.cpp — what the APIs do, under every one of the 48 configurations
+// behaviour_test.cpp — what the APIs do, under every configuration of all_configs() (stack_fixture.hpp)
 // (threading mode × input mode × mailbox kind × lock kind). Every assertion is an
 // exact value, so passing everywhere means the results are identical everywhere.
 // Every test closes everything and then checks that no pbuf leaked (TearDown).

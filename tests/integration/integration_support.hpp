@@ -381,11 +381,12 @@ private:
     std::condition_variable _cv;
 };
 
-/// The representative configurations for the expensive stress tests: both threading
-/// modes × both input modes with the default kinds (mutex_cv mailbox, std::mutex
-/// lock), plus every other mailbox kind and every other lock kind, each once per
-/// threading mode. The 48-way matrix is covered by the behavioural suites; running
-/// every stress test 48 times would not fit the time budget under TSan.
+/// The representative configurations for the expensive stress tests: lwIP's two
+/// threading modes × both input modes with the default kinds (mutex_cv mailbox,
+/// std::mutex lock), plus every other mailbox kind and every other lock kind, each once
+/// per threading mode; the combining mode once with each lock kind and input mode. The
+/// full matrix is covered by the behavioural suites; running every stress test over it
+/// would not fit the time budget under TSan.
 inline std::vector<stack_config> stress_configs() {
     struct row {
         threading_mode m;
@@ -405,6 +406,9 @@ inline std::vector<stack_config> stress_configs() {
         {threading_mode::core_locking, input_mode::inline_, mailbox_kind::tbb_queue, lock_kind::tbb_queuing_mutex},
         {threading_mode::message_passing, input_mode::mailbox, mailbox_kind::adaptive, lock_kind::std_mutex},
         {threading_mode::core_locking, input_mode::mailbox, mailbox_kind::adaptive, lock_kind::tbb_spin_mutex},
+        {threading_mode::combining, input_mode::combining, mailbox_kind::mutex_cv, lock_kind::std_mutex},
+        {threading_mode::combining, input_mode::mailbox, mailbox_kind::tbb_queue, lock_kind::tbb_spin_mutex},
+        {threading_mode::combining, input_mode::inline_, mailbox_kind::spin_then_block, lock_kind::tbb_queuing_mutex},
     };
     std::vector<stack_config> out;
     for (const auto& r : rows) {

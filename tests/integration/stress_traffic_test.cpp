@@ -485,12 +485,14 @@ void run_mode_switches(const stack_config& base, bool tiny_rcvbuf) {
     });
     std::thread controller([&] {
         pacer.control([&](std::uint32_t f) {
+            // Each flip moves one of the two modes on to the next value of its table.
+            const auto next = [](auto current, const auto& all) {
+                return all[(static_cast<std::size_t>(current) + 1) % std::size(all)];
+            };
             if (f % 2 == 0) {
-                s.set_threading_mode(s.get_threading_mode() == threading_mode::message_passing
-                                         ? threading_mode::core_locking
-                                         : threading_mode::message_passing);
+                s.set_threading_mode(next(s.get_threading_mode(), k_threading_modes));
             } else {
-                s.set_input_mode(s.get_input_mode() == input_mode::mailbox ? input_mode::inline_ : input_mode::mailbox);
+                s.set_input_mode(next(s.get_input_mode(), k_input_modes));
             }
         });
     });

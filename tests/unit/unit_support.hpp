@@ -246,11 +246,9 @@ struct capture_netif {
 
 // ---- threading modes ------------------------------------------------------------------
 
-/// Both threading modes, each with inline input: raw-API calls under a core_guard and
-/// stack::input stay synchronous, so core tests need no waiting in either mode.
-inline std::vector<threading_mode> threading_modes() {
-    return {threading_mode::core_locking, threading_mode::message_passing};
-}
+/// Every threading mode, each with inline input: raw-API calls under a core_guard and
+/// stack::input stay synchronous, so core tests need no waiting in any mode.
+inline std::vector<threading_mode> threading_modes() { return {std::begin(k_threading_modes), std::end(k_threading_modes)}; }
 inline stack_config inline_config(threading_mode m) {
     stack_config c;
     c.mode = m;

@@ -62,11 +62,15 @@ void mark_partial(nlohmann::json& doc) {
     doc["notes"].push_back("partial: interrupted by SIGINT; records hold the repetitions finished before it");
 }
 
-template <class Enum, std::size_t N>
-std::vector<std::string> names_of(const Enum (&values)[N]) {
+template <class Range>
+std::vector<std::string> names_of(const Range& values) {
     std::vector<std::string> names;
     for (auto v : values) names.emplace_back(to_string(v));
     return names;
+}
+template <class Enum>
+std::vector<std::string> names_of(std::initializer_list<Enum> values) {
+    return names_of<std::initializer_list<Enum>>(values);
 }
 
 std::vector<std::string> scenario_names() {
@@ -79,14 +83,17 @@ std::vector<std::string> scenario_names() {
 /// against and `lwbench list` prints.
 const std::vector<option_choices>& run_choices() {
     static const std::vector<option_choices> choices = [] {
-        auto inputs = names_of({input_mode::mailbox, input_mode::inline_});
+        auto inputs = names_of(k_input_modes);
         inputs.emplace_back("auto");
         return std::vector<option_choices>{
             {"--scenario", scenario_names(), ""},
             {"--api", api_names(), ""},
-            {"--mode", names_of({threading_mode::message_passing, threading_mode::core_locking}), ""},
-            {"--input-mode", inputs, "auto: inline with core_locking, mailbox with message_passing, as lwIP's builds"},
-            {"--mailbox", names_of(k_mailbox_kinds), ""},
+            {"--mode", names_of(k_threading_modes), ""},
+            {"--input-mode", inputs,
+             "auto: inline with core_locking, mailbox with message_passing (as lwIP's builds), combining with "
+             "combining"},
+            {"--mailbox", names_of(k_mailbox_kinds),
+             ""},
             {"--lock", names_of({lock_kind::std_mutex, lock_kind::tbb_spin_mutex, lock_kind::tbb_queuing_mutex}), ""},
             {"--pinning", names_of({pinning::none, pinning::same_core, pinning::separate_cores}),
              "same_core: every thread on CPU 0; separate_cores: the tcpip thread on CPU 0, application threads on "
@@ -172,7 +179,7 @@ void warn_about_loss(const std::vector<record>& recs) {
         if (auto w = loss_warning(r)) std::cerr << "lwbench: warning: " << *w << "\n";
 }
 
-// ---- demo: the zero-copy loopback and both threading modes, with counters ----------
+// ---- demo: the zero-copy loopback and every threading mode, with counters ---------
 
 long voluntary_switches_self() {
     rusage u{};
@@ -237,8 +244,8 @@ int cmd_demo(long count, std::size_t size, const std::string& pcap) {
         }
         fmt::print("\n");
     }
-    fmt::print("socket API, same traffic in both threading modes (sender and receiver threads):\n");
-    for (auto mode : {threading_mode::message_passing, threading_mode::core_locking}) {
+    fmt::print("socket API, same traffic in every threading mode (sender and receiver threads):\n");
+    for (auto mode : k_threading_modes) {
         stack_config cfg;
         cfg.mode = mode;
         cfg.input = paired_input_mode(mode);
@@ -335,7 +342,8 @@ int main(int argc, char** argv) {
     add_choice_list(*run, "--api", apis, "API", "APIs");
     add_choice_list(*run, "--mode", modes, "mode", "threading modes");
     add_choice_list(*run, "--input-mode", inputs, "input mode",
-                    "input modes; auto: inline with core_locking, mailbox with message_passing (as lwIP's builds)");
+                    "input modes; auto: inline with core_locking, mailbox with message_passing (as lwIP's builds), "
+                    "combining with combining");
     add_choice_list(*run, "--mailbox", mboxes, "mailbox kind", "mailbox kinds");
     add_choice_list(*run, "--lock", locks, "lock kind", "core lock kinds");
     run->add_option("--size", sizes, "UDP payload bytes (max 1472 on the 1500-byte loopback MTU)")

@@ -97,6 +97,12 @@ struct stats {
     // where work ran (core context)
     core_counter tcpip_msgs_api, tcpip_msgs_input, tcpip_msgs_callback, tcpip_msgs_timer;
     core_counter api_calls_locked;  ///< API messages run inline under the core lock
+    /// combining mode, one per call by how it was served: run by the calling thread
+    /// itself as the core holder (`_self`), or by another thread holding the core
+    /// (`_other`: the caller never took the lock). Inputs published by a driver thread
+    /// (combining input) are counted apart from API calls.
+    core_counter api_calls_combined_self, api_calls_combined_other;
+    core_counter inputs_combined_self, inputs_combined_other;
     // TCP (core context): segments sent (retransmissions included) and received,
     // retransmissions by cause, window updates and zero-window probes sent
     core_counter tcp_xmit, tcp_recv, tcp_rexmit, tcp_fast_rexmit, tcp_rto, tcp_window_updates,

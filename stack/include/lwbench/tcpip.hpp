@@ -12,9 +12,14 @@
 //    mailbox and the caller sleeps on its own per-thread semaphore until the tcpip
 //    thread has run it (lwIP's LWIP_NETCONN_SEM_PER_THREAD). core_locking: the
 //    caller locks the core, runs the operation itself, unlocks (LWIP_TCPIP_CORE_LOCKING).
+//    combining (flat combining / delegation): the caller publishes the operation in
+//    its own slot and tries the core lock; whoever holds the core runs every
+//    published operation before releasing it, so a caller whose operation another
+//    thread ran returns without ever taking the lock (detail/publication_slots.hpp).
 //    No other code reads the threading mode.
 //  - `input()` is the twin choke point for received packets: post to the mailbox,
-//    or process inline under the core lock (LWIP_TCPIP_CORE_LOCKING_INPUT).
+//    or process inline under the core lock (LWIP_TCPIP_CORE_LOCKING_INPUT), or
+//    publish it like an API call for the core holder to run (combining).
 //  - Work queued during a core operation (the loopback's packets) is delivered when
 //    that operation ends, before the core is released: never by recursion.
 //  - Wake-ups of application threads that a core operation decides (a datagram for a
@@ -46,8 +51,13 @@ LWBENCH_NS_BEGIN
 struct netif;
 struct udp_pcb;
 
-enum class threading_mode : std::uint8_t { message_passing, core_locking };
-enum class input_mode : std::uint8_t { mailbox, inline_ };
+enum class threading_mode : std::uint8_t { message_passing, core_locking, combining };
+enum class input_mode : std::uint8_t { mailbox, inline_, combining };
+/// Every threading mode and input mode, in declaration order: the one list that
+/// parsers, the CLI and the tests enumerate.
+inline constexpr threading_mode k_threading_modes[] = {threading_mode::message_passing, threading_mode::core_locking,
+                                                        threading_mode::combining};
+inline constexpr input_mode k_input_modes[] = {input_mode::mailbox, input_mode::inline_, input_mode::combining};
 enum class mailbox_kind : std::uint8_t { mutex_cv, tbb_queue, spin_then_block, adaptive };
 /// Every mailbox kind, in declaration order (the one list sweeps, parsers and tests use).
 inline constexpr mailbox_kind k_mailbox_kinds[] = {mailbox_kind::mutex_cv, mailbox_kind::tbb_queue,
@@ -66,10 +76,18 @@ std::optional<lock_kind> parse_lock_kind(std::string_view s) noexcept;
 
 /// The input mode that lwIP's builds pair with a threading mode: core locking with
 /// LWIP_TCPIP_CORE_LOCKING_INPUT (packets processed inline under the core lock),
-/// message passing with tcpip_input (packets posted to the mailbox). The one place
-/// this rule is written; everything above the stack asks here.
+/// message passing with tcpip_input (packets posted to the mailbox). Combining (not
+/// in lwIP) pairs with combining input: a driver thread publishes its packet like an
+/// API call, so a core holder that is running other threads' calls processes it too
+/// and the driver returns without taking the lock. The one place this rule is
+/// written; everything above the stack asks here.
 constexpr input_mode paired_input_mode(threading_mode m) noexcept {
-    return m == threading_mode::core_locking ? input_mode::inline_ : input_mode::mailbox;
+    switch (m) {
+        case threading_mode::message_passing: return input_mode::mailbox;
+        case threading_mode::core_locking: return input_mode::inline_;
+        case threading_mode::combining: return input_mode::combining;
+    }
+    return input_mode::mailbox;
 }
 
 /// How a stack is built. validate_config() checks every field against the range
@@ -97,7 +115,8 @@ struct stack_config {
     std::size_t max_sockets = 64;
     /// Spin iterations before sleeping (tcpip thread on its mailbox, the caller on its
     /// completion semaphore): always for spin_then_block, at most (while the partner
-    /// runs on another CPU) for adaptive. Ignored by other kinds.
+    /// runs on another CPU) for adaptive; and for a combining caller waiting for its
+    /// published call (every mailbox kind; see k_combining_spin_limit).
     std::uint32_t spin_iterations = 20000;
     /// Pin the tcpip thread to this CPU: -1 (no pinning) or 0..(CPUs of the machine - 1).
     int tcpip_cpu = -1;
@@ -106,6 +125,11 @@ struct stack_config {
     sched_policy sched = sched_policy::other;
 };
 
+/// A combining caller spins at most this many times (stack_config::spin_iterations
+/// if smaller) before sleeping on its slot: about the time a core holder needs to run
+/// a few published calls. Longer spins only steal the CPU from that holder when
+/// callers outnumber the CPUs.
+inline constexpr std::uint32_t k_combining_spin_limit = 256;
 inline constexpr std::size_t k_max_mailbox_capacity = std::size_t{1} << 20;
 inline constexpr std::size_t k_max_pbuf_pool_size = std::size_t{1} << 18;
 inline constexpr std::size_t k_max_recv_queue_depth = std::size_t{1} << 20;
@@ -132,6 +156,8 @@ struct stack_access;
 class stack_sockets;
 struct tcp_core;
 class wake_list;
+class publication_slots;
+struct publication_slot;
 enum class msg_kind : std::uint8_t;
 }  // namespace detail
 
@@ -174,9 +200,11 @@ public:
     // ---- the dispatcher (the only code that reads the threading mode) --------------
     /// Runs fn(ctx) in core context the current threading mode's way and returns its
     /// err: core locking runs it on the calling thread under the core lock; message
-    /// passing posts it to the tcpip thread and waits. This is how raw-API users enter
-    /// core context without knowing the mode (so a live mode switch never leaves them
-    /// on a stale path); work queued during fn (loopback packets) is delivered before
+    /// passing posts it to the tcpip thread and waits; combining publishes it, and
+    /// either the calling thread takes the core and runs it with every other published
+    /// call, or the thread holding the core runs it (stats: api_calls_combined_*).
+    /// This is how raw-API users enter core context without knowing the mode (so a
+    /// live mode switch never leaves them on a stale path); work queued during fn (loopback packets) is delivered before
     /// call() returns. Not core context.
     err call(core_fn fn, void* ctx);
     /// Convenience: any callable `err f()`.
@@ -242,13 +270,22 @@ public:
 
     /// Messages waiting in the tcpip mailbox, for tests and the harness (relaxed). Any thread.
     [[nodiscard]] std::size_t mailbox_depth() const noexcept;
+    /// Calls published for the core holder and not yet claimed (combining), for tests
+    /// (relaxed). Any thread.
+    [[nodiscard]] std::size_t published_calls() const noexcept;
 
 private:
     friend class core_guard;
     friend struct detail::stack_access;
     void tcpip_thread_main();
     err post_and_wait(detail::msg_kind kind, core_fn fn, void* ctx);
+    err combine(core_fn fn, void* ctx, bool is_input);
+    err run_locked(core_fn fn, void* ctx);
+    void run_published(const detail::publication_slot* own);
+    void nudge_published();
+    void drain_published();
     void lock_core(detail::lock_token& t);
+    bool try_lock_core(detail::lock_token& t);
     void unlock_core(detail::lock_token& t);
     detail::tcpip_msg* alloc_msg() noexcept;
     void free_msg(detail::tcpip_msg* m) noexcept;
@@ -269,6 +306,10 @@ private:
     std::unique_ptr<detail::mailbox> _mbox;
     std::atomic<const void*> _core_owner{nullptr};  ///< thread marker of the core-context thread
     std::unique_ptr<detail::wake_list> _wakes;      ///< core context: issued by unlock_core
+    /// combining: the threads' published calls (shared with their registrations, which
+    /// outlive the stack only to give their slot back; publication_slots.hpp)
+    std::shared_ptr<detail::publication_slots> _slots;
+    std::uint32_t _combining_spin = 0;  ///< spin budget of a combining caller
     std::mutex _switch_mutex;                       ///< serialises mode switches
     // message pool for fire-and-forget messages (input, callback): mailbox_capacity of them
     std::vector<detail::tcpip_msg> _msg_storage;

@@ -3,6 +3,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <iterator>
 #include <string>
 
 #include "lwbench/tcpip.hpp"
@@ -27,8 +28,8 @@ std::optional<config_error> check_enum(const char* field, E v, E last) {
 }  // namespace
 
 std::optional<config_error> validate_config(const stack_config& cfg) {
-    if (auto e = check_enum("mode", cfg.mode, threading_mode::core_locking)) return e;
-    if (auto e = check_enum("input", cfg.input, input_mode::inline_)) return e;
+    if (auto e = check_enum("mode", cfg.mode, std::end(k_threading_modes)[-1])) return e;
+    if (auto e = check_enum("input", cfg.input, std::end(k_input_modes)[-1])) return e;
     if (auto e = check_enum("mailbox", cfg.mailbox, mailbox_kind::adaptive)) return e;
     if (auto e = check_enum("lock", cfg.lock, lock_kind::tbb_queuing_mutex)) return e;
     if (auto e = check_enum("sched", cfg.sched, sched_policy::fifo)) return e;

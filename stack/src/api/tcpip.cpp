@@ -9,6 +9,7 @@
 
 #include "lwbench/detail/core_lock.hpp"
 #include "lwbench/detail/mailbox.hpp"
+#include "lwbench/detail/publication_slots.hpp"
 #include "lwbench/detail/socket_table.hpp"
 #include "lwbench/detail/spin.hpp"
 #include "lwbench/detail/stack_access.hpp"
@@ -65,6 +66,8 @@ stack::stack(const stack_config& cfg)
       _lock(std::make_unique<detail::core_lock>(cfg.lock)),
       _mbox(detail::make_mailbox(cfg.mailbox, cfg.mailbox_capacity, cfg.spin_iterations)),
       _wakes(std::make_unique<detail::wake_list>()),
+      _slots(std::make_shared<detail::publication_slots>()),
+      _combining_spin(std::min(cfg.spin_iterations, k_combining_spin_limit)),
       _msg_storage(cfg.mailbox_capacity),
       _sockets(std::make_unique<detail::stack_sockets>(*this, cfg.max_sockets)),
       _timer_msg(std::make_unique<detail::tcpip_msg>()) {
@@ -108,7 +111,20 @@ void stack::lock_core(detail::lock_token& t) {
     _core_owner.store(&t_thread_marker, std::memory_order_relaxed);
 }
 
+bool stack::try_lock_core(detail::lock_token& t) {
+    if (!_lock->try_lock(t)) return false;
+    _core_owner.store(&t_thread_marker, std::memory_order_relaxed);
+    return true;
+}
+
 void stack::unlock_core(detail::lock_token& t) {
+    // Whoever holds the core runs every call published for it before releasing it (in
+    // every mode: a caller that read the combining mode just before a switch may still
+    // publish). One relaxed load when nothing is published.
+    if (_slots->pending.load(std::memory_order_relaxed) != 0) {
+        run_published(nullptr);
+        run_deferred();
+    }
     // The wake-ups this core operation decided are issued after the release, so a
     // woken thread never finds the core still held (wake_list.hpp). Every path out of
     // core context (call, input, core_guard, the tcpip thread) comes through here.
@@ -117,6 +133,18 @@ void stack::unlock_core(detail::lock_token& t) {
     _core_owner.store(nullptr, std::memory_order_relaxed);
     _lock->unlock(t);
     wakes.issue();
+#if !defined(LWBENCH_FIXED_MODE)
+    // Combining: a call published after the scan above, whose owner found the core
+    // held by us, would wait for a holder that never comes. The fence pairs with the
+    // one in combine() (publish; fence; try the lock): either that owner's try sees the
+    // core free, or we see its call pending here and nudge an owner to take the core.
+    // A holder that read another mode here is covered by set_threading_mode.
+    if (_mode.load(std::memory_order_relaxed) == threading_mode::combining ||
+        _input.load(std::memory_order_relaxed) == input_mode::combining) {
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        if (_slots->pending.load(std::memory_order_relaxed) != 0) nudge_published();
+    }
+#endif
 }
 
 bool stack::in_core_context() const noexcept {
@@ -163,20 +191,112 @@ core_guard::~core_guard() {
 err stack::call(core_fn fn, void* ctx) {
     ensure_not_core_context("stack::call");
 #if defined(LWBENCH_FIXED_MODE)
-    constexpr bool locking = LWBENCH_FIXED_MODE == threading_mode::core_locking;
+    constexpr threading_mode mode = LWBENCH_FIXED_MODE;
 #else
-    const bool locking = _mode.load(std::memory_order_relaxed) == threading_mode::core_locking;
+    const threading_mode mode = _mode.load(std::memory_order_relaxed);
 #endif
-    if (locking) {
+    if (mode == threading_mode::core_locking) {
+        _stats.api_calls_locked.inc();  // counted before fn runs: still in core context after it
+        return run_locked(fn, ctx);
+    }
+#if !defined(LWBENCH_FIXED_MODE)
+    if (mode == threading_mode::combining) return combine(fn, ctx, false);
+#endif
+    return post_and_wait(detail::tcpip_msg::kind::api, fn, ctx);
+}
+
+err stack::run_locked(core_fn fn, void* ctx) {
+    detail::lock_token t;
+    lock_core(t);
+    const err e = fn(ctx);
+    run_deferred();
+    unlock_core(t);
+    return e;
+}
+
+// ---- combining (flat combining / delegation; detail/publication_slots.hpp) -----------
+
+err stack::combine(core_fn fn, void* ctx, bool is_input) {
+    detail::publication_slot* slot = detail::thread_slot(_slots);
+    // Every slot taken (more threads than k_publication_slots), or the mode switched
+    // away while we published (see set_threading_mode): run it ourselves, as a holder.
+    const auto run_self = [&] {
         detail::lock_token t;
         lock_core(t);
-        _stats.api_calls_locked.inc();
+        (is_input ? _stats.inputs_combined_self : _stats.api_calls_combined_self).inc();
         const err e = fn(ctx);
         run_deferred();
         unlock_core(t);
         return e;
+    };
+    if (!slot) return run_self();
+    slot->publish(fn, ctx, is_input);
+    _slots->pending.fetch_add(1, std::memory_order_seq_cst);
+    // A switch away from combining waits until nothing is pending; a call published
+    // after it looked sees the new mode here and is withdrawn.
+    const bool still_combining = is_input ? _input.load(std::memory_order_seq_cst) == input_mode::combining
+                                          : _mode.load(std::memory_order_seq_cst) == threading_mode::combining;
+    if (!still_combining && slot->withdraw()) {
+        _slots->pending.fetch_sub(1, std::memory_order_relaxed);
+        return run_self();
     }
-    return post_and_wait(detail::tcpip_msg::kind::api, fn, ctx);
+    for (;;) {
+        // Pairs with the fence after the release in unlock_core (see there).
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        detail::lock_token t;
+        if (try_lock_core(t)) {
+            run_published(slot);  // ours too, unless a holder before us ran it already
+            run_deferred();
+            unlock_core(t);
+            break;
+        }
+        // Another thread holds the core: it runs our call before it releases the core,
+        // or nudges us if our call came after its scan.
+        if (slot->wait(_combining_spin)) break;
+    }
+    const err e = slot->result;
+    slot->reset();
+    return e;
+}
+
+void stack::run_published(const detail::publication_slot* own) {
+    detail::publication_slots& slots = *_slots;
+    detail::wake_list& wakes = *_wakes;
+    std::uint32_t claimed = 0;
+    const std::size_t end = slots.scan_end();
+    for (std::size_t i = 0; i < end; ++i) {
+        detail::publication_slot& slot = slots[i];
+        if (!slot.claim()) continue;
+        ++claimed;
+        const bool self = &slot == own;
+        if (slot.is_input) {
+            (self ? _stats.inputs_combined_self : _stats.inputs_combined_other).inc();
+        } else {
+            (self ? _stats.api_calls_combined_self : _stats.api_calls_combined_other).inc();
+        }
+        slot.complete(slot.fn(slot.ctx), wakes);  // the owner wakes once the core is released
+    }
+    if (claimed != 0) slots.pending.fetch_sub(claimed, std::memory_order_relaxed);
+}
+
+void stack::drain_published() {
+    // Leaving combining: holders that read the new mode no longer nudge, so every call
+    // published under the old one is run here. A caller publishing after we saw
+    // nothing pending reads the new mode after publishing and withdraws (combine()).
+    for (;;) {
+        detail::lock_token t;
+        lock_core(t);
+        unlock_core(t);  // runs what is pending
+        if (_slots->pending.load(std::memory_order_seq_cst) == 0) return;
+        std::this_thread::yield();  // a publisher between its count and its slot store
+    }
+}
+
+void stack::nudge_published() {
+    // One owner taking the core is enough: it runs every published call.
+    const std::size_t end = _slots->scan_end();
+    for (std::size_t i = 0; i < end; ++i)
+        if ((*_slots)[i].nudge()) return;
 }
 
 err stack::post_and_wait(detail::tcpip_msg::kind k, core_fn fn, void* ctx) {
@@ -194,21 +314,29 @@ err stack::post_and_wait(detail::tcpip_msg::kind k, core_fn fn, void* ctx) {
 
 err stack::input(pbuf* p, netif* inp) {
 #if defined(LWBENCH_FIXED_MODE)
-    constexpr bool inline_input = paired_input_mode(LWBENCH_FIXED_MODE) == input_mode::inline_;
+    constexpr input_mode mode = paired_input_mode(LWBENCH_FIXED_MODE);
 #else
-    const bool inline_input = _input.load(std::memory_order_relaxed) == input_mode::inline_;
+    const input_mode mode = _input.load(std::memory_order_relaxed);
 #endif
-    if (inline_input) {
+    if (mode != input_mode::mailbox) {
         if (in_core_context()) {  // e.g. the loopback delivering at the end of a core operation
             netif_input(*this, p, inp);
             return err::ok;
         }
-        detail::lock_token t;
-        lock_core(t);
-        netif_input(*this, p, inp);
-        run_deferred();
-        unlock_core(t);
-        return err::ok;
+        struct input_call {
+            stack* s;
+            pbuf* p;
+            netif* inp;
+        } c{this, p, inp};
+        const core_fn run_input = [](void* x) {
+            auto* call = static_cast<input_call*>(x);
+            netif_input(*call->s, call->p, call->inp);
+            return err::ok;
+        };
+#if !defined(LWBENCH_FIXED_MODE)
+        if (mode == input_mode::combining) return combine(run_input, &c, true);
+#endif
+        return run_locked(run_input, &c);
     }
     detail::tcpip_msg* m = alloc_msg();
     if (m) {
@@ -263,15 +391,21 @@ err stack::set_threading_mode(threading_mode m) {
     return m == LWBENCH_FIXED_MODE ? err::ok : err::arg;  // the build fixed it: nothing to switch
 #else
     std::lock_guard lk(_switch_mutex);
-    _mode.store(m, std::memory_order_relaxed);
-    // Quiesce. Correctness never depends on this (the tcpip thread runs every message
-    // under the core lock, so both kinds of caller are always mutually exclusive);
-    // it gives a clean boundary: messages posted under the old mode have run, and
-    // core-locking callers that were inside the core have left it.
+    const threading_mode old = _mode.exchange(m, std::memory_order_seq_cst);
+    // Quiesce. Correctness of the lock-based modes never depends on this (the tcpip
+    // thread runs every message under the core lock, so every kind of caller is
+    // mutually exclusive); it gives a clean boundary: messages posted under the old
+    // mode have run, and callers that were inside the core have left it. Into
+    // combining, our own release below is the first that nudges (holders before it
+    // read the old mode).
     callback_wait([](void*) { return err::ok; }, nullptr);
-    detail::lock_token t;
-    lock_core(t);
-    unlock_core(t);
+    if (old == threading_mode::combining && m != threading_mode::combining) {
+        drain_published();
+    } else {
+        detail::lock_token t;
+        lock_core(t);
+        unlock_core(t);
+    }
     return err::ok;
 #endif
 }
@@ -282,13 +416,16 @@ err stack::set_input_mode(input_mode m) {
     return m == paired_input_mode(LWBENCH_FIXED_MODE) ? err::ok : err::arg;
 #else
     std::lock_guard lk(_switch_mutex);
-    _input.store(m, std::memory_order_relaxed);
+    const input_mode old = _input.exchange(m, std::memory_order_seq_cst);
     callback_wait([](void*) { return err::ok; }, nullptr);  // packets posted before have run
+    if (old == input_mode::combining && m != input_mode::combining) drain_published();
     return err::ok;
 #endif
 }
 
 std::size_t stack::mailbox_depth() const noexcept { return _mbox->size(); }
+
+std::size_t stack::published_calls() const noexcept { return _slots->pending.load(std::memory_order_relaxed); }
 
 // ---- pbuf allocation for API users ---------------------------------------------------
 

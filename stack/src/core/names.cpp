@@ -94,9 +94,21 @@ std::string ip4_addr::to_string() const {
 }
 
 const char* to_string(threading_mode m) noexcept {
-    return m == threading_mode::message_passing ? "message_passing" : "core_locking";
+    switch (m) {
+        case threading_mode::message_passing: return "message_passing";
+        case threading_mode::core_locking: return "core_locking";
+        case threading_mode::combining: return "combining";
+    }
+    return "unknown";
 }
-const char* to_string(input_mode m) noexcept { return m == input_mode::mailbox ? "mailbox" : "inline"; }
+const char* to_string(input_mode m) noexcept {
+    switch (m) {
+        case input_mode::mailbox: return "mailbox";
+        case input_mode::inline_: return "inline";
+        case input_mode::combining: return "combining";
+    }
+    return "unknown";
+}
 const char* to_string(mailbox_kind m) noexcept {
     switch (m) {
         case mailbox_kind::mutex_cv: return "mutex_cv";
@@ -125,13 +137,9 @@ std::optional<E> parse_enum(std::string_view s, const E (&all)[N]) {
 }  // namespace
 
 std::optional<threading_mode> parse_threading_mode(std::string_view s) noexcept {
-    static constexpr threading_mode all[] = {threading_mode::message_passing, threading_mode::core_locking};
-    return parse_enum(s, all);
+    return parse_enum(s, k_threading_modes);
 }
-std::optional<input_mode> parse_input_mode(std::string_view s) noexcept {
-    static constexpr input_mode all[] = {input_mode::mailbox, input_mode::inline_};
-    return parse_enum(s, all);
-}
+std::optional<input_mode> parse_input_mode(std::string_view s) noexcept { return parse_enum(s, k_input_modes); }
 std::optional<mailbox_kind> parse_mailbox_kind(std::string_view s) noexcept {
     return parse_enum(s, k_mailbox_kinds);
 }

@@ -28,7 +28,9 @@ std::vector<stack_config> modes() {
     return {make_config(threading_mode::core_locking, input_mode::inline_),
             make_config(threading_mode::core_locking, input_mode::mailbox),
             make_config(threading_mode::message_passing, input_mode::inline_),
-            make_config(threading_mode::message_passing, input_mode::mailbox)};
+            make_config(threading_mode::message_passing, input_mode::mailbox),
+            make_config(threading_mode::combining, input_mode::combining),
+            make_config(threading_mode::combining, input_mode::mailbox)};
 }
 
 std::string mode_name(const ::testing::TestParamInfo<stack_config>& i) {

@@ -35,8 +35,7 @@ protected:
 };
 
 INSTANTIATE_TEST_SUITE_P(Loss, TcpFaults,
-                         ::testing::Combine(::testing::Values(threading_mode::core_locking,
-                                                              threading_mode::message_passing),
+                         ::testing::Combine(::testing::ValuesIn(k_threading_modes),
                                             ::testing::Values(0.01, 0.05, 0.10)),
                          fault_name);
 

@@ -32,6 +32,22 @@ public:
                 break;
         }
     }
+    /// Takes the lock if it is free right now. Never fails spuriously while the lock is
+    /// free (glibc's pthread_mutex_trylock and TBB's try-locks do not): the combining
+    /// mode relies on a failed try meaning "another thread holds the core".
+    bool try_lock(lock_token& t) {
+        switch (_kind) {
+            case lock_kind::std_mutex: return _mutex.try_lock();
+            case lock_kind::tbb_spin_mutex: return _spin.try_lock();
+            case lock_kind::tbb_queuing_mutex: {
+                auto* sl = new (t.storage) tbb::queuing_mutex::scoped_lock();
+                if (sl->try_acquire(_queuing)) return true;
+                sl->~scoped_lock();
+                return false;
+            }
+        }
+        return false;
+    }
     void unlock(lock_token& t) {
         switch (_kind) {
             case lock_kind::std_mutex: _mutex.unlock(); break;

@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "lwbench/detail/publication_slots.hpp"
 #include "lwbench/detail/wake_list.hpp"
 #include "lwbench/tcpip.hpp"
 
@@ -47,6 +48,8 @@ struct stack_access {
         assert_core_context(s, "stack wake-up list");
         return *s._wakes;
     }
+    /// s's publication slots (combining; thread-safe). Any thread.
+    static publication_slots& slots(stack& s) noexcept { return *s._slots; }
     /// s's pbuf pools (thread-safe). Any thread.
     static pbuf_pools& pools(stack& s) noexcept { return s._pools; }
     /// The socket layer's per-stack state. Any thread.
