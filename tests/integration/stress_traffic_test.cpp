@@ -1,8 +1,8 @@
 // stress_traffic_test.cpp — many threads, exact accounting.
 //
-// Run over stress_configs() (10 representative configurations, see
-// integration_support.hpp), not the full 48: each of these tests moves thousands of
-// datagrams through several threads, and the 48-way matrix is the behavioural
+// Run over stress_configs() (13 representative configurations, see
+// integration_support.hpp), not the full 62: each of these tests moves thousands of
+// datagrams through several threads, and the 62-way matrix is the behavioural
 // suites' job.
 //
 // The accounting rule checked everywhere: every datagram whose send returned success

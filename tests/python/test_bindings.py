@@ -126,6 +126,20 @@ def test_live_mode_switch_keeps_traffic():
         s.exchange(1, 4000)
 
 
+def test_combining_mode_runs_and_switches_live():
+    s = lwbench.Stack(mode="combining")
+    assert s.mode == "combining" and s.input_mode == "combining"  # "auto" pairs combining input with it
+    a = s.exchange(300, 512)
+    assert a["received"] == 300 and a["errors"] == 0
+    assert a["api_calls_locked"] == 0 and a["tcpip_api_messages"] == 0
+    # One thread calls: it finds the core free every time and runs its calls itself.
+    assert a["api_calls_combined_self"] >= 300
+    s.set_mode("core_locking")
+    b = s.exchange(300, 512)
+    assert b["received"] == 300 and b["api_calls_locked"] >= 300
+    assert b["api_calls_combined_self"] == a["api_calls_combined_self"]  # no combining after the switch
+
+
 def test_ctrl_c_interrupts_a_long_run_and_the_package_stays_usable():
     # Deliver SIGINT to ourselves shortly after the run starts: the run must stop
     # with KeyboardInterrupt (not finish, not crash), and the next run must work.

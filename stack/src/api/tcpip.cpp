@@ -135,14 +135,17 @@ void stack::unlock_core(detail::lock_token& t) {
     wakes.issue();
 #if !defined(LWBENCH_FIXED_MODE)
     // Combining: a call published after the scan above, whose owner found the core
-    // held by us, would wait for a holder that never comes. The fence pairs with the
-    // one in combine() (publish; fence; try the lock): either that owner's try sees the
-    // core free, or we see its call pending here and nudge an owner to take the core.
-    // A holder that read another mode here is covered by set_threading_mode.
+    // held by us, would wait for a holder that never comes. Both sides do a seq_cst
+    // read-modify-write of `pending` between their lock operation and their check
+    // (here: release, then read pending; in combine(): count the call, then try the
+    // lock). An RMW reads the latest value, so either ours comes after the owner's and
+    // sees its call pending (we nudge an owner to take the core), or the owner's comes
+    // after ours and synchronises with it, so its try sees the core released by us.
+    // (Not fences: TSan does not model them.) A holder that read another mode here is
+    // covered by set_threading_mode.
     if (_mode.load(std::memory_order_relaxed) == threading_mode::combining ||
         _input.load(std::memory_order_relaxed) == input_mode::combining) {
-        std::atomic_thread_fence(std::memory_order_seq_cst);
-        if (_slots->pending.load(std::memory_order_relaxed) != 0) nudge_published();
+        if (_slots->pending.fetch_add(0, std::memory_order_seq_cst) != 0) nudge_published();
     }
 #endif
 }
@@ -241,8 +244,8 @@ err stack::combine(core_fn fn, void* ctx, bool is_input) {
         return run_self();
     }
     for (;;) {
-        // Pairs with the fence after the release in unlock_core (see there).
-        std::atomic_thread_fence(std::memory_order_seq_cst);
+        // The RMW of `pending` just before (counting the call, or the touch below) pairs
+        // with the one after the release in unlock_core (see there).
         detail::lock_token t;
         if (try_lock_core(t)) {
             run_published(slot);  // ours too, unless a holder before us ran it already
@@ -253,6 +256,7 @@ err stack::combine(core_fn fn, void* ctx, bool is_input) {
         // Another thread holds the core: it runs our call before it releases the core,
         // or nudges us if our call came after its scan.
         if (slot->wait(_combining_spin)) break;
+        _slots->pending.fetch_add(0, std::memory_order_seq_cst);  // nudged: try again
     }
     const err e = slot->result;
     slot->reset();
