@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(not HAVE_EXT, reason="extension not built")
 TINY = dict(repetitions=2, ops=300, warmup=50, progress=False)
 
 
-@pytest.mark.parametrize("mode", ["message_passing", "core_locking"])
+@pytest.mark.parametrize("mode", ["message_passing", "core_locking", "combining"])
 @pytest.mark.parametrize("mailbox", ["mutex_cv", "tbb_queue", "spin_then_block", "adaptive"])
 @pytest.mark.parametrize("lock", ["std_mutex", "tbb_spin_mutex", "tbb_queuing_mutex"])
 def test_every_mode_and_kind_runs(mode, mailbox, lock):

@@ -202,7 +202,7 @@ def test_list_formats(fmt):
     if fmt == "json":
         doc = json.loads(r.stdout)
         assert [s["name"] for s in doc["scenarios"]] == list(kinds)
-        assert doc["options"]["--mode"] == ["message_passing", "core_locking"]
+        assert doc["options"]["--mode"] == ["message_passing", "core_locking", "combining"]
         assert doc["options"]["--format"] == ["table", "json", "csv", "markdown"]
         assert doc["cpus"] == os.cpu_count()
     elif fmt == "csv":
