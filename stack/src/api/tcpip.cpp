@@ -121,10 +121,7 @@ void stack::unlock_core(detail::lock_token& t) {
     // Whoever holds the core runs every call published for it before releasing it (in
     // every mode: a caller that read the combining mode just before a switch may still
     // publish). One relaxed load when nothing is published.
-    if (_slots->pending.load(std::memory_order_relaxed) != 0) {
-        run_published(nullptr);
-        run_deferred();
-    }
+    if (_slots->pending.load(std::memory_order_relaxed) != 0) run_published(nullptr);
     // The wake-ups this core operation decided are issued after the release, so a
     // woken thread never finds the core still held (wake_list.hpp). Every path out of
     // core context (call, input, core_guard, the tcpip thread) comes through here.
@@ -249,7 +246,6 @@ err stack::combine(core_fn fn, void* ctx, bool is_input) {
         detail::lock_token t;
         if (try_lock_core(t)) {
             run_published(slot);  // ours too, unless a holder before us ran it already
-            run_deferred();
             unlock_core(t);
             break;
         }
@@ -264,23 +260,29 @@ err stack::combine(core_fn fn, void* ctx, bool is_input) {
 }
 
 void stack::run_published(const detail::publication_slot* own) {
+    // Runs every published call, then the work they queued (the loopback's packets),
+    // and only then marks them done: call()'s contract is that a call's deferred work
+    // has been delivered before it returns, for a call run by another thread too.
     detail::publication_slots& slots = *_slots;
-    detail::wake_list& wakes = *_wakes;
+    detail::publication_slot* ran[detail::k_publication_slots];
     std::uint32_t claimed = 0;
     const std::size_t end = slots.scan_end();
     for (std::size_t i = 0; i < end; ++i) {
         detail::publication_slot& slot = slots[i];
         if (!slot.claim()) continue;
-        ++claimed;
+        ran[claimed++] = &slot;
         const bool self = &slot == own;
         if (slot.is_input) {
             (self ? _stats.inputs_combined_self : _stats.inputs_combined_other).inc();
         } else {
             (self ? _stats.api_calls_combined_self : _stats.api_calls_combined_other).inc();
         }
-        slot.complete(slot.fn(slot.ctx), wakes);  // the owner wakes once the core is released
+        slot.result = slot.fn(slot.ctx);
     }
-    if (claimed != 0) slots.pending.fetch_sub(claimed, std::memory_order_relaxed);
+    run_deferred();
+    if (claimed == 0) return;
+    slots.pending.fetch_sub(claimed, std::memory_order_relaxed);
+    for (std::uint32_t i = 0; i < claimed; ++i) ran[i]->complete(ran[i]->result, *_wakes);  // woken after the release
 }
 
 void stack::drain_published() {
