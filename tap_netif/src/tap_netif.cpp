@@ -72,7 +72,9 @@ tap_open_result tap_netif::open(stack& s, const tap_config& cfg) {
     (void)s.call([&] {
         (void)etharp_start(s, n);
         netif_set_up(n);
-        (void)etharp_gratuitous(s, n);  // a lost announcement only delays the peer's learning
+        // A lost announcement only delays the peer's learning. Without an address yet
+        // (DHCP will set one, and announce it) there is nothing to announce.
+        if (!n->ip.is_any()) (void)etharp_gratuitous(s, n);
         return err::ok;
     });
     t->_rx = std::thread([self = t.get()] { self->receive_main(); });

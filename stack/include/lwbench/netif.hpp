@@ -24,6 +24,7 @@ LWBENCH_NS_BEGIN
 class stack;
 struct netif;
 struct ethernet_link;
+struct dhcp_client;
 
 using netif_output_fn = err (*)(netif* n, pbuf* p, ip4_addr next_hop);
 using netif_poll_fn = void (*)(netif* n);
@@ -54,6 +55,7 @@ struct netif {
     ethernet_link* eth = nullptr;         ///< non-null: an Ethernet netif (frames; see ethernet.hpp)
     // core state, set by the stack
     stack* owner = nullptr;
+    dhcp_client* dhcp = nullptr;  ///< the DHCP client running on this netif (dhcp.hpp), or none
     bool poll_requested = false;
 
     [[nodiscard]] bool is_up() const noexcept { return (flags & netif_flags::up) != 0; }
@@ -63,7 +65,7 @@ struct netif {
 /// Adds n to the stack (not up yet). err::arg if n is null, has no output, or is
 /// already added to a stack.
 err netif_add(stack& s, netif* n);
-/// Removes n: calls n->on_remove, forgets pending polls. err::arg if not added here.
+/// Removes n: stops its DHCP client, calls n->on_remove, forgets pending polls. err::arg if not added here.
 err netif_remove(stack& s, netif* n);
 void netif_set_up(netif* n);
 void netif_set_down(netif* n);

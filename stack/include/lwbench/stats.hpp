@@ -78,6 +78,9 @@ enum class drop_reason : std::uint8_t {
     tcp_backlog_full,   ///< SYN to a listener whose backlog is full
     tcp_unacceptable,   ///< outside the receive window, or not valid in the pcb's state
     tcp_ooseq_full,     ///< out-of-order segment with no segment descriptor left
+    dhcp_malformed,     ///< DHCP message refused by the wire view or the option parser
+    dhcp_not_ours,      ///< DHCP reply no client of ours waits for (xid, hardware address, op)
+    dhcp_unexpected,    ///< DHCP reply of a type the client's state does not expect, or missing a required option
     count_
 };
 inline constexpr std::size_t k_drop_reasons = static_cast<std::size_t>(drop_reason::count_);
@@ -111,6 +114,8 @@ struct stats {
     // writes that waited for send space with the core released (the writer's thread)
     core_counter tcp_recvd_calls;
     shared_counter tcp_write_waits;
+    // DHCP (core context): client messages sent and replies accepted by a client
+    core_counter dhcp_xmit, dhcp_recv;
 
     void drop(drop_reason r) noexcept { drops[static_cast<std::size_t>(r)].inc(); }
     /// Counts the drop and frees the dropped packet (pbuf.cpp): the one step every

@@ -318,6 +318,7 @@ private:
     // core state (core context only; reached by the stack's own files through detail::stack_access)
     std::vector<netif*> _netifs;
     udp_pcb* _udp_pcbs = nullptr;
+    udp_pcb* _dhcp_pcb = nullptr;  ///< port 68, shared by every netif's DHCP client (dhcp.cpp)
     tcp_core_ptr _tcp{nullptr, nullptr};  // after _pools: freed (with its pbufs) before them
     std::uint16_t _next_port = k_ephemeral_first;
     std::uint16_t _ip_ident = 1;

@@ -43,7 +43,8 @@ const char* drop_reason_name(drop_reason r) noexcept {
         "arp_queue_full",  "arp_table_full",  "arp_unresolved",   "icmp_too_short", "icmp_bad_checksum",
         "icmp_unsupported", "icmp_not_unicast", "no_pbuf",        "link_rx_error",  "link_tx_error",
         "tcp_too_short",   "tcp_bad_header_len", "tcp_bad_checksum", "tcp_bad_options", "tcp_no_port",
-        "tcp_backlog_full", "tcp_unacceptable", "tcp_ooseq_full",
+        "tcp_backlog_full", "tcp_unacceptable", "tcp_ooseq_full", "dhcp_malformed", "dhcp_not_ours",
+        "dhcp_unexpected",
     };
     static_assert(std::size(names) == k_drop_reasons);
     const auto i = static_cast<std::size_t>(r);

@@ -3,7 +3,9 @@
 
 #include <algorithm>
 
+#include "lwbench/detail/netifapi.hpp"
 #include "lwbench/detail/stack_access.hpp"
+#include "lwbench/dhcp.hpp"
 #include "lwbench/ethernet.hpp"
 #include "lwbench/ip4.hpp"
 #include "lwbench/tcpip.hpp"
@@ -24,6 +26,7 @@ err netif_remove(stack& s, netif* n) {
     auto& ifs = detail::stack_access::netifs(s);
     const auto it = std::find(ifs.begin(), ifs.end(), n);
     if (!n || it == ifs.end()) return err::arg;
+    dhcp_stop(s, n);  // its timer and its address go with the netif
     ifs.erase(it);
     detail::stack_access::forget_poll(s, n);
     n->flags &= static_cast<std::uint8_t>(~netif_flags::up);
@@ -85,26 +88,6 @@ bool ip4_is_local(stack& s, ip4_addr addr) {
 
 // ---- netifapi: any application thread, through the dispatcher ----------------------
 
-namespace {
-/// True if n is one of s's netifs. Reads only s's own list, in core context: a netif
-/// of another stack is never touched (its fields belong to that stack's core).
-bool is_ours(stack& s, const netif* n) {
-    const auto& ifs = detail::stack_access::netifs(s);
-    return n && std::find(ifs.begin(), ifs.end(), n) != ifs.end();
-}
-
-/// Runs f(n) in s's core context if n is one of s's netifs; err::arg otherwise.
-template <class F>
-err with_own_netif(stack& s, netif* n, F&& f) {
-    assert_not_core_context(s, "netifapi");
-    if (!n) return err::arg;
-    return s.call([&] {
-        if (!is_ours(s, n)) return err::arg;
-        f(n);
-        return err::ok;
-    });
-}
-}  // namespace
 
 err netifapi_add(stack& s, netif* n) {
     assert_not_core_context(s, "netifapi_add");
@@ -120,17 +103,20 @@ err netifapi_remove(stack& s, netif* n) {
     return s.callback_wait([](void*) { return err::ok; }, nullptr);
 }
 
-err netifapi_set_up(stack& s, netif* n) { return with_own_netif(s, n, netif_set_up); }
+err netifapi_set_up(stack& s, netif* n) { return detail::netifapi_on_own(s, n, "netifapi_set_up", netif_set_up); }
 
-err netifapi_set_down(stack& s, netif* n) { return with_own_netif(s, n, netif_set_down); }
+err netifapi_set_down(stack& s, netif* n) {
+    return detail::netifapi_on_own(s, n, "netifapi_set_down", netif_set_down);
+}
 
 err netifapi_set_addr(stack& s, netif* n, ip4_addr ip, ip4_addr netmask, ip4_addr gw) {
-    return with_own_netif(s, n, [&](netif* own) { netif_set_addr(own, ip, netmask, gw); });
+    return detail::netifapi_on_own(s, n, "netifapi_set_addr",
+                                   [&](netif* own) { netif_set_addr(own, ip, netmask, gw); });
 }
 
 result<netif_state> netifapi_get(stack& s, netif* n) {
     netif_state out;
-    const err e = with_own_netif(s, n, [&](netif* own) {
+    const err e = detail::netifapi_on_own(s, n, "netifapi_get", [&](netif* own) {
         out = {own->ip, own->netmask, own->gw, own->flags};
     });
     if (e != err::ok) return e;

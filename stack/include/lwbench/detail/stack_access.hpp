@@ -26,6 +26,11 @@ struct stack_access {
         assert_core_context(s, "stack udp pcb list");
         return s._udp_pcbs;
     }
+    /// The UDP pcb on port 68 that every DHCP client of s shares (null while none runs). Core context.
+    static udp_pcb*& dhcp_pcb(stack& s) {
+        assert_core_context(s, "stack dhcp pcb");
+        return s._dhcp_pcb;
+    }
     /// The next ephemeral port to try. Core context.
     static std::uint16_t& next_ephemeral_port(stack& s) {
         assert_core_context(s, "stack ephemeral port");
