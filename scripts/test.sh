@@ -52,7 +52,7 @@ network_tests() {  # network_tests <build dir> [pytest args...]
   LWBENCH_REQUIRE_NETWORK=$require LWBENCH_BUILD_DIR="$PWD/$build" \
     timeout 900 /usr/bin/python3 -m pytest tests/network -q -rs -p no:cacheprovider "$@"
 }
-step "network: ping, UDP echo, sockperf, tshark, lwbench run --netif tap and the sockperf reference script (release)"
+step "network: ping, UDP echo, sockperf, tshark, lwbench run --netif tap, the sockperf reference script and DHCP with dnsmasq (release)"
 network_tests build/release
 
 for preset in asan tsan; do
@@ -61,8 +61,8 @@ for preset in asan tsan; do
   cmake --build --preset "$preset"
   step "$preset: ctest"
   ctest --preset "$preset" -j2
-  step "$preset: network: ping, UDP echo, sockperf and a live mode switch over the TAP in every threading and input mode"
-  network_tests "build/$preset" -k "pings or echoes or sockperf_ping_pong or live_mode_switch"
+  step "$preset: network: ping, UDP echo, sockperf, a live mode switch and DHCP over the TAP in every threading and input mode"
+  network_tests "build/$preset" -k "pings or echoes or sockperf_ping_pong or live_mode_switch or dhcp"
 done
 
 step "fuzz: build and run the IPv4 input, TCP input and socket-API fuzzers (bounded time)"
