@@ -65,7 +65,7 @@ for preset in asan tsan; do
   network_tests "build/$preset" -k "pings or echoes or sockperf_ping_pong or live_mode_switch or dhcp"
 done
 
-step "fuzz: build and run the IPv4 input, TCP input and socket-API fuzzers (bounded time)"
+step "fuzz: build and run the IPv4 input, TCP input, DHCP input and socket-API fuzzers (bounded time)"
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz
 ctest --test-dir build/fuzz --output-on-failure
