@@ -18,7 +18,6 @@ import re
 import select
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,49 +113,77 @@ def sockperf_ping_pong(topology: "Topology", seconds: int = 2) -> tuple[str, int
     return done.stdout, int(counts[1]), int(counts[2])
 
 
-class EchoServer:
-    """lwbench's stack on the TAP: started inside the namespace, stopped by closing its
-    stdin; `report` holds its final counters (JSON) once stopped."""
+class HelperProcess:
+    """One of the helper programs of tests/network running in the namespace: it prints
+    "ready" once up, stops when its stdin is closed, and prints its final report as the
+    last line of stdout (JSON); `final` holds that report once stopped. Every wait is
+    bounded."""
 
-    def __init__(self, topo: Topology, binary: Path, threading: str, input_mode: str, seconds: float = 120,
-                 reply: str = "echo", extra: tuple[str, ...] = ()):
-        self.report: dict | None = None
-        self._proc = topo.popen(
-            str(binary), "--ifname", topo.ifname, "--ip", OUR_IP, "--threading", threading, "--input", input_mode,
-            "--seconds", str(seconds), "--reply", reply, *extra,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        line = ""
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self._proc.stdout], [], [], 0.5)
-            if ready:
-                line = self._proc.stdout.readline()
-                break
-            if self._proc.poll() is not None:
-                break
-        if line.strip() != "ready":
+    name = "helper"
+
+    def __init__(self, topo: Topology, *argv: str):
+        self.final: dict | None = None
+        self._proc = topo.popen(*argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        line = self.read_line(READY_TIMEOUT_S)
+        if line != "ready":
             self._proc.kill()
             _, err = self._proc.communicate(timeout=STOP_TIMEOUT_S)
-            pytest.fail(f"lwbench_tap_udp_echo did not come up (first line {line!r}): {err}")
+            pytest.fail(f"{self.name} did not come up (first line {line!r}): {err}")
+
+    def read_line(self, timeout: float) -> str:
+        """The next line of stdout, stripped; "" if none came within timeout (or it ended)."""
+        ready, _, _ = select.select([self._proc.stdout], [], [], timeout)
+        return self._proc.stdout.readline().strip() if ready else ""
 
     def stop(self) -> dict:
-        if self.report is None:
+        if self.final is None:
             try:
                 out, err = self._proc.communicate(input="", timeout=STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.communicate(timeout=STOP_TIMEOUT_S)
-                pytest.fail("lwbench_tap_udp_echo did not stop within its bound")
-            assert self._proc.returncode == 0, f"lwbench_tap_udp_echo exited {self._proc.returncode}: {err}"
-            self.report = json.loads(out.strip().splitlines()[-1])
-        return self.report
+                pytest.fail(f"{self.name} did not stop within its bound")
+            assert self._proc.returncode == 0, f"{self.name} exited {self._proc.returncode}: {err}"
+            self.final = json.loads(out.strip().splitlines()[-1])
+        return self.final
 
-    def __enter__(self) -> "EchoServer":
+    def __enter__(self):
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class EchoServer(HelperProcess):
+    """lwbench's stack on the TAP at OUR_IP (lwbench_tap_udp_echo); `report` holds its
+    final counters once stopped."""
+
+    name = "lwbench_tap_udp_echo"
+
+    def __init__(self, topo: Topology, binary: Path, threading: str, input_mode: str, seconds: float = 120,
+                 reply: str = "echo", extra: tuple[str, ...] = ()):
+        super().__init__(topo, str(binary), "--ifname", topo.ifname, "--ip", OUR_IP, "--threading", threading,
+                         "--input", input_mode, "--seconds", str(seconds), "--reply", reply, *extra)
+
+    @property
+    def report(self) -> dict | None:
+        return self.final
+
+
+def tshark_frames(tshark: str, capture: Path, display_filter: str) -> list[str]:
+    """The frames of `capture` matching display_filter (number and summary), with IPv4
+    and UDP checksum verification on, so `ip.checksum.status == 0` finds bad ones."""
+    done = subprocess.run(
+        [tshark, "-n", "-r", str(capture), "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
+         "-Y", display_filter, "-T", "fields", "-e", "frame.number", "-e", "_ws.col.Info"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )
+    return [line for line in done.stdout.splitlines() if line.strip()]
+
+
+# Frames a capture must not hold: malformed ones, errors of a dissector, bad checksums.
+BAD_FRAMES = ("_ws.malformed || _ws.expert.severity == error || ip.checksum.status == 0 || "
+              "udp.checksum.status == 0 || icmp.checksum.status == 0")
 
 
 # The drops a healthy run may show: the kernel's IPv6 traffic (router and neighbour

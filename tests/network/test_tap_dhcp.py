@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import select
 import signal
 import subprocess
 import time
@@ -23,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXPECTED_DROPS, NETNS, READY_TIMEOUT_S, STOP_TIMEOUT_S, Topology, built, need_tool
+from conftest import (BAD_FRAMES, EXPECTED_DROPS, NETNS, HelperProcess, Topology, built, need_tool,
+                      tshark_frames)
 
 DIVISOR = 20
 OUR_MAC = "02:00:00:00:00:02"  # tap_config's default
@@ -75,28 +75,20 @@ def dnsmasq(topology, tmp_path):
         server.stop()  # the topology's teardown would stop it too (netns.sh down)
 
 
-class DhcpClient:
+class DhcpClient(HelperProcess):
     """lwbench's stack on the TAP with its DHCP client (lwbench_tap_dhcp_client): one
     command per line, one JSON answer per line, each read with a bound."""
 
-    def __init__(self, topo: Topology, binary: Path, threading: str, seconds: float = 120):
-        self.final: dict | None = None
-        self._proc = topo.popen(str(binary), "--ifname", topo.ifname, "--threading", threading,
-                                "--time-divisor", str(DIVISOR), "--seconds", str(seconds),
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        if self._line(READY_TIMEOUT_S) != "ready":
-            self._proc.kill()
-            _, err = self._proc.communicate(timeout=STOP_TIMEOUT_S)
-            pytest.fail(f"lwbench_tap_dhcp_client did not come up: {err}")
+    name = "lwbench_tap_dhcp_client"
 
-    def _line(self, timeout: float) -> str:
-        ready, _, _ = select.select([self._proc.stdout], [], [], timeout)
-        return self._proc.stdout.readline().strip() if ready else ""
+    def __init__(self, topo: Topology, binary: Path, threading: str, seconds: float = 120):
+        super().__init__(topo, str(binary), "--ifname", topo.ifname, "--threading", threading,
+                         "--time-divisor", str(DIVISOR), "--seconds", str(seconds))
 
     def command(self, cmd: str, timeout: float = 30) -> dict:
         self._proc.stdin.write(cmd + "\n")
         self._proc.stdin.flush()
-        line = self._line(timeout)
+        line = self.read_line(timeout)
         assert line, f"no answer to {cmd!r} within {timeout} s"
         return json.loads(line)
 
@@ -116,24 +108,6 @@ class DhcpClient:
 
     def wait_bound(self, seconds: float = 30) -> dict:
         return self.wait_for(lambda st: st["state"] == "bound", seconds, "a lease")
-
-    def stop(self) -> dict:
-        if self.final is None:
-            try:
-                out, err = self._proc.communicate(timeout=STOP_TIMEOUT_S)  # closes stdin: the helper ends
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.communicate(timeout=STOP_TIMEOUT_S)
-                pytest.fail("lwbench_tap_dhcp_client did not stop within its bound")
-            assert self._proc.returncode == 0, f"lwbench_tap_dhcp_client exited {self._proc.returncode}: {err}"
-            self.final = json.loads(out.strip().splitlines()[-1])
-        return self.final
-
-    def __enter__(self) -> "DhcpClient":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 def in_pool(address: str) -> bool:
@@ -206,18 +180,12 @@ def test_lease_obtained_and_the_kernel_pings_it(topology, dnsmasq, dhcp_binary, 
     assert report["counters"]["naks"] == 0 and report["counters"]["expiries"] == 0
 
     def frames(display_filter: str) -> list[str]:
-        done = subprocess.run(
-            [tshark, "-n", "-r", str(capture), "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
-             "-Y", display_filter, "-T", "fields", "-e", "frame.number", "-e", "_ws.col.Info"],
-            capture_output=True, text=True, timeout=60, check=True,
-        )
-        return [line for line in done.stdout.splitlines() if line.strip()]
+        return tshark_frames(tshark, capture, display_filter)
 
     for kind, code in (("discover", 1), ("offer", 2), ("request", 3), ("ack", 5)):
         assert frames(f"dhcp.option.dhcp == {code}"), f"no DHCP {kind} captured"
     assert frames(f"dhcp.option.dhcp == 1 && eth.src == {OUR_MAC} && ip.src == 0.0.0.0 && ip.dst == 255.255.255.255")
-    bad = frames("_ws.malformed || _ws.expert.severity == error || ip.checksum.status == 0 || "
-                 "udp.checksum.status == 0")
+    bad = frames(BAD_FRAMES)
     assert bad == [], f"malformed frames or bad checksums: {bad}"
 
 

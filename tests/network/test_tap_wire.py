@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CONFIGS, EXPECTED_DROPS, NETNS, OUR_IP, EchoServer, need_tool, sockperf_ping_pong
+from conftest import (BAD_FRAMES, CONFIGS, EXPECTED_DROPS, NETNS, OUR_IP, EchoServer, need_tool,
+                      sockperf_ping_pong, tshark_frames)
 
 HERE = Path(__file__).resolve().parent
 PINGS = 5
@@ -144,20 +145,12 @@ def test_tshark_finds_every_frame_well_formed(topology, echo_binary, tmp_path):
     assert unexpected_drops(report) == {}
 
     def frames(display_filter: str) -> list[str]:
-        done = subprocess.run(
-            [tshark, "-n", "-r", str(capture), "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
-             "-Y", display_filter, "-T", "fields", "-e", "frame.number", "-e", "_ws.col.Info"],
-            capture_output=True, text=True, timeout=60, check=True,
-        )
-        return [line for line in done.stdout.splitlines() if line.strip()]
+        return tshark_frames(tshark, capture, display_filter)
 
     everything = frames("frame")
     assert len(everything) >= 3 * 2 + 10 * 2 + 2, everything  # pings, echoes, and ARP both ways
     assert frames("arp.opcode == 2 && arp.src.proto_ipv4 == 192.0.2.2"), "our ARP reply is missing"
     assert len(frames("icmp.type == 0 && ip.src == 192.0.2.2")) >= 3  # and the probes
     assert len(frames("udp.srcport == 7 && ip.src == 192.0.2.2")) == 10
-    bad = frames(
-        "_ws.malformed || _ws.expert.severity == error || ip.checksum.status == 0 || "
-        "udp.checksum.status == 0 || icmp.checksum.status == 0"
-    )
+    bad = frames(BAD_FRAMES)
     assert bad == [], f"malformed frames or bad checksums: {bad}"
