@@ -14,6 +14,7 @@
 // After each input the target aborts unless: every pbuf came back; the client's state
 // and the netif agree (a leased state has its lease's address on the netif, any other
 // state none); after dhcp_stop the netif has no address.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>

@@ -51,7 +51,7 @@ dhcp_options_result parse_dhcp_options(std::span<const std::byte> b) noexcept {
         };
         const auto seconds = [&](std::optional<std::uint32_t>& out) {
             if (len != 4) return false;
-            out = dhcp_view::load_be32(value);
+            out = load_be32(value);
             return true;
         };
         bool length_ok = true;
@@ -89,8 +89,7 @@ void emit_dhcp_header(std::span<std::byte, dhcp_view::header_size> out, const dh
     p[0] = std::byte{r.op};
     p[1] = std::byte{k_bootp_htype_ethernet};
     p[2] = std::byte{6};
-    store_be16(p + 4, static_cast<std::uint16_t>(r.xid >> 16));
-    store_be16(p + 6, static_cast<std::uint16_t>(r.xid));
+    store_be32(p + 4, r.xid);
     store_be16(p + 8, r.secs);
     store_be16(p + 10, r.flags);
     store_addr(p + 12, r.ciaddr);
@@ -98,8 +97,7 @@ void emit_dhcp_header(std::span<std::byte, dhcp_view::header_size> out, const dh
     store_addr(p + 20, r.siaddr);
     store_addr(p + 24, r.giaddr);
     store_mac(p + dhcp_view::chaddr_offset, r.chaddr);
-    store_be16(p + 236, static_cast<std::uint16_t>(k_dhcp_magic_cookie >> 16));
-    store_be16(p + 238, static_cast<std::uint16_t>(k_dhcp_magic_cookie));
+    store_be32(p + 236, k_dhcp_magic_cookie);
 }
 
 bool dhcp_option_writer::add(std::uint8_t code, std::span<const std::byte> value) noexcept {
@@ -128,8 +126,7 @@ bool dhcp_option_writer::add_u16(std::uint8_t code, std::uint16_t v) noexcept {
 
 bool dhcp_option_writer::add_u32(std::uint8_t code, std::uint32_t v) noexcept {
     std::byte b[4];
-    store_be16(b, static_cast<std::uint16_t>(v >> 16));
-    store_be16(b + 2, static_cast<std::uint16_t>(v));
+    store_be32(b, v);
     return add(code, b);
 }
 

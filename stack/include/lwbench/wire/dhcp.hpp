@@ -103,10 +103,6 @@ public:
     /// The option area after the magic cookie (possibly empty).
     [[nodiscard]] std::span<const std::byte> options() const noexcept { return _b.subspan(header_size); }
 
-    static std::uint32_t load_be32(const std::byte* p) noexcept {
-        return (std::uint32_t{load_be16(p)} << 16) | load_be16(p + 2);
-    }
-
 private:
     explicit dhcp_view(std::span<const std::byte> b) noexcept : _b(b) {}
     std::span<const std::byte> _b;

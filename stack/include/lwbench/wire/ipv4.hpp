@@ -23,6 +23,13 @@ inline void store_be16(std::byte* p, std::uint16_t v) noexcept {
     p[0] = std::byte(v >> 8);
     p[1] = std::byte(v & 0xff);
 }
+inline std::uint32_t load_be32(const std::byte* p) noexcept {
+    return (std::uint32_t{load_be16(p)} << 16) | load_be16(p + 2);
+}
+inline void store_be32(std::byte* p, std::uint32_t v) noexcept {
+    store_be16(p, static_cast<std::uint16_t>(v >> 16));
+    store_be16(p + 2, static_cast<std::uint16_t>(v));
+}
 inline ip4_addr load_addr(const std::byte* p) noexcept {
     std::uint32_t a;
     __builtin_memcpy(&a, p, 4);  // already network order

@@ -23,14 +23,6 @@ namespace wire {
 
 inline constexpr std::uint8_t k_proto_tcp = 6;
 
-inline std::uint32_t load_be32(const std::byte* p) noexcept {
-    return (std::uint32_t{load_be16(p)} << 16) | load_be16(p + 2);
-}
-inline void store_be32(std::byte* p, std::uint32_t v) noexcept {
-    store_be16(p, static_cast<std::uint16_t>(v >> 16));
-    store_be16(p + 2, static_cast<std::uint16_t>(v));
-}
-
 /// Control bits (byte 13 of the header).
 namespace tcp_flag {
 inline constexpr std::uint8_t fin = 0x01;
