@@ -43,6 +43,11 @@ std::string record::sample_basis() const {
     return "batch means (" + std::to_string(ops_per_sample) + " ops)";
 }
 
+std::optional<double> record::clock_share(double clock_pair_ns) const {
+    if (!(latency.p50 > 0) || ops_per_sample < 1) return std::nullopt;
+    return clock_pair_ns / (ops_per_sample * latency.p50);
+}
+
 std::string record::modes_text() const {
     if (modes.size() < 2) return {};
     std::string s = "bimodal:";

@@ -25,6 +25,16 @@ cell loss_of(const record& r) {
     return std::max(0.0, (sent - received) / sent);
 }
 
+/// "recv_queue_full=902;rx_invalid=3": every drop reason with its count; empty where
+/// nothing was dropped (or nothing counted).
+cell drop_reasons_of(const record& r) {
+    if (!r.counts || r.counts->dropped_by_reason.empty()) return {};
+    std::string text;
+    for (const auto& [reason, n] : r.counts->dropped_by_reason)
+        text += (text.empty() ? "" : ";") + reason + "=" + std::to_string(n);
+    return text;
+}
+
 /// A column reading one of the stack's counts, or empty where there were none.
 template <class Get>
 column count_column(std::string key, std::string title, shown_as shown, Get get) {
@@ -62,9 +72,24 @@ std::vector<column> make_columns() {
         {"max_ns", "", shown_as::nanoseconds, [](const record& r) -> cell { return r.latency.max; }},
         {"mean_ns", "", shown_as::nanoseconds, [](const record& r) -> cell { return r.latency.mean; }},
         {"samples", "", shown_as::integer, [](const record& r) -> cell { return double(r.latency.count); }},
+        // What the percentiles are of: single operations, or batch means (N ops).
+        {"sample_basis", "samples", shown_as::text, [](const record& r) -> cell { return r.sample_basis(); }},
         {"rel_mad", "±MAD", shown_as::percent, [](const record& r) -> cell { return r.spread.rel_mad; }},
+        // Empty (left out) unless a cell is bimodal: a reader must never see one median for two modes.
+        {"modes", "modes", shown_as::text,
+         [](const record& r) -> cell {
+             auto text = r.modes_text();
+             return text.empty() ? cell() : cell(std::move(text));
+         }},
         {"ops_per_sec", "ops/s", shown_as::rate, [](const record& r) -> cell { return r.ops_per_sec; }},
         {"bytes_per_sec", "", shown_as::rate, [](const record& r) -> cell { return r.bytes_per_sec; }},
+        {"offered_per_sec", "offered/s", shown_as::rate, [](const record& r) { return number_of(r.offered_per_sec); }},
+        {"delivered_per_sec", "delivered/s", shown_as::rate,
+         [](const record& r) { return number_of(r.delivered_per_sec); }},
+        {"counted_repetitions", "", shown_as::integer,
+         [](const record& r) -> cell { return double(r.counted_repetitions); }},
+        {"counter_overhead", "ctr overhead", shown_as::percent,
+         [](const record& r) { return number_of(r.counter_overhead); }},
     };
     // One column per perf event; the ones a reader needs get a title.
     static const std::map<std::string, std::string> titled_counters = {{"context_switches", "ctxsw/op"}};
@@ -88,6 +113,7 @@ std::vector<column> make_columns() {
     c.push_back(count_column("dropped", "", shown_as::integer,
                              [](const stack_counts& s) -> cell { return double(s.dropped); }));
     c.push_back({"loss_fraction", "loss", shown_as::percent, loss_of});
+    c.push_back({"dropped_by_reason", "dropped by", shown_as::text, drop_reasons_of});
     c.push_back({"errors", "", shown_as::integer, [](const record& r) -> cell { return double(r.errors); }});
     return c;
 }
@@ -157,8 +183,22 @@ run_metadata run_metadata_of(const nlohmann::json& document) {
     const nlohmann::json environment = document.is_object() && document.contains("environment")
                                            ? document.at("environment")
                                            : nlohmann::json::object();
-    return {text(document, "run_id"), text(environment, "git_revision"), text(environment, "hostname"),
-            text(document, "created_utc")};
+    const auto flag = [](const nlohmann::json& j, const char* key, const char* missing) {
+        if (!j.is_object() || !j.contains(key)) return std::string(missing);
+        return j.at(key).is_boolean() ? std::string(j.at(key).get<bool>() ? "true" : "false") : std::string("unknown");
+    };
+    return {text(document, "run_id"),      text(environment, "git_revision"),
+            text(environment, "hostname"), text(document, "created_utc"),
+            flag(document, "partial", "false"), flag(environment, "git_revision_mismatch", "unknown")};
+}
+
+std::string run_warnings(const run_metadata& run) {
+    std::string out;
+    if (run.partial == "true") out += "partial run: interrupted by SIGINT; rows hold the repetitions finished before it\n";
+    if (run.git_revision_mismatch == "true")
+        out += "git revision mismatch: the binary was built from another revision than " + run.git_revision +
+               " (or from uncommitted changes)\n";
+    return out;
 }
 
 std::string csv_field(const std::string& text) {
@@ -220,11 +260,12 @@ std::string format_table(const std::vector<record>& records, text_style style) {
 
 std::string format_csv(const run_metadata& run, const std::vector<record>& records) {
     const auto columns = used_columns(records, false);
-    std::string out = "run_id,git_revision,hostname,created_utc";
+    std::string out = "run_id,git_revision,hostname,created_utc,partial,git_revision_mismatch";
     for (const auto* c : columns) out += "," + csv_field(c->key);
     out += "\n";
     const std::string prefix = csv_field(run.run_id) + "," + csv_field(run.git_revision) + "," +
-                               csv_field(run.hostname) + "," + csv_field(run.created_utc);
+                               csv_field(run.hostname) + "," + csv_field(run.created_utc) + "," +
+                               csv_field(run.partial) + "," + csv_field(run.git_revision_mismatch);
     for (const auto& r : records) {
         out += prefix;
         for (const auto* c : columns) {

@@ -142,3 +142,15 @@ TEST(Timing, BatchingKeepsClockOverheadUnderFivePercent) {
     }
     EXPECT_EQ(choose_ops_per_sample(1e6), 1);
 }
+
+TEST(Record, ClockShareIsThePairCostOverOneSample) {
+    record r;
+    r.latency.p50 = 200;
+    r.ops_per_sample = 10;
+    ASSERT_TRUE(r.clock_share(40).has_value());
+    EXPECT_DOUBLE_EQ(*r.clock_share(40), 40.0 / 2000.0);
+    r.ops_per_sample = 1;
+    EXPECT_DOUBLE_EQ(*r.clock_share(40), 0.2);
+    r.latency.p50 = 0;  // nothing measured: no share
+    EXPECT_FALSE(r.clock_share(40).has_value());
+}

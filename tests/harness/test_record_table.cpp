@@ -83,6 +83,84 @@ TEST(RecordTable, CsvCarriesRunMetadataFullPrecisionAndLoss) {
     EXPECT_EQ(row.at("received"), "150");
     EXPECT_EQ(row.at("loss_fraction"), "0.25");
     EXPECT_EQ(row.at("context_switches_per_op"), "0.5");
+    EXPECT_EQ(row.at("partial"), "false");
+    EXPECT_EQ(row.at("git_revision_mismatch"), "unknown");
+}
+
+// Every newer record field has its column, with the record's value: a column that goes
+// missing or reads the wrong field fails here.
+TEST(RecordTable, CsvHasEveryNewerRecordField) {
+    auto r = sample_record(3577.0);
+    r.ops_per_sample = 64;
+    r.modes = {{5400.0, 0.6}, {8500.0, 0.4}};
+    r.offered_per_sec = 1000.5;
+    r.delivered_per_sec = 750.25;
+    r.counted_repetitions = 3;
+    r.counter_overhead = 0.125;
+    r.counts->dropped = 50;
+    r.counts->dropped_by_reason = {{"recv_queue_full", 48}, {"rx_invalid", 2}};
+    const auto row = first_row(format_csv({}, {r}));
+    EXPECT_EQ(row.at("sample_basis"), "batch means (64 ops)");
+    EXPECT_EQ(row.at("modes"), r.modes_text());
+    EXPECT_EQ(row.at("modes"), "bimodal: 5.40 µs (60%) / 8.50 µs (40%)");
+    EXPECT_EQ(row.at("offered_per_sec"), "1000.5");
+    EXPECT_EQ(row.at("delivered_per_sec"), "750.25");
+    EXPECT_EQ(row.at("counted_repetitions"), "3");
+    EXPECT_EQ(row.at("counter_overhead"), "0.125");
+    EXPECT_EQ(row.at("dropped_by_reason"), "recv_queue_full=48;rx_invalid=2");
+    EXPECT_EQ(row.at("dropped"), "50");
+
+    // Unimodal, single operations, nothing dropped, no counted repetitions measured.
+    auto plain = sample_record(100);
+    plain.counter_overhead.reset();
+    const auto csv = format_csv({}, {plain});
+    const auto header = split(csv.substr(0, csv.find('\n')), ',');
+    const auto has = [&](const std::string& key) { return std::find(header.begin(), header.end(), key) != header.end(); };
+    EXPECT_EQ(first_row(csv).at("sample_basis"), "single operations");
+    for (const char* key : {"modes", "dropped_by_reason", "offered_per_sec", "delivered_per_sec", "counter_overhead"})
+        EXPECT_FALSE(has(key)) << key << " is empty in every row";
+}
+
+TEST(RecordTable, RunFlagsComeFromTheDocumentAndAreRepeatedOnEveryRow) {
+    nlohmann::json doc = {{"run_id", "r"}, {"created_utc", "t"}, {"partial", true},
+                          {"environment", {{"git_revision", "abc"}, {"hostname", "h"}, {"git_revision_mismatch", true}}}};
+    const auto run = run_metadata_of(doc);
+    EXPECT_EQ(run.partial, "true");
+    EXPECT_EQ(run.git_revision_mismatch, "true");
+    const auto csv = format_csv(run, {sample_record(1), sample_record(2)});
+    std::stringstream in(csv);
+    std::string line;
+    std::getline(in, line);
+    EXPECT_EQ(line.rfind("run_id,git_revision,hostname,created_utc,partial,git_revision_mismatch,", 0), 0u);
+    for (int i = 0; i < 2; ++i) {
+        std::getline(in, line);
+        EXPECT_EQ(line.rfind("r,abc,h,t,true,true,", 0), 0u) << line;
+    }
+    const auto warnings = run_warnings(run);
+    EXPECT_NE(warnings.find("partial run"), std::string::npos);
+    EXPECT_NE(warnings.find("git revision mismatch"), std::string::npos);
+
+    doc.erase("partial");
+    doc["environment"]["git_revision_mismatch"] = false;
+    const auto complete = run_metadata_of(doc);
+    EXPECT_EQ(complete.partial, "false");
+    EXPECT_EQ(complete.git_revision_mismatch, "false");
+    EXPECT_EQ(run_warnings(complete), "");
+}
+
+TEST(RecordTable, TableShowsTheNewerFieldsWithTheirTitles) {
+    auto r = sample_record(3577.0);
+    r.ops_per_sample = 8;
+    r.modes = {{5400.0, 0.6}, {8500.0, 0.4}};
+    r.delivered_per_sec = 750.0;
+    r.offered_per_sec = 1000.0;
+    r.counter_overhead = 0.04;
+    r.counts->dropped_by_reason = {{"recv_queue_full", 50}};
+    const auto table = format_table({r}, text_style::aligned);
+    for (const char* text : {"samples", "batch means (8 ops)", "modes", "bimodal: 5.40 µs (60%) / 8.50 µs (40%)",
+                             "offered/s", "1000", "delivered/s", "750", "ctr overhead", "4.0%", "dropped by",
+                             "recv_queue_full=50"})
+        EXPECT_NE(table.find(text), std::string::npos) << text << "\n" << table;
 }
 
 TEST(RecordTable, CsvLeavesOutColumnsEmptyInEveryRowButKeepsPartlyEmptyOnes) {

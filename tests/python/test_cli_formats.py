@@ -142,9 +142,10 @@ def test_csv_format_has_full_precision_metadata_loss_and_no_empty_columns(tmp_pa
     rows = list(csv.DictReader(io.StringIO(r.stdout)))
     assert len(rows) == 2
     header = list(rows[0].keys())
-    assert header[:4] == ["run_id", "git_revision", "hostname", "created_utc"]
+    assert header[:6] == ["run_id", "git_revision", "hostname", "created_utc", "partial", "git_revision_mismatch"]
     for column in ("p50_ns", "p99_ns", "rel_mad", "ops_per_sec", "context_switches_per_op", "sent", "received",
-                   "dropped", "loss_fraction"):
+                   "dropped", "loss_fraction", "sample_basis", "offered_per_sec", "delivered_per_sec",
+                   "counted_repetitions", "counter_overhead"):
         assert column in header, column
     assert "primitive" not in header  # empty in every row: left out
     for name in header:
@@ -165,14 +166,30 @@ def test_csv_format_has_full_precision_metadata_loss_and_no_empty_columns(tmp_pa
         counts = rec["stack_counts"]
         assert int(row["sent"]) == counts["sent"] and int(row["received"]) == counts["received"]
         assert float(row["loss_fraction"]) == max(0.0, (counts["sent"] - counts["received"]) / counts["sent"])
+        # The newer record fields, each from its own JSON field.
+        assert row["partial"] == "false"  # a complete run
+        assert row["git_revision_mismatch"] == str(env["git_revision_mismatch"]).lower()
+        assert row["sample_basis"] == ("single operations" if rec["ops_per_sample"] == 1
+                                       else f"batch means ({rec['ops_per_sample']} ops)")
+        assert float(row["offered_per_sec"]) == rec["offered_per_sec"]
+        assert float(row["delivered_per_sec"]) == rec["delivered_per_sec"]
+        assert int(row["counted_repetitions"]) == rec["counted_repetitions"] >= 1
+        assert float(row["counter_overhead"]) == rec["counter_overhead"]
+        # Columns that are empty unless something happened: bimodal cells, drops.
+        assert (row.get("modes") or "").startswith("bimodal:") == (len(rec["modes"]) >= 2)
+        assert (row.get("dropped_by_reason") or "") == ";".join(
+            f"{reason}={n}" for reason, n in sorted(counts["dropped_by_reason"].items()))
     assert not re.search(r"\d\.\d{1,5}e\+\d\d", r.stdout)  # no 6-significant-digit scientific numbers
 
 
 def test_table_format_is_aligned(tmp_path):
     r = tiny_run(tmp_path, "--format", "table", "--no-save")
     assert r.returncode == 0, r.stderr
-    lines = r.stdout.splitlines()
+    lines, warnings = r.stdout.splitlines()[:3], r.stdout.splitlines()[3:]
+    # Under the table only what a reader must know about the run (a dirty build says so).
+    assert all(w.startswith(("partial run:", "git revision mismatch:")) for w in warnings), warnings
     assert len(lines) == 3 and lines[0].startswith("scenario point")
+    assert "samples" in lines[0] and ("single operations" in r.stdout or "batch means (" in r.stdout)
     assert "wrote" not in r.stdout and "[1/" not in r.stdout
     assert len({len(line) for line in lines}) == 1, lines  # right-aligned last column: equal widths
     # every numeric column ends at the same position as its header
@@ -187,7 +204,9 @@ def test_table_format_is_aligned(tmp_path):
 def test_markdown_format_is_a_table(tmp_path):
     r = tiny_run(tmp_path, "--format", "markdown", "--no-save")
     assert r.returncode == 0, r.stderr
-    lines = r.stdout.splitlines()
+    table, _, warnings = r.stdout.partition("\n\n")  # a blank line ends the table before any run warning
+    assert all(w.startswith(("partial run:", "git revision mismatch:")) for w in warnings.splitlines()), warnings
+    lines = table.splitlines()
     assert lines[0].startswith("| scenario point | p50 |")
     assert set(lines[1].replace("|", "").split()) <= {"---", "---:"}
     assert len(lines) == 4 and all(l.startswith("| ") and l.endswith(" |") for l in lines)
@@ -220,6 +239,9 @@ def test_reproduce_formats_json(tmp_path):
     doc = json.loads(r.stdout)
     assert doc["label"] == "reproduce" and doc["records"]
     assert doc["environment"]["warmup_ops"] == 50 and doc["environment"]["seed"] == 1
+    # The measuring core's clock share is reported here (a figure, not a test assertion).
+    (clock_note,) = [n for n in doc["notes"] if n.startswith("clock overhead: one timestamp pair costs ")]
+    assert re.search(r"at most \d+\.\d\d% \(.+\) — target <= 5%: (met|MISSED)$", clock_note), clock_note
     assert "wrote" in r.stderr and "wrote" not in r.stdout
     assert len(list(tmp_path.glob("*_reproduce.md"))) == 1
 

@@ -38,8 +38,17 @@ output_format parse_output_format(const std::string& name) {
 
 void print_run(output_format format, const json& document, const std::vector<record>& records) {
     switch (format) {
-        case output_format::table: fmt::print("{}", format_table(records, harness::text_style::aligned)); break;
-        case output_format::markdown: fmt::print("{}", format_table(records, harness::text_style::markdown)); break;
+        case output_format::table:
+            fmt::print("{}{}", format_table(records, harness::text_style::aligned),
+                       harness::run_warnings(harness::run_metadata_of(document)));
+            break;
+        case output_format::markdown: {
+            // A blank line ends the table: the warnings must not read as one more row.
+            const auto warnings = harness::run_warnings(harness::run_metadata_of(document));
+            fmt::print("{}{}{}", format_table(records, harness::text_style::markdown), warnings.empty() ? "" : "\n",
+                       warnings);
+            break;
+        }
         case output_format::json: fmt::print("{}\n", document.dump(1)); break;
         case output_format::csv: fmt::print("{}", harness::to_csv(document, records)); break;
     }

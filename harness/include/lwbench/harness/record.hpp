@@ -91,6 +91,10 @@ struct record {
     [[nodiscard]] std::string label() const;
     /// What the percentiles are of: "single operations" or "batch means (N ops)".
     [[nodiscard]] std::string sample_basis() const;
+    /// The share of one sample's time that its two clock reads cost:
+    /// clock_pair_ns / (ops_per_sample × p50), a fraction; nullopt without a p50.
+    /// The measuring core sizes batches so this stays under k_overhead_target (5%).
+    [[nodiscard]] std::optional<double> clock_share(double clock_pair_ns) const;
     /// "bimodal: 5.40 µs (60%) / 8.50 µs (40%)"-style text, empty when unimodal.
     [[nodiscard]] std::string modes_text() const;
 };

@@ -40,14 +40,19 @@ struct column {
 const std::vector<column>& record_columns();
 
 /// Facts about the run that every CSV row repeats, so rows of several runs can be
-/// concatenated and still be told apart.
+/// concatenated and still be told apart — and a row cut out of its file still says
+/// whether its run was cut short or built from another revision. These are facts of
+/// the document, not of a record, so they live here and not in record_columns().
 struct run_metadata {
     std::string run_id;
     std::string git_revision;
     std::string hostname;
     std::string created_utc;
+    std::string partial = "false";                  ///< "true": the run was interrupted (--keep-partial)
+    std::string git_revision_mismatch = "unknown";  ///< "true"/"false"; "unknown" in files without it
 };
-/// Reads them from a result document (missing keys give "unknown").
+/// Reads them from a result document (missing keys give "unknown"; a missing
+/// "partial" means a complete run).
 run_metadata run_metadata_of(const nlohmann::json& document);
 
 enum class text_style { aligned, markdown };
@@ -55,6 +60,10 @@ enum class text_style { aligned, markdown };
 /// The reader's table: columns with a title, numbers with units, aligned by display
 /// width (UTF-8 aware) or as a GitHub markdown table. Ends with a newline.
 std::string format_table(const std::vector<record>& records, text_style style);
+
+/// Lines a reader of a table must see about the run itself (interrupted, or built from
+/// another revision than the one named), each ending with a newline; empty otherwise.
+std::string run_warnings(const run_metadata& run);
 
 /// RFC 4180 CSV: the run metadata columns, then every non-empty column of
 /// record_columns(), numbers at full precision. Ends with a newline.
