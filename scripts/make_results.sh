@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # make_results.sh — regenerates a complete results folder from real runs:
 #   results/<UTC stamp>_<rev>/  reproduce (+ real lwIP), sweeps, Google Benchmark
-#   JSON, and every figure (PNG + SVG) made from those JSON files only.
-# Usage: scripts/make_results.sh [--quick]   (--quick: fewer ops, for a smoke run)
+#   JSON, every figure (PNG + SVG) made from those JSON files only, and the report
+#   page (report.html, `python3 -m lwbench report`).
+# Usage: scripts/make_results.sh [--quick]   (--quick: fewer ops, no Google Benchmark)
+# Exit status: 0 when everything ran and every target was met or inconclusive;
+#   1 when a Google Benchmark target was MISSED beyond its spread (named on stderr;
+#   every step still ran), or the exit status of the first step that failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -44,9 +48,33 @@ $lw run --label floor --scenario primitive --mailbox mutex_cv,tbb_queue,spin_the
 
 say "6/6 figures from the result files"
 /usr/bin/python3 -m lwbench plot "$out"/*.json -o "$out/figures" >/dev/null
+
+# bench/run_benchmarks.sh exits 1 when a performance target is really missed (beyond
+# its spread). That is a finding, not a failure of this script: the run goes on, the
+# miss is named here and in the final exit status, and the benchmark files stay.
+status=0
+missed=""
 if [ -x bench/run_benchmarks.sh ] && [ "${1:-}" != "--quick" ]; then
   say "Google Benchmark suite"
-  bench/run_benchmarks.sh "$out"
+  gbench_status=0
+  bench/run_benchmarks.sh "$out" | tee "$out/.gbench_stdout" || gbench_status=$?
+  if [ "$gbench_status" -eq 1 ]; then
+    missed=$(sed -n 's/^targets MISSED beyond their spread: //p' "$out/.gbench_stdout")
+    say "performance target MISSED: ${missed:-see the gbench summary}"
+    status=1
+  elif [ "$gbench_status" -ne 0 ]; then
+    say "bench/run_benchmarks.sh failed (exit $gbench_status)"
+    status=$gbench_status
+  fi
+  rm -f "$out/.gbench_stdout"
 fi
+
+say "the report page"
+/usr/bin/python3 -m lwbench report "$out"/*.json -o "$out/report.html" >&2
+
 say "done: $out"
 ls "$out" >&2
+if [ -n "$missed" ]; then
+  say "exit 1: target(s) MISSED beyond their spread: $missed"
+fi
+exit "$status"
