@@ -66,9 +66,10 @@ def run(scenario="send_latency", api="socket", mode=("message_passing", "core_lo
     params.directory("save", save)
     pts = _points(lists)
     ext = _ext.load()
+    context = ext.begin_run(knobs["warmup"], knobs["seed"])
     out = ext.run_points(pts, progress=progress, keep_samples=True, **knobs)
     res = Results(records=[Record(r) for r, _ in out], environment=ext.environment(), notes=[],
-                  samples=[s for _, s in out])
+                  samples=[s for _, s in out], run_context=context)
     if save is not None:
         arguments = {**{k: v for k, v in lists.items()}, **knobs}
         res.notes.append("python parameters: " + json.dumps(arguments, sort_keys=True))
@@ -76,19 +77,23 @@ def run(scenario="send_latency", api="socket", mode=("message_passing", "core_lo
     return res
 
 
-def reproduce(repetitions=5, ops=20000, warmup=2000, with_lwip=True, progress=True, save=None) -> Results:
+def reproduce(repetitions=5, ops=20000, warmup=2000, with_lwip=True, progress=True, seed=1,
+              save=None) -> Results:
     """The 2007 seed comparison on this machine; ``.report`` holds the markdown table.
 
-    ``save``: a folder to write a new result file into; its command records every parameter.
+    ``seed`` orders the interleaved visits of every round. ``save``: a folder to write a
+    new result file into; its command and environment record every parameter.
     """
     knobs = {"repetitions": params.integer("repetitions", repetitions, 1), "ops": params.integer("ops", ops, 1),
-             "warmup": params.integer("warmup", warmup, 0), "with_lwip": params.flag("with_lwip", with_lwip)}
+             "warmup": params.integer("warmup", warmup, 0), "with_lwip": params.flag("with_lwip", with_lwip),
+             "seed": params.integer("seed", seed, 0)}
     params.flag("progress", progress)
     params.directory("save", save)
     ext = _ext.load()
+    context = ext.begin_run(knobs["warmup"], knobs["seed"])
     d = ext.reproduce(progress=progress, **knobs)
     res = Results(records=[Record(r) for r in d["records"]], environment=ext.environment(), notes=list(d["notes"]),
-                  report=d["report"])
+                  report=d["report"], run_context=context)
     if save is not None:
         res.notes.append("python parameters: " + json.dumps(knobs, sort_keys=True))
         res.save(save, label="reproduce", command=_call_text("reproduce", knobs))

@@ -15,7 +15,7 @@ import errno
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -114,6 +114,9 @@ class Results:
     created_utc: str | None = None
     command: str | None = None
     label: str | None = None
+    # The extension's RunContext (warm-up, seed, start time and load) of a run measured from
+    # Python; save() records it in the file's environment. None for loaded files.
+    run_context: object | None = field(default=None, repr=False, compare=False)
 
     def __iter__(self) -> Iterator[Record]:
         return iter(self.records)
@@ -167,7 +170,7 @@ class Results:
         from . import _ext
 
         path = _ext.load().save_results(str(directory), label, command, [dict(r) for r in self.records],
-                                         list(self.notes))
+                                         list(self.notes), self.run_context)
         self.path = Path(path)
         return self.path
 

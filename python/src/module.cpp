@@ -275,7 +275,7 @@ PYBIND11_MODULE(_lwbench, m) {
 
     m.def(
         "reproduce",
-        [](int repetitions, long ops, long warmup, bool with_lwip, bool progress) {
+        [](int repetitions, long ops, long warmup, bool with_lwip, bool progress, unsigned seed) {
             if (repetitions < 1 || ops < 1 || warmup < 0) throw py::value_error("repetitions and ops must be >= 1, warmup >= 0");
             auto res = run_interruptible<reproduce_result>([&](const std::atomic<bool>* cancel) {
                 reproduce_options o;
@@ -283,6 +283,7 @@ PYBIND11_MODULE(_lwbench, m) {
                 o.ops = ops;
                 o.warmup = warmup;
                 o.with_lwip = with_lwip;
+                o.seed = seed;
                 o.cancel = cancel;
                 if (progress) o.progress = [](const std::string& s) { std::fprintf(stderr, "lwbench: %s\n", s.c_str()); };
                 return reproduce(o);
@@ -296,7 +297,7 @@ PYBIND11_MODULE(_lwbench, m) {
             return d;
         },
         py::arg("repetitions") = 5, py::arg("ops") = 20000, py::arg("warmup") = 2000, py::arg("with_lwip") = true,
-        py::arg("progress") = true);
+        py::arg("progress") = true, py::arg("seed") = reproduce_options{}.seed);
 
     m.def(
         "seed_report",
@@ -307,10 +308,27 @@ PYBIND11_MODULE(_lwbench, m) {
         },
         py::arg("records"), py::arg("notes") = std::vector<std::string>{});
 
+    py::class_<run_context>(m, "RunContext",
+                            "The start of a run (begin_run): its time, the load average then, warm-up and seed. "
+                            "save_results records them in the file's environment.")
+        .def_property_readonly("started_utc", [](const run_context& c) { return c.started_utc; })
+        .def_property_readonly("warmup_ops", [](const run_context& c) { return c.warmup_ops; })
+        .def_property_readonly("seed", [](const run_context& c) { return c.seed; });
+
+    m.def(
+        "begin_run",
+        [](long warmup, unsigned seed) {
+            auto context = begin_run();
+            context.warmup_ops = warmup;
+            context.seed = seed;
+            return context;
+        },
+        py::arg("warmup"), py::arg("seed"), "Captures the start of a run; call it before measuring.");
+
     m.def(
         "save_results",
         [](const std::string& dir, const std::string& label, const std::string& command, const py::list& records,
-           const std::vector<std::string>& notes) {
+           const std::vector<std::string>& notes, const std::optional<run_context>& context) {
             std::vector<record> recs;
             for (const auto& r : records) {
                 try {
@@ -319,11 +337,11 @@ PYBIND11_MODULE(_lwbench, m) {
                     throw py::value_error(std::string("not an lwbench record: ") + e.what());
                 }
             }
-            const auto doc = make_document(label, command, recs, notes);
+            const auto doc = make_document(label, command, recs, notes, context.value_or(run_context{}));
             return save_results(dir, doc, recs).string();
         },
         py::arg("dir"), py::arg("label"), py::arg("command"), py::arg("records"),
-        py::arg("notes") = std::vector<std::string>{});
+        py::arg("notes") = std::vector<std::string>{}, py::arg("context") = py::none());
 
     py::class_<py_stack>(m, "Stack", "A live stack with a zero-copy loopback and two UDP sockets.")
         .def(py::init<const std::string&, const std::string&, const std::string&, const std::string&>(),

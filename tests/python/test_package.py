@@ -135,6 +135,21 @@ def test_saved_file_records_every_parameter(tmp_path):
     params = json.loads(params_note.split(": ", 1)[1])
     assert params["warmup"] == 17 and params["seed"] == 42 and params["repetitions"] == 1
     assert params["api"] == ["raw"] and params["pinning"] == ["none"]
+    # The environment has the run's facts as values, as a file written by the CLI has them.
+    env = doc["environment"]
+    assert env["warmup_ops"] == 17 and env["seed"] == 42
+    assert env["load_average_start"] == "not available" or len(env["load_average_start"]) == 3
+    assert env["load_average_end"] == "not available" or len(env["load_average_end"]) == 3
+    assert doc["created_utc"] == res.run_context.started_utc  # the run's start, not the save's
+    assert doc["run_id"].startswith(res.run_context.started_utc[:10].replace("-", ""))
+
+
+@needs_extension
+def test_a_loaded_file_saved_again_says_not_available_instead_of_guessing(tmp_path):
+    res = lwbench.load(write_result(tmp_path / "a.json", make_synthetic_results()))
+    assert res.run_context is None
+    env = json.loads(Path(res.save(tmp_path / "out", label="again")).read_text())["environment"]
+    assert env["warmup_ops"] == "not available" and env["seed"] == "not available"
 
 
 @needs_extension
