@@ -186,15 +186,6 @@ json virtualization() {
     return out;
 }
 
-/// The 1, 5 and 15 minute load averages, to the 2 decimals /proc/loadavg shows.
-json load_average() {
-    double load[3];
-    if (getloadavg(load, 3) != 3) return k_not_available;
-    json out = json::array();
-    for (double l : load) out.push_back(std::round(l * 100) / 100);
-    return out;
-}
-
 json read_int_file(const char* path) {
     std::ifstream in(path);
     long v = 0;
@@ -228,6 +219,14 @@ const git_state& source_git_state() {
         return g;
     }();
     return state;
+}
+
+json load_average() {
+    double load[3];
+    if (getloadavg(load, 3) != 3) return k_not_available;
+    json out = json::array();
+    for (double l : load) out.push_back(std::round(l * 100) / 100);
+    return out;
 }
 
 json capture_environment() {

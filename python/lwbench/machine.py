@@ -1,87 +1,60 @@
 """The environment as seen from Python: the one environment capture of the Python side.
 
 Result files get their environment block from the C++ harness (the `_lwbench`
-extension's `environment()`); this module captures the same facts for what
-Python writes on its own (profiles) and compares two environment blocks
-(`differences`, used by compare and the report). Every value is a value or the
-string "not available" — never a made-up default.
+extension's `environment()`). What Python writes on its own (profiles) takes
+the very same block from the extension, so a fact — the affinity mask ("0-1"),
+the load average ([1, 5, 15 minute] numbers), the CPU, the revision — has one
+source and one format in every file lwbench writes. This module adds only what
+is Python's own (the time of the capture, root or not) and compares two
+environment blocks (`differences`, used by compare and the report). Every value
+is a value or the string "not available" — never a made-up default.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import os
-import platform
-import subprocess
 from pathlib import Path
 from typing import Mapping
 
-__all__ = ["NOT_AVAILABLE", "capture", "cpu_model", "git_revision", "perf_event_paranoid", "differences",
-           "COMPARED_FIELDS", "describe"]
+__all__ = ["NOT_AVAILABLE", "capture", "perf_event_paranoid", "differences", "COMPARED_FIELDS", "describe"]
 
 NOT_AVAILABLE = "not available"
-_REPO = Path(__file__).resolve().parents[2]
 
 #: Environment fields whose difference makes two runs' numbers hard to compare (compare warns on each).
 COMPARED_FIELDS = (("cpu_model", "CPU"), ("cpu_count", "CPU count"), ("kernel", "kernel"),
                    ("compiler", "compiler"), ("build_type", "build type"), ("git_revision", "revision"))
 
 
-def cpu_model() -> str:
-    """`model name` of /proc/cpuinfo (or platform.processor()), else "not available"."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or NOT_AVAILABLE
-
-
-def git_revision(repo: Path = _REPO) -> str:
-    """Full hash of HEAD of the checkout, or "unknown" outside one (as the harness writes it)."""
-    try:
-        r = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
-        return r.stdout.strip() if r.returncode == 0 and r.stdout.strip() else "unknown"
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-
-
 def perf_event_paranoid() -> int | None:
-    """/proc/sys/kernel/perf_event_paranoid, or None when unreadable."""
+    """/proc/sys/kernel/perf_event_paranoid, or None when unreadable (perf_tool's check, before any build exists)."""
     try:
         return int(Path("/proc/sys/kernel/perf_event_paranoid").read_text().strip())
     except (OSError, ValueError):
         return None
 
 
-def _load_average() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return NOT_AVAILABLE
-
-
 def capture(now: _dt.datetime | None = None) -> dict:
-    """The environment block for a file Python writes itself (keys as in docs/results-schema.md where shared)."""
+    """The environment block for a file Python writes itself: the harness's own block (as in a
+    result file, docs/results-schema.md), `load_average` now, `date_utc` and `user_is_root`.
+
+    Without the built extension the harness's facts cannot be read: they are then absent
+    and `environment_source` says why (describe() shows "unknown" for them).
+    """
+    from . import _ext
+
     now = now or _dt.datetime.now(_dt.timezone.utc)
-    u = platform.uname()
     try:
-        affinity = ",".join(str(c) for c in sorted(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        affinity = NOT_AVAILABLE
-    return {
-        "cpu_model": cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "kernel": f"{u.system} {u.release} {u.machine}",
-        "hostname": u.node,
-        "date_utc": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "git_revision": git_revision(),
-        "perf_event_paranoid": perf_event_paranoid(),
-        "user_is_root": os.geteuid() == 0,
-        "load_average": _load_average(),
-        "affinity": affinity,
-    }
+        ext = _ext.load()
+        env = dict(ext.environment())
+        env["load_average"] = ext.load_average()
+        env["environment_source"] = "the lwbench harness (_lwbench extension)"
+    except ImportError as e:
+        env = {"load_average": NOT_AVAILABLE, "affinity": NOT_AVAILABLE,
+               "environment_source": f"{NOT_AVAILABLE}: {e}"}
+    env["date_utc"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    env["user_is_root"] = os.geteuid() == 0
+    return env
 
 
 def differences(base: Mapping, new: Mapping) -> list[str]:

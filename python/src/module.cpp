@@ -226,6 +226,8 @@ PYBIND11_MODULE(_lwbench, m) {
     m.doc() = "lwbench private extension: use the `lwbench` package instead";
 
     m.def("environment", [] { return to_py(capture_environment()); }, "The environment block of a result file.");
+    m.def("load_average", [] { return to_py(load_average()); },
+          "The 1, 5 and 15 minute load averages now ([3 numbers] or \"not available\"), as result files hold them.");
     m.def("catalog", [] {
         py::list out;
         for (const auto& s : scenario_catalog()) {

@@ -163,3 +163,34 @@ def test_reproduce_seed_table_small():
         ("socket", "message_passing", "same_core"), ("socket", "core_locking", "same_core"),
         ("raw", "core_locking", "separate_cores")}
     assert any("target core-locked socket sendto" in n for n in res.notes)
+
+
+def _ranges(cpus) -> str:
+    """"0-1", "0,2-3": the affinity format of docs/results-schema.md, written out independently."""
+    cpus, parts = sorted(cpus), []
+    for cpu in cpus:
+        if parts and parts[-1][1] == cpu - 1:
+            parts[-1][1] = cpu
+        else:
+            parts.append([cpu, cpu])
+    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in parts)
+
+
+def test_python_side_environment_is_the_result_files_environment(tmp_path):
+    """One source for each fact: a profile's environment (machine.capture) and a result file's
+    environment format the affinity mask and the load average the same way."""
+    import os
+    from lwbench import machine
+
+    env = machine.capture()
+    saved = json.loads(lwbench.run(api="raw", mode="core_locking", save=tmp_path, **TINY).path.read_text())
+    file_env = saved["environment"]
+    assert env["affinity"] == file_env["affinity"] == _ranges(os.sched_getaffinity(0))
+    for load in (env["load_average"], file_env["load_average_start"], file_env["load_average_end"]):
+        assert load == "not available" or (isinstance(load, list) and len(load) == 3
+                                           and all(isinstance(x, (int, float)) and x >= 0 for x in load)), load
+    assert type(env["load_average"]) is type(file_env["load_average_start"])
+    for key in ("cpu_model", "cpu_count", "kernel", "hostname", "git_revision", "compiler", "smt", "nice"):
+        assert env[key] == file_env[key], key
+    assert env["environment_source"].startswith("the lwbench harness")
+    assert env["user_is_root"] == (os.geteuid() == 0)

@@ -26,6 +26,11 @@ const git_state& source_git_state();
 /// A value that cannot be read is the string "not available", never a fake 0.
 nlohmann::json capture_environment();
 
+/// The 1, 5 and 15 minute load averages now, to the 2 decimals /proc/loadavg shows
+/// (an array of 3 numbers), or "not available". The one formatter of the load for
+/// result files and, through the extension, for what Python writes (machine.py).
+nlohmann::json load_average();
+
 /// What a run knows before it measures anything: its start time and the load
 /// average at that moment (so the document can show the load at both ends), and
 /// the settings that shape every record (warm-up, seed; nullopt: not applicable).
