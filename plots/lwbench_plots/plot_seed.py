@@ -1,4 +1,4 @@
-"""The seed comparison figure: 2007's numbers next to this machine's.
+"""The seed comparison figure: 2007's numbers next to this machine's (and an emulated target's).
 
 In 2007 lwIP's developers reported, for a 1458-byte UDP send on an embedded
 target: lwip_sendto() 204 µs with message passing, 67 µs with core locking, and
@@ -10,6 +10,9 @@ seed, and each stack/API measured here) is divided by its own raw udp_sendto
 time (or by its own core-locking time when a row has no raw figure); the
 absolute times are printed on the bars.  This machine's figure per bar is the
 median (p50) per-call latency of a `send_latency` record at 1458 bytes.
+Records measured on an emulated target (lwbench reproduce --target) get a panel
+of their own, titled and labelled with the target (lwbench.results.measured_on),
+never "this machine" or a host pinning.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from .common import (
 # As reported by the lwIP developers in 2007 (embedded target, 1458-byte UDP
 # send).  Not measured by lwbench.  One source: lwbench.seed.
 from lwbench.seed import SEED_2007_US, SEED_LABEL  # noqa: E402,F401  (re-exported by lwbench_plots)
+from lwbench.results import THIS_MACHINE, measured_on  # noqa: E402
 
 _SLOTS = ("message_passing", "core_locking", "raw")
 _SLOT_LABELS = {
@@ -90,7 +94,7 @@ def _paired(records: list[dict], mode: str) -> dict | None:
     return sorted(records, key=lambda r: r.get("input_mode") != _PAIRED_INPUT[mode])[0]
 
 
-def _machine_rows(records: list[dict]) -> tuple[list[_Row], list[str]]:
+def _machine_rows(records: list[dict], where: str) -> tuple[list[_Row], list[str]]:
     notes: list[str] = []
     rows: list[_Row] = []
     stacks = sorted({r.get("stack") for r in records}, key=lambda s: (s != "lwbench", str(s)))
@@ -116,7 +120,8 @@ def _machine_rows(records: list[dict]) -> tuple[list[_Row], list[str]]:
             runs = {r.get("_run") for r in records}
             rows.append(
                 _Row(
-                    label=f"this machine\n{stack} · {api} API" + (f"\n{run}" if len(runs) > 1 else ""),
+                    label=f"{where.replace(' (', chr(10) + '(')}\n{stack} · {api} API"
+                    + (f"\n{run}" if len(runs) > 1 else ""),
                     ns={slot: _p50(rec) for slot, rec in recs.items()},
                     ctx=ctx,
                     spread={slot: _spread(rec) for slot, rec in recs.items()},
@@ -125,8 +130,8 @@ def _machine_rows(records: list[dict]) -> tuple[list[_Row], list[str]]:
     return rows, notes
 
 
-def _draw_panel(ax, rows: list[_Row], pinning: str | None, n_groups: int) -> list[str]:
-    """Draw one panel; returns notes."""
+def _draw_panel(ax, rows: list[_Row], title: str | None, n_groups: int) -> tuple[list[str], list[float]]:
+    """Draw one panel; returns notes and the ratios drawn (the caller scales the shared y axis)."""
     notes: list[str] = []
     machine = [r for r in rows if not r.seed]
     # One normaliser for the whole panel so that every row means the same thing.
@@ -198,22 +203,31 @@ def _draw_panel(ax, rows: list[_Row], pinning: str | None, n_groups: int) -> lis
     ax.set_xticks(range(len(rows)))
     ax.set_xticklabels(labels, fontsize=8)
     ax.axhline(1.0, color="#444444", lw=0.8, ls="--", zorder=0)
-    lo, hi = min(ratios), max(ratios)
-    if hi / lo > 12:
-        ax.set_yscale("log")
-        ax.set_ylim(lo / 2.5, hi * 3.5)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
-    else:
-        ax.set_ylim(0, hi * 1.35)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
     norm_name = "raw udp_sendto" if norm_slot == "raw" else "core-locking send"
     ax.set_ylabel(f"time per call ÷ the row's own\n{norm_name} time (×, dashed line = 1)")
     ax.set_xlim(-0.6, n_groups - 0.4)  # same bar width in every panel
     ax.grid(axis="y", alpha=0.3, which="both")
     ax.set_axisbelow(True)
-    if pinning is not None:
-        ax.set_title(f"pinning: {pinning}", fontsize=10, loc="left")
-    return notes
+    if title is not None:
+        ax.set_title(title, fontsize=10, loc="left")
+    return notes, ratios
+
+
+def _scale_shared_y(ax, ratios: list[float]) -> None:
+    """One y scale for every panel (they share the axis): log when the ratios span more than 12x."""
+    lo, hi = min(ratios), max(ratios)
+    if hi / lo > 12:
+        ax.set_yscale("log")
+        ax.set_ylim(lo / 2.5, hi * 3.5)
+    else:
+        ax.set_ylim(0, hi * 1.35)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
+
+
+def _panel_title(where: str, pin: str) -> str:
+    if where == THIS_MACHINE:
+        return f"this machine, pinning: {pin}"
+    return f"{where}: one core, its own RTOS threads (host pinning does not apply)"
 
 
 def plot_seed(results, *, payload_bytes: int = SEED_PAYLOAD_BYTES):
@@ -234,37 +248,45 @@ def plot_seed(results, *, payload_bytes: int = SEED_PAYLOAD_BYTES):
     cand = [r for r in cand if _p50(r) is not None]
     if not cand:
         raise NoData(f"no send_latency records at {payload_bytes} bytes with a p50 latency")
-    pinnings = sorted({r.get("pinning") for r in cand}, key=lambda p: (_PINNING_ORDER + (p,)).index(p))
+    # One panel per place and pinning: this machine's pinnings first, then each emulated target.
+    places = sorted({(measured_on(r), r.get("pinning")) for r in cand},
+                    key=lambda wp: (wp[0] != THIS_MACHINE, wp[0], (_PINNING_ORDER + (wp[1],)).index(wp[1])))
 
     panels = []
     notes: list[str] = []
     used: list[dict] = []
-    for pin in pinnings:
-        chosen, pnotes = choose(select(cand, pinning=pin), keep=("stack", "api", "threading_mode", "input_mode"))
-        rows, rnotes = _machine_rows(chosen)
+    for where, pin in places:
+        here = [r for r in select(cand, pinning=pin) if measured_on(r) == where]
+        tag = f"pinning {pin}" if where == THIS_MACHINE else where
+        chosen, pnotes = choose(here, keep=("stack", "api", "threading_mode", "input_mode"))
+        rows, rnotes = _machine_rows(chosen, where)
         if not rows:
-            notes.append(f"pinning {pin}: no socket/netconn send records")
+            notes.append(f"{tag}: no socket/netconn send records")
             continue
-        panels.append((pin, rows, chosen))
-        notes += [f"pinning {pin}: {n}" for n in pnotes + rnotes]
+        panels.append((where, pin, tag, rows, chosen))
+        notes += [f"{tag}: {n}" for n in pnotes + rnotes]
         used += chosen
     if not panels:
         raise NoData("no socket/netconn send_latency rows to compare with the seed")
 
-    n_groups = max(len(rows) + 1 for _, rows, _ in panels)
+    n_groups = max(len(rows) + 1 for *_, rows, _ in panels)
     fig = new_figure(max(9.0, 2.3 * n_groups + 2.0), 1.5 + 4.4 * len(panels))
     axes = fig.subplots(len(panels), 1, sharey=True, squeeze=False)[:, 0]
     seed = _Row(label=SEED_LABEL, ns={k: v * 1e3 for k, v in SEED_2007_US.items()}, seed=True)
-    for ax, (pin, rows, _) in zip(axes, panels):
-        notes += [f"pinning {pin}: {n}" for n in _draw_panel(ax, [seed] + rows, pin, n_groups)]
-        for rec in (r for r in used if r.get("pinning") == pin):
+    all_ratios: list[float] = []
+    for ax, (where, pin, tag, rows, chosen) in zip(axes, panels):
+        panel_notes, ratios = _draw_panel(ax, [seed] + rows, _panel_title(where, pin), n_groups)
+        notes += [f"{tag}: {n}" for n in panel_notes]
+        all_ratios += ratios
+        for rec in chosen:
             value, status = counter_per_op(rec, "context_switches")
             if value is None and rec.get("api") != "raw":
                 notes.append(
-                    f"pinning {pin}: ctx switches n/a for {rec.get('stack')} {rec.get('api')} "
+                    f"{tag}: ctx switches n/a for {rec.get('stack')} {rec.get('api')} "
                     f"{mode_label(rec.get('threading_mode'))}: {status}"
                 )
 
+    _scale_shared_y(axes[0], all_ratios)
     # Legend: colours (what was called) and the hatch (as reported, not measured).
     handles = [
         Patch(color=MODE_COLOURS["message_passing"], label=_SLOT_LABELS["message_passing"]),

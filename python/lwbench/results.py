@@ -24,7 +24,7 @@ import numpy as np
 from .formatting import fmt_count, fmt_ns
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "IDENTITY", "NotAResultFile", "Record", "Results", "read_document",
-           "is_result_document", "read_google_benchmark", "from_document", "load", "samples_summary", "write_new_file", "publish_directory"]
+           "is_result_document", "read_google_benchmark", "from_document", "load", "samples_summary", "write_new_file", "publish_directory", "THIS_MACHINE", "measured_on"]
 
 SCHEMA = "lwbench.results"
 SCHEMA_VERSION = 1
@@ -32,6 +32,23 @@ SCHEMA_VERSION = 1
 #: The keys that identify a scenario point (two records with equal keys measure the same thing).
 IDENTITY = ("stack", "scenario", "api", "primitive", "threading_mode", "input_mode", "mailbox_kind", "sched_policy",
             "lock_kind", "payload_bytes", "app_threads", "pinning", "variant", "netif")
+
+
+#: What measured_on() says for a record measured on the machine that wrote the file.
+THIS_MACHINE = "this machine"
+
+
+def measured_on(record) -> str:
+    """Where a record was measured: THIS_MACHINE, or the emulated target that ran it, e.g.
+    "emulated Cortex-M3 (QEMU mps2-an385)" — read from the target's own facts in
+    `lwip_options` (target, cpu, board), as the target runner records them. Such a record's
+    `pinning` is the host's "none": the target has one core and no host threads to pin."""
+    options = record.get("lwip_options") or {}
+    if not isinstance(options, dict) or not options.get("target"):
+        return THIS_MACHINE
+    cpu = options.get("cpu") or options["target"]
+    board = f" {options['board']}" if options.get("board") else ""
+    return f"emulated {cpu} (QEMU{board})" if options.get("emulator") else f"{cpu} target{board}"
 
 
 class NotAResultFile(ValueError):

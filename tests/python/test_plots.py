@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_synthetic_results
+from conftest import make_synthetic_results, write_result
 from lwbench import perf_fold
 from lwbench_plots import (
     NoData,
@@ -53,7 +53,8 @@ def test_seed_figure(synthetic_results_path, tmp_path):
     assert "Seed comparison" in fig._suptitle.get_text()
     assert "1458-byte" in fig._suptitle.get_text()
     # one panel per pinning, same-core first
-    assert [ax.get_title(loc="left") for ax in fig.axes] == ["pinning: same_core", "pinning: separate_cores"]
+    assert [ax.get_title(loc="left") for ax in fig.axes] == ["this machine, pinning: same_core",
+                                                              "this machine, pinning: separate_cores"]
     for ax in fig.axes:
         assert "raw udp_sendto" in ax.get_ylabel()
     text = _texts(fig)
@@ -69,6 +70,26 @@ def test_seed_figure(synthetic_results_path, tmp_path):
     assert "AMD EPYC (synthetic)" in text and "git 0123456+dirty" in text
     # SVG keeps text as text
     assert "seed, 2007, as reported" in svg and "AMD EPYC (synthetic)" in svg
+
+
+def test_seed_figure_labels_an_emulated_target_as_what_it_is(tmp_path):
+    doc = make_synthetic_results()
+    target_options = {"target": "cortex-m3-qemu", "cpu": "Cortex-M3", "board": "mps2-an385",
+                      "emulator": "QEMU emulator version 7.2"}
+    for rec in [r for r in doc["records"] if r["stack"] == "lwip-2.1.3" and r["scenario"] == "send_latency"]:
+        target = json.loads(json.dumps(rec))
+        target.update(pinning="none", variant="cortex-m3-qemu", lwip_options=target_options)
+        target["latency_ns"]["p50"] *= 30
+        doc["records"].append(target)
+    fig = plot_seed(write_result(tmp_path / "t.json", doc))
+    titles = [ax.get_title(loc="left") for ax in fig.axes]
+    assert titles[-1] == "emulated Cortex-M3 (QEMU mps2-an385): one core, its own RTOS threads (host pinning does not apply)"
+    assert "this machine, pinning: none" not in titles and "pinning: none" not in titles
+    target_labels = [t.get_text() for t in fig.axes[-1].get_xticklabels()]
+    assert any(t.startswith("emulated Cortex-M3\n(QEMU mps2-an385)\nlwip-2.1.3 · socket API") for t in target_labels)
+    assert not any("this machine" in t for t in target_labels)
+    # the host panels stay the host's
+    assert all("this machine" in t.get_text() for ax in fig.axes[:-1] for t in ax.get_xticklabels()[1:])
 
 
 def test_latency_cdf(synthetic_results_path, tmp_path):
