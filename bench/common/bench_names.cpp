@@ -1,12 +1,14 @@
 // bench_names.cpp — readable benchmark names: the value names of integer args, the
 // reporters that write them (console and JSON; Google Benchmark's deprecated CSV
-// reporter is left as it is), and the filter translation (see bench_common.hpp).
+// reporter is left as it is), --benchmark_list_tests, and the filter translation
+// (see bench_common.hpp).
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
 #include <map>
 #include <memory>
 #include <regex>
+#include <sstream>
 
 #include <unistd.h>
 #include <string>
@@ -105,6 +107,31 @@ std::string flag_value(int argc, char** argv, std::string_view flag) {
     return value;
 }
 
+/// A boolean flag as Google Benchmark reads it: "--flag" alone, or "--flag=<true|yes|1|…>".
+bool bool_flag(int argc, char** argv, std::string_view flag) {
+    bool on = false;
+    const std::string bare = "--" + std::string(flag);
+    for (int i = 1; i < argc; ++i)
+        if (std::string_view(argv[i]) == bare) on = true;
+    const std::string value = flag_value(argc, argv, flag);
+    return value.empty() ? on : truthy(value);
+}
+
+/// --benchmark_list_tests: Google Benchmark prints the names itself (no reporter's runs
+/// to rename), into the display reporter's stream. Capture that stream and print each
+/// name with readable args.
+std::size_t list_with_readable_names(benchmark::BenchmarkReporter& display) {
+    std::ostringstream names;
+    std::ostream& out = display.GetOutputStream();
+    display.SetOutputStream(&names);
+    const std::size_t count = benchmark::RunSpecifiedBenchmarks(&display);
+    display.SetOutputStream(&out);
+    std::istringstream lines(names.str());
+    for (std::string line; std::getline(lines, line);) out << readable_args(line) << "\n";
+    out.flush();
+    return count;
+}
+
 }  // namespace
 
 std::size_t run_with_readable_names(int argc_before, char** argv_before) {
@@ -121,6 +148,7 @@ std::size_t run_with_readable_names(int argc_before, char** argv_before) {
     auto display_reporter = make_reporter(display.empty() ? "console" : display,
                                           flag_value(argc_before, argv_before, "benchmark_color"),
                                           flag_value(argc_before, argv_before, "benchmark_counters_tabular"));
+    if (bool_flag(argc_before, argv_before, "benchmark_list_tests")) return list_with_readable_names(*display_reporter);
     if (out.empty()) return benchmark::RunSpecifiedBenchmarks(display_reporter.get());
     auto file_reporter = make_reporter(out_format.empty() ? "json" : out_format);
     return benchmark::RunSpecifiedBenchmarks(display_reporter.get(), file_reporter.get());

@@ -3,6 +3,7 @@
 names (mode:core_locking) and the older numeric ones (mode:1) are both read."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -86,3 +87,35 @@ def test_benchmark_names_use_value_names(tmp_path):
     for lock in ("std_mutex", "tbb_spin_mutex", "tbb_queuing_mutex"):
         assert f"Lock/lock_unlock/lock:{lock} " in r.stdout
     assert "lock:0" not in r.stdout
+
+
+def test_benchmark_list_tests_shows_value_names():
+    """--benchmark_list_tests (printed by Google Benchmark itself, not by a reporter) reads
+    mode:core_locking and lock:tbb_spin_mutex too, never mode:1 or lock:0."""
+    import os
+
+    import pytest
+
+    build = Path(os.environ.get("LWBENCH_BUILD_DIR", REPO / "build" / "release"))
+    binaries = [build / "bench" / name for name in ("bench_macro", "bench_micro", "bench_dispatch")]
+    missing = [str(b) for b in binaries if not b.exists()]
+    if missing:
+        pytest.skip(f"the benchmark binaries are not built: {', '.join(missing)}")
+    listed = {}
+    for binary in binaries:
+        r = subprocess.run([str(binary), "--benchmark_list_tests"], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        listed[binary.name] = r.stdout.splitlines()
+    macro, micro, dispatch = listed["bench_macro"], listed["bench_micro"], listed["bench_dispatch"]
+    assert "Send/raw/mode:core_locking/payload:64/real_time" in macro
+    assert "Send/socket/mode:message_passing/payload:1458/real_time" in macro
+    assert {f"Lock/lock_unlock/lock:{lock}" for lock in ("std_mutex", "tbb_spin_mutex", "tbb_queuing_mutex")} \
+        <= set(micro)
+    assert any(name.startswith("Dispatch_dyn/socket/mode:core_locking/") for name in dispatch)
+    for name in macro + micro + dispatch:
+        assert not re.search(r"(^|/)(mode|lock):\d", name), name
+    # The filter still selects by value name, and the list is the filtered one.
+    r = subprocess.run([str(binaries[0]), "--benchmark_list_tests=true",
+                        "--benchmark_filter=^Send/raw/mode:core_locking/"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.splitlines() and \
+        all(n.startswith("Send/raw/mode:core_locking/") for n in r.stdout.splitlines()), r.stdout
