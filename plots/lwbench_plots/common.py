@@ -30,7 +30,15 @@ import matplotlib
 if importlib.util.find_spec("lwbench") is None:  # a plain checkout: the lwbench package is in <repo>/python
     sys.path.append(str(Path(__file__).resolve().parents[2] / "python"))
 from lwbench.formatting import fmt_count, fmt_ns, sig  # noqa: E402,F401  (the one formatter, re-exported)
-from lwbench.results import IDENTITY, SCHEMA, SCHEMA_VERSION, NotAResultFile, read_document  # noqa: E402
+from lwbench.results import (  # noqa: E402
+    IDENTITY,
+    SCHEMA,
+    SCHEMA_VERSION,
+    THIS_MACHINE,
+    NotAResultFile,
+    measured_on,
+    read_document,
+)
 from lwbench.seed import SEED_PAYLOAD_BYTES  # noqa: E402,F401
 
 matplotlib.use("Agg")
@@ -422,6 +430,42 @@ def run_index(records: Sequence[dict]) -> dict:
     out: dict = {}
     for _, run in runs:
         out.setdefault(run, len(out))
+    return out
+
+
+_FACET_PINNING_ORDER = ("same_core", "separate_cores", "none")
+
+
+@dataclass
+class Facet:
+    """One row of panels: the records of one pinning and one stack (and where they ran)."""
+
+    title: str  # "pinning same_core · stack lwbench", or the target: "emulated Cortex-M3 (QEMU …) · stack …"
+    records: list
+
+
+def facets(records: Sequence[dict]) -> list[Facet]:
+    """Rows of panels for a figure: one per pinning and, where more than one stack is present,
+    one per stack too (our stack and real lwIP in rows of their own, on the same axes), our
+    stack first. A record measured on an emulated target (lwbench.results.measured_on) is
+    its own facet, titled with the target: its "none" is not a host pinning."""
+    stacks = {r.get("stack") for r in records}
+
+    def place(rec: Mapping) -> tuple:
+        where = measured_on(rec)
+        pin = rec.get("pinning")
+        pin_rank = _FACET_PINNING_ORDER.index(pin) if pin in _FACET_PINNING_ORDER else len(_FACET_PINNING_ORDER)
+        return (where != THIS_MACHINE, where, pin_rank, str(pin), rec.get("stack") != "lwbench", str(rec.get("stack")))
+
+    groups: dict[tuple, list] = {}
+    for rec in sorted(records, key=place):
+        where, stack = measured_on(rec), rec.get("stack")
+        key = (where, rec.get("pinning") if where == THIS_MACHINE else None, stack if len(stacks) > 1 else None)
+        groups.setdefault(key, []).append(rec)
+    out = []
+    for (where, pin, stack), recs in groups.items():
+        title = f"pinning {pin}" if where == THIS_MACHINE else where
+        out.append(Facet(title + (f" · stack {stack}" if stack is not None else ""), recs))
     return out
 
 

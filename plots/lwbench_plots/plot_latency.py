@@ -6,8 +6,10 @@ distribution, and `p50` / `p99` / `p999` for the percentiles. All values are
 per operation. Encodings (the legend spells them out): colour = threading
 mode, line style = stack, marker = API, line width / marker fill = run. One
 row of panels per pinning (same_core and separate_cores are different
-machines as far as message passing is concerned). The tail panels say how
-many samples the p99.9 rests on, and whether a sample is a batch mean.
+machines as far as message passing is concerned) and, where both are in the
+data, per stack (our stack and real lwIP in rows of their own, on shared axes:
+common.facets). The tail panels say how many samples the p99.9 rests on, and
+whether a sample is a batch mean.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from .common import (
     NoData,
     choose,
     common_values,
+    facets,
     finish,
     fmt_ns,
     fmt_selection,
@@ -42,7 +45,6 @@ from .common import (
 
 _PERCENTILES = (("p50", "p50 (median)"), ("p99", "p99"), ("p999", "p99.9"))
 _FIXED_KEYS = ("payload_bytes", "app_threads", "input_mode", "mailbox_kind", "lock_kind")
-_PINNING_ORDER = ("same_core", "separate_cores", "none")
 
 
 def _series_order(rec: dict) -> tuple:
@@ -55,12 +57,6 @@ def _series_order(rec: dict) -> tuple:
         MODES.index(mode) if mode in MODES else 9,
         str(rec.get("_run")),
     )
-
-
-def _pinnings(records: list[dict]) -> list:
-    present = {r.get("pinning") for r in records}
-    return [p for p in _PINNING_ORDER if p in present] + sorted((p for p in present if p not in _PINNING_ORDER),
-                                                               key=str)
 
 
 def _mode_colours(records: list[dict]) -> dict:
@@ -96,18 +92,18 @@ def plot_latency_cdf(results, *, scenario: str = "send_latency", payload_bytes: 
         raise NoData(f"no {scenario} records with a latency ladder")
     chosen, notes = choose(cand, keep=("stack", "api", "threading_mode", "pinning", "netif"))
     chosen.sort(key=_series_order)
-    pinnings = _pinnings(chosen)
+    rows = facets(chosen)
     runs = run_index(chosen)
     div, unit = time_unit([ns for r in chosen for _, ns in ladder(r)])
     label_keys = [k for k in ("stack",) if varying_keys(chosen, ("stack",))] + ["api", "threading_mode"]
     label_keys += varying_keys(chosen, ("netif",))  # a TAP link's lines beside the loopback's
 
-    fig = new_figure(15.5, 0.8 + 4.6 * len(pinnings))
-    axes = fig.subplots(len(pinnings), 2, squeeze=False, sharex=True)
-    for row, pin in enumerate(pinnings):
+    fig = new_figure(15.5, 0.8 + (4.6 if len(rows) <= 2 else 3.7) * len(rows))
+    axes = fig.subplots(len(rows), 2, squeeze=False, sharex=True)
+    for row, facet in enumerate(rows):
         ax_cdf, ax_tail = axes[row]
         series_handles = []
-        for rec in select(chosen, pinning=pin):
+        for rec in facet.records:
             pts = ladder(rec)
             xs = [max(ns, 1e-3) / div for _, ns in pts]
             qs = [q for q, _ in pts]
@@ -131,7 +127,7 @@ def plot_latency_cdf(results, *, scenario: str = "send_latency", payload_bytes: 
             plain_log_ticks(ax.xaxis)
             ax.grid(True, which="both", alpha=0.3)
         ax_cdf.set_ylim(0, 1.01)
-        ax_cdf.set_ylabel(f"pinning {pin}\nfraction of operations ≤ latency")
+        ax_cdf.set_ylabel(f"{facet.title.replace(' · ', chr(10))}\nfraction of operations ≤ latency")
         for q, name in ((0.5, "p50"), (0.99, "p99")):
             ax_cdf.axhline(q, color="#888888", lw=0.7, ls=":")
             ax_cdf.text(0.995, q, name, transform=ax_cdf.get_yaxis_transform(), ha="right", va="bottom",
@@ -145,7 +141,7 @@ def plot_latency_cdf(results, *, scenario: str = "send_latency", payload_bytes: 
         # Outside the axes: inside, it would hide the tails it is there to explain.
         ax_tail.legend([h for h, _ in series_handles], [t for _, t in series_handles], fontsize=6.8,
                        loc="upper left", bbox_to_anchor=(1.02, 1.0), framealpha=0.9,
-                       title=f"pinning {pin}: line, p99.9 (samples behind it)", title_fontsize=7)
+                       title=f"{facet.title}: line, p99.9 (samples behind it)", title_fontsize=7)
         if row == 0:
             ax_cdf.set_title("cumulative distribution", fontsize=10)
             ax_tail.set_title("tail (1 − CDF): p99 at 10⁻², p99.9 at 10⁻³", fontsize=10)
@@ -178,16 +174,16 @@ def plot_percentiles_vs_size(results, *, scenario: str = "send_latency"):
     sizes = sorted({r["payload_bytes"] for r in chosen})
     if len(sizes) < 2:
         raise NoData(f"{scenario}: only one payload size ({sizes}); nothing to draw against size")
-    pinnings = _pinnings(chosen)
+    rows = facets(chosen)
     runs = run_index(chosen)
     all_ns = [number(get(r, "latency_ns", k)) for r in chosen for k, _ in _PERCENTILES]
     div, unit = time_unit([v for v in all_ns if v is not None])
 
-    fig = new_figure(15.5, 0.9 + 4.4 * len(pinnings))
-    axes = fig.subplots(len(pinnings), 3, sharey=True, sharex=True, squeeze=False)
-    for row, pin in enumerate(pinnings):
+    fig = new_figure(15.5, 0.9 + (4.4 if len(rows) <= 2 else 3.6) * len(rows))
+    axes = fig.subplots(len(rows), 3, sharey=True, sharex=True, squeeze=False)
+    for row, facet in enumerate(rows):
         series: dict[tuple, list[dict]] = {}
-        for r in sorted(select(chosen, pinning=pin), key=_series_order):
+        for r in sorted(facet.records, key=_series_order):
             series.setdefault((r.get("stack"), r.get("api"), r.get("threading_mode"), r.get("_run")), []).append(r)
         for recs in series.values():
             recs.sort(key=lambda r: r["payload_bytes"])
@@ -197,12 +193,11 @@ def plot_percentiles_vs_size(results, *, scenario: str = "send_latency"):
                 pts = [(x, y / div) for x, y in pts if y is not None]  # absent percentile: gap, not 0
                 if pts:
                     ax.plot([p[0] for p in pts], [p[1] for p in pts], markersize=5, **style)
-        counts = sorted({int(c) for c in (number(get(r, "latency_ns", "count")) for r in select(chosen, pinning=pin))
-                         if c})
+        counts = sorted({int(c) for c in (number(get(r, "latency_ns", "count")) for r in facet.records) if c})
         for ax, (key, title) in zip(axes[row], _PERCENTILES):
             if key == "p999" and counts:
                 title += f" (from {counts[0]:,}" + (f"–{counts[-1]:,}" if len(counts) > 1 else "") + " samples)"
-            ax.set_title(f"{title}, pinning {pin}", fontsize=9.5)
+            ax.set_title(f"{title}\n{facet.title}", fontsize=9.5)
             ax.set_xscale("log", base=2)
             ax.xaxis.set_major_locator(FixedLocator(sizes))
             ax.xaxis.set_minor_locator(NullLocator())

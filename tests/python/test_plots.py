@@ -96,16 +96,24 @@ def test_latency_cdf(synthetic_results_path, tmp_path):
     fig = plot_latency_cdf(synthetic_results_path)
     svg = _saved(fig, tmp_path, "cdf")
     assert fig._suptitle.get_text().startswith("send_latency: latency distribution")
-    # one row per pinning: same_core and separate_cores are both drawn
-    cdf, tail, cdf2, tail2 = fig.axes[:4]
-    assert "pinning same_core" in cdf.get_ylabel() and "pinning separate_cores" in cdf2.get_ylabel()
-    assert cdf2.get_xlabel() in ("latency per operation (ns, log scale)", "latency per operation (µs, log scale)")
+    # One row per pinning and, where both stacks are present (separate_cores in the data),
+    # per stack: our stack and real lwIP in rows of their own, on a shared time axis.
+    rows = [fig.axes[i:i + 2] for i in range(0, 6, 2)]
+    assert [cdf.get_ylabel().split("\n")[:2] for cdf, _ in rows] == [
+        ["pinning same_core", "stack lwbench"], ["pinning separate_cores", "stack lwbench"],
+        ["pinning separate_cores", "stack lwip-2.1.3"]]
+    (cdf, tail), (_, tail_ours), (cdf_last, tail_lwip) = rows
+    assert cdf_last.get_xlabel() in ("latency per operation (ns, log scale)", "latency per operation (µs, log scale)")
+    assert cdf.get_shared_x_axes().joined(cdf, cdf_last)
     assert cdf.get_xscale() == "log" and tail.get_yscale() == "log"
     assert "fraction of operations" in cdf.get_ylabel()
-    labels = [t.get_text() for t in tail2.get_legend().get_texts()]
+    ours = [t.get_text() for t in tail_ours.get_legend().get_texts()]
+    lwip = [t.get_text() for t in tail_lwip.get_legend().get_texts()]
+    assert tail_lwip.get_legend().get_title().get_text().startswith("pinning separate_cores · stack lwip-2.1.3")
+    assert all(lab.startswith("lwbench") for lab in ours) and all(lab.startswith("lwip-2.1.3") for lab in lwip)
+    labels = ours + lwip
     assert any("socket API, message passing" in lab for lab in labels)
     assert any("raw API" in lab for lab in labels)
-    assert any(lab.startswith("lwip-2.1.3") for lab in labels)  # both stacks, told apart
     assert all("(n=60,000)" in lab for lab in labels)  # the tail says how many samples it rests on
     assert any("core locking" in lab for lab in labels)  # both modes shown, input paired per mode
     # the encodings are explained: colour = mode, line = stack, marker = API
@@ -113,18 +121,22 @@ def test_latency_cdf(synthetic_results_path, tmp_path):
     assert enc.get_title().get_text() == "colour = mode, line = stack, marker = API"
     enc_labels = [t.get_text() for t in enc.get_texts()]
     assert {"message passing", "core locking", "stack lwbench", "stack lwip-2.1.3", "socket API"} <= set(enc_labels)
-    styles = {(ln.get_color(), ln.get_linestyle(), ln.get_marker()) for ln in tail2.get_lines() if ln.get_marker()
-              not in (None, "None", "")}
-    assert len(styles) == len(labels)  # every line distinguishable
+    for panel, legend_labels in ((tail_ours, ours), (tail_lwip, lwip)):
+        styles = {(ln.get_color(), ln.get_linestyle(), ln.get_marker()) for ln in panel.get_lines()
+                  if ln.get_marker() not in (None, "None", "")}
+        assert len(styles) == len(legend_labels)  # every line of a panel distinguishable
     assert "same_core" in svg
 
 
 def test_percentiles_vs_size(synthetic_results_path, tmp_path):
     fig = plot_percentiles_vs_size(synthetic_results_path)
     _saved(fig, tmp_path, "pct")
-    assert [ax.get_title() for ax in fig.axes[:3]] == ["p50 (median), pinning same_core", "p99, pinning same_core",
-                                                       "p99.9 (from 60,000 samples), pinning same_core"]
-    assert fig.axes[3].get_title() == "p50 (median), pinning separate_cores"
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["p50 (median)\npinning same_core · stack lwbench",
+                                                       "p99\npinning same_core · stack lwbench",
+                                                       "p99.9 (from 60,000 samples)\npinning same_core · stack lwbench"]
+    # a row per pinning and stack: real lwIP's single size is a row of its own, not lost among ours
+    assert [ax.get_title() for ax in fig.axes[3::3]] == ["p50 (median)\npinning separate_cores · stack lwbench",
+                                                         "p50 (median)\npinning separate_cores · stack lwip-2.1.3"]
     assert fig.axes[0].get_ylabel().startswith("latency per operation (")
     assert fig.axes[-1].get_xlabel() == "UDP payload (bytes, log scale)"
     # minor log labels are readable: 2x and 5x values between decades are labelled
@@ -317,3 +329,21 @@ def test_rejects_other_documents(tmp_path):
         load_results({"schema": "something.else", "schema_version": 1, "records": []})
     with pytest.raises(ValueError, match="schema_version"):
         load_results({"schema": "lwbench.results", "schema_version": 99, "records": []})
+
+
+def test_facets_split_pinning_and_stack_and_keep_a_target_apart():
+    from lwbench_plots.common import facets
+
+    def rec(stack, pinning, target=None):
+        return {"stack": stack, "pinning": pinning,
+                "lwip_options": {"target": target, "cpu": "Cortex-M3", "board": "mps2-an385", "emulator": "QEMU"}
+                if target else None}
+
+    records = [rec("lwip-2.1.3", "none", "cortex-m3-qemu"), rec("lwip-2.1.3", "same_core"),
+               rec("lwbench", "separate_cores"), rec("lwbench", "same_core")]
+    assert [f.title for f in facets(records)] == [
+        "pinning same_core · stack lwbench", "pinning same_core · stack lwip-2.1.3",
+        "pinning separate_cores · stack lwbench", "emulated Cortex-M3 (QEMU mps2-an385) · stack lwip-2.1.3"]
+    # one stack only: one row per pinning, no stack in the title
+    assert [f.title for f in facets(records[2:])] == ["pinning same_core", "pinning separate_cores"]
+    assert sum(len(f.records) for f in facets(records)) == len(records)
