@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace lwbench::harness {
 
@@ -92,6 +93,64 @@ std::vector<latency_mode> find_modes(std::span<const double> repetition_medians)
             {median_of(best, n), static_cast<double>(n - best) / dn}};
 }
 
+std::vector<latency_mode> find_sample_modes(std::span<const double> samples) {
+    constexpr std::size_t k_min_samples = 20;
+    std::vector<double> sorted;
+    sorted.reserve(samples.size());
+    for (double s : samples)
+        if (s > 0) sorted.push_back(s);  // a log needs a positive time; a 0 ns sample says nothing of modes
+    const std::size_t n = sorted.size();
+    if (n < k_min_samples) return {};
+    std::sort(sorted.begin(), sorted.end());
+    // Centred logs keep the prefix sums' squares small (precision over a million samples).
+    std::vector<double> logs(n);
+    double centre = 0;
+    for (std::size_t i = 0; i < n; ++i) centre += (logs[i] = std::log(sorted[i]));
+    centre /= static_cast<double>(n);
+    std::vector<double> sum(n + 1, 0.0), sum_sq(n + 1, 0.0);
+    for (std::size_t i = 0; i < n; ++i) {
+        const double x = logs[i] - centre;
+        sum[i + 1] = sum[i] + x;
+        sum_sq[i + 1] = sum_sq[i] + x * x;
+    }
+    // Sum of squared deviations of group [from, to).
+    const auto scatter = [&](std::size_t from, std::size_t to) {
+        const double count = static_cast<double>(to - from);
+        const double s = sum[to] - sum[from];
+        return std::max(0.0, (sum_sq[to] - sum_sq[from]) - s * s / count);
+    };
+    const auto min_group = std::max<std::size_t>(
+        1, static_cast<std::size_t>(std::ceil(k_sample_mode_min_share * static_cast<double>(n))));
+    if (2 * min_group > n) return {};
+    std::size_t best = 0;
+    double best_scatter = 0;
+    for (std::size_t k = min_group; k + min_group <= n; ++k) {
+        if (sorted[k] == sorted[k - 1]) continue;  // a split between equal values is no split
+        const double within = scatter(0, k) + scatter(k, n);
+        if (best == 0 || within < best_scatter) {
+            best = k;
+            best_scatter = within;
+        }
+    }
+    if (best == 0) return {};
+    const auto mean_and_var = [&](std::size_t from, std::size_t to) {
+        const double count = static_cast<double>(to - from);
+        return std::pair{(sum[to] - sum[from]) / count, scatter(from, to) / count};
+    };
+    const auto [mean_lo, var_lo] = mean_and_var(0, best);
+    const auto [mean_hi, var_hi] = mean_and_var(best, n);
+    const double spread = std::sqrt(var_lo + var_hi);
+    const double d = spread > 0 ? std::sqrt(2.0) * (mean_hi - mean_lo) / spread
+                                : std::numeric_limits<double>::infinity();
+    const auto median_of = [&](std::size_t from, std::size_t to) {
+        return quantile_sorted(std::span<const double>(sorted.data() + from, to - from), 0.5);
+    };
+    const double median_lo = median_of(0, best), median_hi = median_of(best, n);
+    if (d < k_sample_mode_min_d || median_hi < 1.15 * median_lo) return {};
+    const double dn = static_cast<double>(n);
+    return {{median_lo, static_cast<double>(best) / dn}, {median_hi, static_cast<double>(n - best) / dn}};
+}
+
 void accumulator::add(repetition rep) { _reps.push_back(std::move(rep)); }
 
 void accumulator::finish(record& r, double payload_bytes, rate_basis basis) const {
@@ -147,6 +206,7 @@ void accumulator::finish(record& r, double payload_bytes, rate_basis basis) cons
     r.repetition_p50_ns = timed_medians;
     r.spread = spread_of(timed_medians);
     r.modes = find_modes(timed_medians);
+    r.sample_modes = find_sample_modes(pooled);
     r.errors = errors;
 
     // Rates over the timed repetitions only (counted ones ran with the observer).

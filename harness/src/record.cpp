@@ -48,7 +48,9 @@ std::optional<double> record::clock_share(double clock_pair_ns) const {
     return clock_pair_ns / (ops_per_sample * latency.p50);
 }
 
-std::string record::modes_text() const {
+std::string record::modes_text() const { return harness::modes_text(modes); }
+
+std::string modes_text(const std::vector<latency_mode>& modes) {
     if (modes.size() < 2) return {};
     std::string s = "bimodal:";
     for (std::size_t i = 0; i < modes.size(); ++i) {
@@ -95,8 +97,11 @@ json to_json(const record& r) {
     }
     json visits = json::array();
     for (const auto& v : r.visits) visits.push_back({{"round", v.round}, {"slot", v.slot}, {"counted", v.counted}});
-    json modes = json::array();
-    for (const auto& m : r.modes) modes.push_back({{"median_ns", m.median_ns}, {"share", m.share}});
+    const auto modes_json = [](const std::vector<latency_mode>& list) {
+        json out = json::array();
+        for (const auto& m : list) out.push_back({{"median_ns", m.median_ns}, {"share", m.share}});
+        return out;
+    };
     return {
         {"stack", r.stack},
         {"scenario", r.scenario},
@@ -124,7 +129,8 @@ json to_json(const record& r) {
           {"rel_mad", r.spread.rel_mad},
           {"min_ns", r.spread.min_ns},
           {"max_ns", r.spread.max_ns}}},
-        {"modes", modes},
+        {"modes", modes_json(r.modes)},
+        {"sample_modes", modes_json(r.sample_modes)},
         {"ops_per_sec", r.ops_per_sec},
         {"bytes_per_sec", r.bytes_per_sec},
         {"offered_per_sec", opt(r.offered_per_sec)},
@@ -171,8 +177,9 @@ record record_from_json(const json& j) {
     r.repetition_p50_ns = j.at("repetition_p50_ns").get<std::vector<double>>();
     const auto& sp = j.at("spread");
     r.spread = {sp.at("median_ns"), sp.at("mad_ns"), sp.at("rel_mad"), sp.at("min_ns"), sp.at("max_ns")};
-    if (j.contains("modes"))
-        for (const auto& m : j.at("modes")) r.modes.push_back({m.at("median_ns").get<double>(), m.at("share").get<double>()});
+    for (auto [key, list] : {std::pair{"modes", &r.modes}, std::pair{"sample_modes", &r.sample_modes}})
+        if (j.contains(key))
+            for (const auto& m : j.at(key)) list->push_back({m.at("median_ns").get<double>(), m.at("share").get<double>()});
     r.ops_per_sec = j.at("ops_per_sec");
     r.bytes_per_sec = j.at("bytes_per_sec");
     // Fields added after the first release: absent in older files.

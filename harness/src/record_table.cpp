@@ -81,6 +81,12 @@ std::vector<column> make_columns() {
              auto text = r.modes_text();
              return text.empty() ? cell() : cell(std::move(text));
          }},
+        // Empty unless the pooled samples themselves split into two modes (find_sample_modes).
+        {"sample_modes", "sample modes", shown_as::text,
+         [](const record& r) -> cell {
+             auto text = modes_text(r.sample_modes);
+             return text.empty() ? cell() : cell(std::move(text));
+         }},
         {"ops_per_sec", "ops/s", shown_as::rate, [](const record& r) -> cell { return r.ops_per_sec; }},
         {"bytes_per_sec", "", shown_as::rate, [](const record& r) -> cell { return r.bytes_per_sec; }},
         {"offered_per_sec", "offered/s", shown_as::rate, [](const record& r) { return number_of(r.offered_per_sec); }},

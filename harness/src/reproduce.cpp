@@ -267,7 +267,8 @@ std::string cs(const record* r) {
     return b;
 }
 
-/// A table cell: p50 with its spread, or both modes when the repetitions split.
+/// A table cell: p50 with its spread, or both modes when the repetitions split; a
+/// split within the samples is added (the p50 then falls in one of the two modes).
 std::string cell(const record* r) {
     if (!r) return "–";
     if (!r->modes.empty()) return r->modes_text();
@@ -275,6 +276,7 @@ std::string cell(const record* r) {
     std::snprintf(b, sizeof b, " (±%.0f%%)", r->spread.rel_mad * 100);
     std::string s = us(r->latency.p50) + b;
     if (r->ops_per_sample > 1) s += " [batch means, " + std::to_string(r->ops_per_sample) + " ops]";
+    if (!r->sample_modes.empty()) s += " [samples " + modes_text(r->sample_modes) + "]";
     return s;
 }
 

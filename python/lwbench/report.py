@@ -101,6 +101,8 @@ def _records_table(res: Results, index: int) -> str:
         remarks = []
         if len(r.modes) > 1:
             remarks.append("bimodal: " + " / ".join(f"{fmt_ns(m)} ({share:.0%})" for m, share in r.modes))
+        if len(r.sample_modes) > 1:
+            remarks.append("bimodal samples: " + " / ".join(f"{fmt_ns(m)} ({share:.0%})" for m, share in r.sample_modes))
         if r.get("offered_per_sec") is not None and r.get("delivered_per_sec") is not None:
             remarks.append(f"offered {fmt_rate(r['offered_per_sec'], '/s')}, delivered "
                            f"{fmt_rate(r['delivered_per_sec'], '/s')}")

@@ -89,12 +89,21 @@ class Record(dict):
         """The median of each timed repetition (ns), in run order; [] when the file has none."""
         return [float(x) for x in (self.get("repetition_p50_ns") or []) if x is not None]
 
+    def _mode_list(self, key: str) -> list:
+        return [(float(m["median_ns"]), float(m["share"])) for m in (self.get(key) or [])
+                if isinstance(m, dict) and m.get("median_ns") is not None and m.get("share") is not None]
+
     @property
     def modes(self) -> list:
         """[(median_ns, share), …] when the repetition medians split into clusters (a bimodal cell:
         its p50 alone describes neither), else []. Read from the record's `modes` when present."""
-        return [(float(m["median_ns"]), float(m["share"])) for m in (self.get("modes") or [])
-                if isinstance(m, dict) and m.get("median_ns") is not None and m.get("share") is not None]
+        return self._mode_list("modes")
+
+    @property
+    def sample_modes(self) -> list:
+        """[(median_ns, share of samples), …] when the pooled samples split into two modes (a cell
+        bimodal within every repetition; docs/results-schema.md `sample_modes`), else []."""
+        return self._mode_list("sample_modes")
 
     @property
     def loss(self) -> float | None:

@@ -4,7 +4,9 @@
 // only bounds that noise cannot break, and exact counts.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <random>
 #include <chrono>
 #include <thread>
 
@@ -128,6 +130,77 @@ TEST(Modes, TwoClustersAreReportedWithTheirShares) {
     record r;
     r.modes = modes;
     EXPECT_EQ(r.modes_text(), "bimodal: 5.40 µs (50%) / 8.60 µs (50%)");
+}
+
+namespace {
+
+/// Deterministic synthetic samples: `count` normal variates around `mean` (Box–Muller
+/// from a fixed-seed generator, so every run tests the same numbers).
+std::vector<double> normal_samples(std::size_t count, double mean, double sd, std::uint32_t seed) {
+    std::mt19937 generator(seed);
+    std::normal_distribution<double> normal(mean, sd);
+    std::vector<double> out(count);
+    for (auto& x : out) x = normal(generator);
+    return out;
+}
+
+}  // namespace
+
+TEST(SampleModes, TwoModesInThePooledSamplesAreFoundWithTheirShares) {
+    // The cell: 60% of calls near 5.4 µs, 40% near 8.5 µs, interleaved in every repetition.
+    auto samples = normal_samples(6000, 5400, 120, 1);
+    const auto upper = normal_samples(4000, 8500, 200, 2);
+    samples.insert(samples.end(), upper.begin(), upper.end());
+    std::shuffle(samples.begin(), samples.end(), std::mt19937(3));
+    const auto modes = find_sample_modes(samples);
+    ASSERT_EQ(modes.size(), 2u);
+    EXPECT_NEAR(modes[0].median_ns, 5400, 30);
+    EXPECT_NEAR(modes[1].median_ns, 8500, 50);
+    EXPECT_NEAR(modes[0].share, 0.6, 0.005);
+    EXPECT_NEAR(modes[1].share, 0.4, 0.005);
+    EXPECT_EQ(modes_text(modes), "bimodal: 5.40 µs (60%) / 8.50 µs (40%)");
+
+    // Two exact values far apart (an instruction-counted target taking one of two paths).
+    std::vector<double> two_paths(100, 1000.0);
+    std::fill(two_paths.begin() + 70, two_paths.end(), 2000.0);
+    ASSERT_EQ(find_sample_modes(two_paths).size(), 2u);
+    EXPECT_DOUBLE_EQ(find_sample_modes(two_paths)[1].share, 0.3);
+}
+
+TEST(SampleModes, UnimodalShapesAreNotBimodal) {
+    EXPECT_TRUE(find_sample_modes(normal_samples(10000, 5400, 300, 4)).empty());
+    // A latency shape: a tight body and a long right tail (1% preempted 30x slower).
+    auto tailed = normal_samples(10000, 320, 8, 5);
+    for (std::size_t i = 0; i < tailed.size(); i += 100) tailed[i] *= 30;
+    EXPECT_TRUE(find_sample_modes(tailed).empty()) << "a 1% tail is a tail, not a mode";
+    // Log-normal (skewed, one peak) and uniform (flat, no valley).
+    std::mt19937 generator(6);
+    std::lognormal_distribution<double> lognormal(std::log(2000.0), 0.4);
+    std::uniform_real_distribution<double> uniform(1000, 3000);
+    std::vector<double> skewed(10000), flat(10000);
+    for (auto& x : skewed) x = lognormal(generator);
+    for (auto& x : flat) x = uniform(generator);
+    EXPECT_TRUE(find_sample_modes(skewed).empty());
+    EXPECT_TRUE(find_sample_modes(flat).empty());
+    // Two values 5% apart: separated, but not modes worth a reader's attention (< 15%).
+    std::vector<double> close(100, 1000.0);
+    std::fill(close.begin() + 50, close.end(), 1050.0);
+    EXPECT_TRUE(find_sample_modes(close).empty());
+    // Too few samples to say.
+    EXPECT_TRUE(find_sample_modes(std::vector<double>{1, 1, 1, 9, 9, 9}).empty());
+}
+
+TEST(SampleModes, TheAccumulatorReportsThemInTheRecord) {
+    accumulator acc;
+    std::vector<double> mixed(200, 1000.0);
+    std::fill(mixed.begin() + 100, mixed.end(), 3000.0);
+    acc.add(synthetic(mixed));
+    acc.add(synthetic(mixed));
+    record r;
+    acc.finish(r, 0, rate_basis::operations);
+    ASSERT_EQ(r.sample_modes.size(), 2u);
+    EXPECT_TRUE(r.modes.empty());  // every repetition looks alike: only the samples show it
+    EXPECT_EQ(record_from_json(to_json(r)).sample_modes, r.sample_modes);
 }
 
 TEST(Accumulate, PoolsTimedSamplesAndKeepsCountedOnesOut) {

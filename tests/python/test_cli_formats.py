@@ -177,6 +177,7 @@ def test_csv_format_has_full_precision_metadata_loss_and_no_empty_columns(tmp_pa
         assert float(row["counter_overhead"]) == rec["counter_overhead"]
         # Columns that are empty unless something happened: bimodal cells, drops.
         assert (row.get("modes") or "").startswith("bimodal:") == (len(rec["modes"]) >= 2)
+        assert (row.get("sample_modes") or "").startswith("bimodal:") == (len(rec["sample_modes"]) >= 2)
         assert (row.get("dropped_by_reason") or "") == ";".join(
             f"{reason}={n}" for reason, n in sorted(counts["dropped_by_reason"].items()))
     assert not re.search(r"\d\.\d{1,5}e\+\d\d", r.stdout)  # no 6-significant-digit scientific numbers

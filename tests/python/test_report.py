@@ -42,6 +42,7 @@ def test_report_renders_in_chromium_and_matches_the_file(tmp_path):
         p50 = rec["latency_ns"]["p50"]
         rec["repetition_p50_ns"] = [p50 * x for x in (0.99, 1.0, 1.01)]
     doc["records"][0]["modes"] = [{"median_ns": 5400.0, "share": 0.6}, {"median_ns": 8700.0, "share": 0.4}]
+    doc["records"][1]["sample_modes"] = [{"median_ns": 300.0, "share": 0.7}, {"median_ns": 900.0, "share": 0.3}]
     path = write_result(tmp_path / "20261124T030000Z_0123456_run.json", doc)
     gbench = tmp_path / "gbench_macro.json"   # a glob picks it up: skipped with a note, not an error
     gbench.write_text(json.dumps({"context": {}, "benchmarks": []}))
@@ -63,6 +64,7 @@ def test_report_renders_in_chromium_and_matches_the_file(tmp_path):
         assert p999[rec.label] == rec["latency_ns"]["p999"]
     assert "(n=60,000)" in dom                 # the tail says how many samples it rests on
     assert "bimodal: 5.40 µs (60%) / 8.70 µs (40%)" in dom  # a bimodal cell is said, not hidden
+    assert "bimodal samples: 300 ns (70%) / 900 ns (30%)" in dom  # so is one bimodal within its samples
     assert "AMD EPYC (synthetic)" in dom        # environment
     assert "204 µs" in dom and "as reported, not measured" in dom  # the seed row, labelled
     assert "Our stack (new) against real lwIP" in dom

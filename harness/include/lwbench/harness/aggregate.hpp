@@ -8,7 +8,8 @@
 //     much slower the counted repetitions were (the observer's cost, measured);
 //   - throughput is what was delivered; the offered (sent) rate stands beside it;
 //   - repetition medians that split into clusters are reported as modes, never as
-//     one median with a small spread.
+//     one median with a small spread; so are pooled samples that split into two modes
+//     (sample_modes).
 #pragma once
 
 #include <cstdint>
@@ -78,6 +79,22 @@ std::vector<bool> repetition_plan(int timed, int counted);
 /// Two groups are modes when each holds at least two repetitions and the gap between
 /// them is at least 15% of the lower one and twice the wider group's own range.
 std::vector<latency_mode> find_modes(std::span<const double> repetition_medians);
+
+/// Two modes *within* a cell's pooled samples (a cell can be bimodal inside every
+/// repetition, where the repetition medians show nothing). The test, on the logarithm
+/// of the samples (latency ratios matter, not nanoseconds):
+///   1. split the sorted values where the within-group variance is smallest (1-D
+///      two-means, Otsu's threshold; exact, with prefix sums);
+///   2. the split is bimodal when each group holds at least k_sample_mode_min_share of
+///      the samples (a 1% tail is a tail, not a mode), the groups' medians differ by at
+///      least 15% (the repetition test's gap), and Ashman's D =
+///      sqrt(2)·|mean1 − mean2| / sqrt(var1 + var2) is at least k_sample_mode_min_d.
+/// A single normal split this way gives D ≈ 2.7 and a uniform one D ≈ 3.5; two modes
+/// 4 standard deviations apart give D ≈ 4. Needs at least 20 samples.
+/// Returns empty, or the two modes (ascending), each with its median and share of samples.
+std::vector<latency_mode> find_sample_modes(std::span<const double> samples);
+inline constexpr double k_sample_mode_min_share = 0.10;
+inline constexpr double k_sample_mode_min_d = 4.0;
 
 /// What a point's operation count means for the rates (see record.hpp).
 enum class rate_basis : std::uint8_t {

@@ -76,6 +76,7 @@ struct record {
     std::vector<double> repetition_p50_ns;
     spread_summary spread;
     std::vector<latency_mode> modes;  ///< two entries when the repetitions split into clusters
+    std::vector<latency_mode> sample_modes;  ///< two entries when the pooled samples split (find_sample_modes)
     double ops_per_sec = 0;           ///< see rate_basis (aggregate.hpp); throughput: delivered
     double bytes_per_sec = 0;
     std::optional<double> offered_per_sec;    ///< datagrams sent per second (null: no datagrams)
@@ -95,9 +96,14 @@ struct record {
     /// clock_pair_ns / (ops_per_sample × p50), a fraction; nullopt without a p50.
     /// The measuring core sizes batches so this stays under k_overhead_target (5%).
     [[nodiscard]] std::optional<double> clock_share(double clock_pair_ns) const;
-    /// "bimodal: 5.40 µs (60%) / 8.50 µs (40%)"-style text, empty when unimodal.
+    /// "bimodal: 5.40 µs (60%) / 8.50 µs (40%)"-style text of the repetition modes,
+    /// empty when unimodal (modes_text(modes)).
     [[nodiscard]] std::string modes_text() const;
 };
+
+/// "bimodal: 5.40 µs (60%) / 8.50 µs (40%)": two modes with their medians and shares;
+/// empty for fewer than two. The one text of repetition modes and sample modes.
+std::string modes_text(const std::vector<latency_mode>& modes);
 
 /// "send_latency/…: 902 of 8000 datagrams not delivered (recv_queue_full 902)" when the
 /// record lost datagrams; nullopt when everything sent was received.
