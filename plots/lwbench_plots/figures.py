@@ -1,4 +1,4 @@
-"""`make_all`: every figure the given result files allow, written as PNG + SVG.
+"""`make_all`: every figure the given result files allow, written as PNG (+ SVG).
 
 A figure whose records are absent is skipped with a message on stderr (never
 drawn empty or from made-up data).
@@ -46,11 +46,13 @@ def _jobs(results) -> list[tuple[str, Callable]]:
     return jobs
 
 
-def make_all(results_paths: Iterable[str | os.PathLike] | str | os.PathLike, out_dir: str | os.PathLike) -> list[Path]:
+def make_all(results_paths: Iterable[str | os.PathLike] | str | os.PathLike, out_dir: str | os.PathLike,
+             *, dpi: int = 150, svg: bool = True) -> list[Path]:
     """Render every figure the records allow into out_dir.
 
     results_paths: result JSON files (or documents); records are merged.
-    Returns the written files (PNG and SVG per figure).  Files that are
+    dpi: of the PNGs; svg: also write an SVG per figure.
+    Returns the written files (PNG, and SVG unless svg is False, per figure).  Files that are
     other JSON (Google Benchmark output in the same folder) are skipped with a
     note on stderr; raises ValueError for an lwbench file of an unsupported
     version or invalid JSON.
@@ -66,5 +68,5 @@ def make_all(results_paths: Iterable[str | os.PathLike] | str | os.PathLike, out
         except NoData as e:
             warn(f"skipping {stem}: {e}")
             continue
-        written += save_figure(fig, out_dir, stem)
+        written += save_figure(fig, out_dir, stem, dpi=dpi, svg=svg)
     return written

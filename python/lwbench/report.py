@@ -5,8 +5,8 @@ the number of samples it rests on, spread, rates, context switches, loss),
 the seed comparison ratios (message passing / core locking, core locking / raw)
 per stack, API and pinning, the targets (the files' notes and, where a file
 holds both stacks, our stack against real lwIP with a verdict), every figure
-lwbench_plots can draw from the records (inlined as SVG data: no external
-file, no network), each file's environment, and — when two or more files are
+lwbench_plots can draw from the records (inlined as compressed PNG data: no
+external file, no network), each file's environment, and — when two or more files are
 given — the compare verdicts of the last file against the first
 (lwbench.compare). Each value cell carries the exact number from the file in
 ``data-value``, so a test (or a reader) can check the page against the file.
@@ -190,8 +190,15 @@ def _environment(res: Results, index: int) -> str:
     return _table(["field", "value"], rows, f"environment-{index}")
 
 
+#: Resolution of the report's figures: readable on screen at the page's width, and a
+#: palette PNG at this size is several times smaller than the figure's SVG (whose
+#: every grid line, marker and ladder step is a path), which made pages of over 1 MB.
+REPORT_FIGURE_DPI = 100
+
+
 def _figures(results: Sequence[Results]) -> tuple[str, list[str]]:
-    """Every figure lwbench_plots can draw from the files, as <img> with inline SVG data; (html, notes)."""
+    """Every figure lwbench_plots can draw from the files, as <img> with inline PNG data
+    (lwbench_plots.common.png_bytes); (html, notes)."""
     _paths.ensure_plots_importable()
     try:
         from lwbench_plots import make_all
@@ -201,12 +208,12 @@ def _figures(results: Sequence[Results]) -> tuple[str, list[str]]:
     if not paths:
         return "", ["figures skipped: no result files on disk"]
     with tempfile.TemporaryDirectory(prefix="lwbench-report-") as tmp:
-        written = make_all(paths, tmp)
+        written = make_all(paths, tmp, dpi=REPORT_FIGURE_DPI, svg=False)
         parts = []
-        for svg in (p for p in written if p.suffix == ".svg"):
-            data = base64.b64encode(svg.read_bytes()).decode("ascii")
-            parts.append(f'<figure id="figure-{_esc(svg.stem)}"><img alt="{_esc(svg.stem)}" '
-                         f'src="data:image/svg+xml;base64,{data}"><figcaption>{_esc(svg.stem)}</figcaption></figure>')
+        for png in written:
+            data = base64.b64encode(png.read_bytes()).decode("ascii")
+            parts.append(f'<figure id="figure-{_esc(png.stem)}"><img alt="{_esc(png.stem)}" '
+                         f'src="data:image/png;base64,{data}"><figcaption>{_esc(png.stem)}</figcaption></figure>')
     return "\n".join(parts), []
 
 

@@ -347,3 +347,16 @@ def test_facets_split_pinning_and_stack_and_keep_a_target_apart():
     # one stack only: one row per pinning, no stack in the title
     assert [f.title for f in facets(records[2:])] == ["pinning same_core", "pinning separate_cores"]
     assert sum(len(f.records) for f in facets(records)) == len(records)
+
+
+def test_png_is_a_compressed_palette_image_and_svg_is_optional(synthetic_results_path, tmp_path):
+    from PIL import Image
+
+    from lwbench_plots.common import PNG_PALETTE_COLOURS, save_figure
+
+    fig = plot_seed(synthetic_results_path)
+    (png,) = save_figure(fig, tmp_path, "seed", dpi=80, svg=False)
+    with Image.open(png) as image:
+        assert image.mode == "P" and len(image.getcolors(PNG_PALETTE_COLOURS)) <= PNG_PALETTE_COLOURS
+        assert image.size == (round(fig.get_figwidth() * 80), round(fig.get_figheight() * 80))
+    assert not (tmp_path / "seed.svg").exists()

@@ -69,6 +69,11 @@ def test_report_renders_in_chromium_and_matches_the_file(tmp_path):
     assert "204 µs" in dom and "as reported, not measured" in dom  # the seed row, labelled
     assert "Our stack (new) against real lwIP" in dom
     assert dom.count('<figure id="figure-') >= 5  # figures inlined
+    # ... as compressed (palette) PNG: the SVGs made pages of 0.7-1.6 MB
+    assert text.count('src="data:image/png;base64,') == text.count('<figure id="figure-')
+    assert "data:image/svg" not in text
+    print(f"report page: {len(text.encode()):,} bytes")
+    assert len(text.encode()) < 750_000
     assert 'id="figure-seed_comparison"' in dom
 
 
