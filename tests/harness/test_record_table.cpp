@@ -89,20 +89,33 @@ TEST(RecordTable, CsvCarriesRunMetadataFullPrecisionAndLoss) {
 
 // Every newer record field has its column, with the record's value: a column that goes
 // missing or reads the wrong field fails here.
-TEST(RecordTable, CsvHasEveryNewerRecordField) {
+namespace {
+
+/// A record with every newer field set: batched, bimodal (repetitions and samples), rates,
+/// counted repetitions and their overhead, drops by reason.
+record record_with_newer_fields() {
     auto r = sample_record(3577.0);
     r.ops_per_sample = 64;
     r.modes = {{5400.0, 0.6}, {8500.0, 0.4}};
+    r.sample_modes = {{300.0, 0.7}, {900.0, 0.3}};
     r.offered_per_sec = 1000.5;
     r.delivered_per_sec = 750.25;
     r.counted_repetitions = 3;
     r.counter_overhead = 0.125;
     r.counts->dropped = 50;
     r.counts->dropped_by_reason = {{"recv_queue_full", 48}, {"rx_invalid", 2}};
+    return r;
+}
+
+}  // namespace
+
+TEST(RecordTable, CsvHasEveryNewerRecordField) {
+    const auto r = record_with_newer_fields();
     const auto row = first_row(format_csv({}, {r}));
     EXPECT_EQ(row.at("sample_basis"), "batch means (64 ops)");
     EXPECT_EQ(row.at("modes"), r.modes_text());
     EXPECT_EQ(row.at("modes"), "bimodal: 5.40 µs (60%) / 8.50 µs (40%)");
+    EXPECT_EQ(row.at("sample_modes"), "bimodal: 0.30 µs (70%) / 0.90 µs (30%)");
     EXPECT_EQ(row.at("offered_per_sec"), "1000.5");
     EXPECT_EQ(row.at("delivered_per_sec"), "750.25");
     EXPECT_EQ(row.at("counted_repetitions"), "3");
@@ -117,7 +130,8 @@ TEST(RecordTable, CsvHasEveryNewerRecordField) {
     const auto header = split(csv.substr(0, csv.find('\n')), ',');
     const auto has = [&](const std::string& key) { return std::find(header.begin(), header.end(), key) != header.end(); };
     EXPECT_EQ(first_row(csv).at("sample_basis"), "single operations");
-    for (const char* key : {"modes", "dropped_by_reason", "offered_per_sec", "delivered_per_sec", "counter_overhead"})
+    for (const char* key :
+         {"modes", "sample_modes", "dropped_by_reason", "offered_per_sec", "delivered_per_sec", "counter_overhead"})
         EXPECT_FALSE(has(key)) << key << " is empty in every row";
 }
 
@@ -149,17 +163,11 @@ TEST(RecordTable, RunFlagsComeFromTheDocumentAndAreRepeatedOnEveryRow) {
 }
 
 TEST(RecordTable, TableShowsTheNewerFieldsWithTheirTitles) {
-    auto r = sample_record(3577.0);
-    r.ops_per_sample = 8;
-    r.modes = {{5400.0, 0.6}, {8500.0, 0.4}};
-    r.delivered_per_sec = 750.0;
-    r.offered_per_sec = 1000.0;
-    r.counter_overhead = 0.04;
-    r.counts->dropped_by_reason = {{"recv_queue_full", 50}};
-    const auto table = format_table({r}, text_style::aligned);
-    for (const char* text : {"samples", "batch means (8 ops)", "modes", "bimodal: 5.40 µs (60%) / 8.50 µs (40%)",
-                             "offered/s", "1000", "delivered/s", "750", "ctr overhead", "4.0%", "dropped by",
-                             "recv_queue_full=50"})
+    const auto table = format_table({record_with_newer_fields()}, text_style::aligned);
+    for (const char* text : {"samples", "batch means (64 ops)", "modes", "bimodal: 5.40 µs (60%) / 8.50 µs (40%)",
+                             "sample modes", "bimodal: 0.30 µs (70%) / 0.90 µs (30%)", "offered/s", "1000",
+                             "delivered/s", "750", "ctr overhead", "12.5%", "dropped by",
+                             "recv_queue_full=48;rx_invalid=2"})
         EXPECT_NE(table.find(text), std::string::npos) << text << "\n" << table;
 }
 
