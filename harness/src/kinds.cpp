@@ -9,7 +9,9 @@ namespace {
 
 constexpr std::array k_scenarios = {scenario_kind::send_latency,     scenario_kind::recv_latency,
                                     scenario_kind::delivery_latency, scenario_kind::round_trip,
-                                    scenario_kind::throughput,       scenario_kind::primitive};
+                                    scenario_kind::throughput,       scenario_kind::primitive,
+                                    scenario_kind::bulk_tcp,         scenario_kind::request_response_tcp,
+                                    scenario_kind::connection_rate_tcp};
 constexpr std::array k_apis = {api_kind::raw, api_kind::netconn, api_kind::socket};
 constexpr std::array k_primitives = {primitive_kind::lock_unlock,     primitive_kind::mailbox_handoff,
                                      primitive_kind::semaphore_wake,  primitive_kind::thread_pingpong,
@@ -34,6 +36,9 @@ const char* to_string(scenario_kind k) noexcept {
         case scenario_kind::round_trip: return "round_trip";
         case scenario_kind::throughput: return "throughput";
         case scenario_kind::primitive: return "primitive";
+        case scenario_kind::bulk_tcp: return "bulk_tcp";
+        case scenario_kind::request_response_tcp: return "request_response_tcp";
+        case scenario_kind::connection_rate_tcp: return "connection_rate_tcp";
     }
     return "unknown";
 }

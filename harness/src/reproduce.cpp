@@ -45,7 +45,39 @@ constexpr int k_payload = 1458;
 /// The round trip's payload (issue 13's target: 64-byte socket ping-pong on one core).
 constexpr int k_round_trip_payload = 64;
 
-std::vector<point> our_points(sched_policy sched) {
+// ---- the TCP table's cells (both stacks, both modes, interleaved with the UDP ones) ----
+
+/// The TCP cells: bulk transfer with 64 KiB writes, 64-byte request/response and the
+/// connection rate (one 64-byte exchange per connection), same core, raw API (our
+/// stack's netconn/socket over TCP are not available yet: add their APIs here once
+/// they are).
+struct tcp_cell {
+    scenario_kind scenario;
+    int size;
+};
+constexpr std::array k_tcp_cells = {tcp_cell{scenario_kind::bulk_tcp, 65536},
+                                    tcp_cell{scenario_kind::request_response_tcp, 64},
+                                    tcp_cell{scenario_kind::connection_rate_tcp, 64}};
+constexpr std::array k_tcp_apis = {api_kind::raw};
+constexpr pinning k_tcp_pin = pinning::same_core;
+
+/// Operations per repetition of a TCP cell, from the run's UDP `ops`: a bulk
+/// repetition moves as many payload bytes as a 1458-byte UDP cell's (at least 16
+/// writes); a connection is about ten segments, so a connection-rate repetition has
+/// a tenth of the ops (at least 16); request/response has the UDP cells' ops.
+long tcp_ops(scenario_kind k, int size, long ops) {
+    switch (k) {
+        case scenario_kind::bulk_tcp: return std::max(16L, ops * k_payload / size);
+        case scenario_kind::connection_rate_tcp: return std::max(16L, ops / 10);
+        default: return ops;
+    }
+}
+
+rate_basis tcp_basis(scenario_kind k) {
+    return k == scenario_kind::bulk_tcp ? rate_basis::delivered : rate_basis::operations;
+}
+
+std::vector<point> our_points(sched_policy sched, long ops, long warmup) {
     std::vector<point> pts;
     for (auto pin : {pinning::same_core, pinning::separate_cores}) {
         for (auto api : {api_kind::socket, api_kind::netconn, api_kind::raw})
@@ -90,18 +122,38 @@ std::vector<point> our_points(sched_policy sched) {
         p.pin = pinning::same_core;
         pts.push_back(p);
     }
+    for (const auto& c : k_tcp_cells)
+        for (auto api : k_tcp_apis)
+            for (auto mode : {threading_mode::message_passing, threading_mode::core_locking}) {
+                point p;
+                p.scenario = c.scenario;
+                p.api = api;
+                p.cfg.mode = mode;
+                p.cfg.input = paired_input_mode(mode);
+                p.payload = static_cast<std::size_t>(c.size);
+                p.pin = k_tcp_pin;
+                p.ops = tcp_ops(c.scenario, c.size, ops);
+                p.warmup = tcp_ops(c.scenario, c.size, warmup);
+                pts.push_back(p);
+            }
     for (auto& p : pts) p.cfg.sched = sched;
     return pts;
 }
 
+/// One cell of the real-lwIP runners: a runner (= a threading mode) and a point.
 struct lwip_cell {
     std::string runner;  // lwip_runner_locking / lwip_runner_msgpassing
+    scenario_kind scenario = scenario_kind::send_latency;
     api_kind api;
     pinning pin;
+    int size = k_payload;
+    long ops = 0, warmup = 0;
     [[nodiscard]] std::string label() const {
-        return "real lwIP " + runner + " send_latency/" + to_string(api) + "/" + to_string(pin);
+        return "real lwIP " + runner + " " + to_string(scenario) + "/" + to_string(api) + "/" + std::to_string(size) +
+               "B/" + to_string(pin);
     }
 };
+
 
 /// What a child process printed and how it ended.
 struct child_output {
@@ -190,19 +242,21 @@ std::string tail_lines(const std::string& text, std::size_t lines) {
 /// runner's own stderr goes into `notes` and nullopt comes back.
 std::optional<external_point::visit> visit_lwip(const fs::path& exe, const lwip_cell& c, const reproduce_options& o,
                                                 bool counted, std::vector<std::string>& notes) {
+    // c.ops / c.warmup are set by reproduce() (the UDP cells take the run's).
     const std::vector<std::string> argv = {exe.string(),
-                                           "--scenario", "send_latency",
+                                           "--scenario", to_string(c.scenario),
                                            "--api", to_string(c.api),
-                                           "--size", std::to_string(k_payload),
+                                           "--size", std::to_string(c.size),
                                            "--pinning", to_string(c.pin),
                                            "--repetitions", counted ? "0" : "1",
                                            "--counted-repetitions", counted ? "1" : "0",
-                                           "--ops", std::to_string(o.ops),
-                                           "--warmup", std::to_string(o.warmup),
+                                           "--ops", std::to_string(c.ops),
+                                           "--warmup", std::to_string(c.warmup),
                                            "--emit-repetitions"};
     const child_output run = run_child(argv, o.cancel);
     if (run.cancelled) return std::nullopt;
-    const std::string name = exe.filename().string() + " " + to_string(c.api) + " " + to_string(c.pin);
+    const std::string name = exe.filename().string() + " " + to_string(c.scenario) + " " + to_string(c.api) + " " +
+                             to_string(c.pin);
     if (!WIFEXITED(run.status) || WEXITSTATUS(run.status) != 0) {
         const std::string how = WIFSIGNALED(run.status) ? "was killed by signal " + std::to_string(WTERMSIG(run.status))
                                                         : "exited with status " + std::to_string(WEXITSTATUS(run.status));
@@ -303,6 +357,92 @@ std::string fmt_target(const std::string& what, double ratio_value, bool met) {
     return "target " + what + ": " + b + " — " + (met ? "met" : "MISSED");
 }
 
+/// A TCP cell's record: `stack_prefix` "lwbench" or "lwip" (any version).
+const record* find_tcp(const std::vector<record>& recs, const std::string& stack_prefix, scenario_kind k,
+                       const std::string& api, const std::string& mode) {
+    for (const auto& r : recs)
+        if (r.stack.rfind(stack_prefix, 0) == 0 && r.scenario == to_string(k) && r.api == api &&
+            r.threading_mode == mode && r.pinning == to_string(k_tcp_pin))
+            for (const auto& c : k_tcp_cells)
+                if (c.scenario == k && r.payload_bytes == c.size) return &r;
+    return nullptr;
+}
+
+/// The figure a TCP cell shows: delivered MB/s (bulk), p50 µs (request/response),
+/// connections/s (connection rate), each with its repetitions' spread.
+std::string tcp_figure(const record* r, scenario_kind k) {
+    if (!r) return "–";
+    char b[96];
+    const double spread = r->spread.rel_mad * 100;
+    switch (k) {
+        case scenario_kind::bulk_tcp: std::snprintf(b, sizeof b, "%.0f MB/s", r->bytes_per_sec / 1e6); break;
+        case scenario_kind::request_response_tcp: return cell(r);
+        default: std::snprintf(b, sizeof b, "%.0f /s", r->ops_per_sec); break;
+    }
+    std::string out = b;
+    std::snprintf(b, sizeof b, " (±%.0f%%)", spread);
+    out += b;
+    if (r->errors > 0) out += " [" + std::to_string(r->errors) + " errors]";
+    return out;
+}
+
+/// Ours / lwIP's figure of a column, oriented so that > 1 means ours is better.
+std::string tcp_ratio(const record* ours, const record* lw, scenario_kind k) {
+    if (!ours || !lw) return "–";
+    switch (k) {
+        case scenario_kind::bulk_tcp: return ratio(ours->bytes_per_sec, lw->bytes_per_sec);
+        case scenario_kind::request_response_tcp: return ratio(lw->latency.p50, ours->latency.p50);
+        default: return ratio(ours->ops_per_sec, lw->ops_per_sec);
+    }
+}
+
+/// The TCP table (after the seed table): ours and real lwIP, both modes.
+void tcp_report(std::ostringstream& os, const std::vector<record>& recs) {
+    bool any = false;
+    for (const auto& c : k_tcp_cells)
+        for (const char* mode : {"message_passing", "core_locking"})
+            any = any || find_tcp(recs, "lwbench", c.scenario, "raw", mode) || find_tcp(recs, "lwip", c.scenario, "raw", mode);
+    if (!any) return;
+    os << "\n## TCP: our stack and real lwIP, both modes\n\n"
+       << "One connection over each stack's zero-copy loopback, same core, Nagle off, no-copy writes, every "
+          "received byte checked. Bulk: 64 KiB writes, delivered MB/s (the clock stops when the receiver has every "
+          "byte). Request/response: 64 bytes each way, p50 of single transactions. Connection rate: connect + accept "
+          "+ one 64-byte exchange + close, per second. ± is the spread of the repetitions. netconn and socket over "
+          "TCP: not available in our stack yet (needs TCP sockets), so the table compares the raw API, entered the "
+          "mode's way (core lock, or a message to the tcpip thread).\n\n"
+       << "| TCP, raw API | bulk 64 KiB MP | bulk 64 KiB CL | req/resp 64 B MP | req/resp 64 B CL | connections MP | "
+          "connections CL |\n| --- | --- | --- | --- | --- | --- | --- |\n";
+    std::vector<std::string> stacks = {"lwbench"};
+    for (const auto& r : recs)
+        if (r.stack.rfind("lwip", 0) == 0 && is_tcp(*parse_scenario_kind(r.scenario)) &&
+            std::find(stacks.begin(), stacks.end(), r.stack) == stacks.end())
+            stacks.push_back(r.stack);
+    for (const auto& st : stacks) {
+        os << "| " << st;
+        for (const auto& c : k_tcp_cells)
+            for (const char* mode : {"message_passing", "core_locking"})
+                os << " | " << tcp_figure(find_tcp(recs, st, c.scenario, "raw", mode), c.scenario);
+        os << " |\n";
+    }
+    if (stacks.size() > 1) {
+        os << "| lwbench / real lwIP (> 1: ours better)";
+        for (const auto& c : k_tcp_cells)
+            for (const char* mode : {"message_passing", "core_locking"})
+                os << " | "
+                   << tcp_ratio(find_tcp(recs, "lwbench", c.scenario, "raw", mode),
+                                find_tcp(recs, "lwip", c.scenario, "raw", mode), c.scenario);
+        os << " |\n";
+    }
+    os << "\n| context switches per op (MP / CL) | bulk | req/resp | connections |\n| --- | --- | --- | --- |\n";
+    for (const auto& st : stacks) {
+        os << "| " << st;
+        for (const auto& c : k_tcp_cells)
+            os << " | " << cs(find_tcp(recs, st, c.scenario, "raw", "message_passing")) << " / "
+               << cs(find_tcp(recs, st, c.scenario, "raw", "core_locking"));
+        os << " |\n";
+    }
+}
+
 }  // namespace
 
 std::string seed_report(const std::vector<record>& recs, const std::vector<std::string>& notes) {
@@ -384,6 +524,7 @@ std::string seed_report(const std::vector<record>& recs, const std::vector<std::
         row("lwbench socket API, message passing", rt_mp);
         row("lwbench socket API, core locking", rt_cl);
     }
+    tcp_report(os, recs);
     os << "\nContext switches per call come from separate *counted* repetitions (perf counters open on every "
           "thread), interleaved with the timed ones; the counters' overhead column is how much slower the counted "
           "repetitions' median was than the timed ones' (the observer's cost, measured in this run).\n";
@@ -396,7 +537,7 @@ std::string seed_report(const std::vector<record>& recs, const std::vector<std::
 
 reproduce_result reproduce(const reproduce_options& o) {
     reproduce_result res;
-    const auto points = our_points(o.sched);
+    const auto points = our_points(o.sched, o.ops, o.warmup);
     res.notes.push_back(o.sched == sched_policy::fifo
                             ? "scheduling: SCHED_FIFO, tcpip thread at priority " + std::to_string(k_fifo_tcpip_priority) +
                                   ", application threads at " + std::to_string(k_fifo_app_priority) + " (--sched fifo)"
@@ -413,8 +554,18 @@ reproduce_result reproduce(const reproduce_options& o) {
             for (auto pin : {pinning::same_core, pinning::separate_cores})
                 for (auto api : {api_kind::socket, api_kind::netconn, api_kind::raw})
                     for (const char* runner : {"lwip_runner_msgpassing", "lwip_runner_locking"}) {
-                        const lwip_cell cell{runner, api, pin};
+                        const lwip_cell cell{runner, scenario_kind::send_latency, api, pin, k_payload, o.ops, o.warmup};
                         external.push_back({cell.label(), rate_basis::operations, static_cast<double>(k_payload),
+                                            [&o, &res, exe = dir / runner, cell](bool counted) {
+                                                return visit_lwip(exe, cell, o, counted, res.notes);
+                                            }});
+                    }
+            for (const auto& c : k_tcp_cells)
+                for (auto api : k_tcp_apis)
+                    for (const char* runner : {"lwip_runner_msgpassing", "lwip_runner_locking"}) {
+                        const lwip_cell cell{runner, c.scenario, api, k_tcp_pin, c.size,
+                                             tcp_ops(c.scenario, c.size, o.ops), tcp_ops(c.scenario, c.size, o.warmup)};
+                        external.push_back({cell.label(), tcp_basis(c.scenario), static_cast<double>(c.size),
                                             [&o, &res, exe = dir / runner, cell](bool counted) {
                                                 return visit_lwip(exe, cell, o, counted, res.notes);
                                             }});
@@ -498,6 +649,23 @@ reproduce_result reproduce(const reproduce_options& o) {
                       "(%s, %s) — target <= %.0f%%: %s",
                       clock_pair_ns, share * 100, worst->label().c_str(), worst->sample_basis().c_str(),
                       k_overhead_target * 100, share <= k_overhead_target ? "met" : "MISSED");
+        res.notes.emplace_back(b);
+    }
+    // TCP targets: bulk throughput with 64 KiB writes, same core, ours against real lwIP.
+    for (const auto& [mode, want] : {std::pair{"core_locking", 2.0}, std::pair{"message_passing", 1.0}}) {
+        const record* ours_r = find_tcp(res.records, "lwbench", scenario_kind::bulk_tcp, "raw", mode);
+        const record* lw = find_tcp(res.records, "lwip", scenario_kind::bulk_tcp, "raw", mode);
+        char b[240];
+        if (!ours_r || !lw || lw->bytes_per_sec <= 0) {
+            std::snprintf(b, sizeof b,
+                          "target TCP bulk throughput (64 KiB writes, same core, %s) >= %.0fx real lwIP: not evaluated "
+                          "(%s)",
+                          mode, want, ours_r ? "no real-lwIP cell" : "no lwbench cell");
+        } else {
+            const double r = ours_r->bytes_per_sec / lw->bytes_per_sec;
+            std::snprintf(b, sizeof b, "target TCP bulk throughput (64 KiB writes, same core, %s) >= %.0fx real lwIP: "
+                          "%.2fx — %s", mode, want, r, r >= want ? "met" : "MISSED");
+        }
         res.notes.emplace_back(b);
     }
     res.report = seed_report(res.records, res.notes);

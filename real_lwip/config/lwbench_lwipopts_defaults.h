@@ -7,12 +7,12 @@
 #ifndef LWBENCH_LWIPOPTS_DEFAULTS_H
 #define LWBENCH_LWIPOPTS_DEFAULTS_H
 
-/* Protocols: IPv4 + UDP (+ ICMP, which udp_input uses for port-unreachable).
- * TCP, ARP/Ethernet, IPv6, DHCP, DNS, IGMP are not exercised: off. */
+/* Protocols: IPv4 + UDP + TCP (+ ICMP, which udp_input uses for
+ * port-unreachable). ARP/Ethernet, IPv6, DHCP, DNS, IGMP are not exercised: off. */
 #define LWIP_IPV4                       1
 #define LWIP_IPV6                       0
 #define LWIP_UDP                        1
-#define LWIP_TCP                        0
+#define LWIP_TCP                        1
 #define LWIP_ICMP                       1
 #define LWIP_RAW                        0
 #define LWIP_ARP                        0
@@ -50,6 +50,32 @@
 #define MEMP_NUM_REASSDATA              16
 #define MEMP_NUM_FRAG_PBUF              64
 #define SYS_LIGHTWEIGHT_PROT            1
+
+/* TCP (the TCP scenarios: bulk_tcp, request_response_tcp, connection_rate_tcp).
+ * Sized like lwbench's own stack (stack/include/lwbench/tcp.hpp, tcp_config) so
+ * both move the same segments: MSS 1460 (1500-byte MTU), a 64 KB - 1 receive
+ * window and send buffer (the largest without window scaling, which lwbench's
+ * stack does not implement either). The send queue may hold 512 pbufs (lwIP's
+ * default formula allows 4 * SND_BUF / MSS = 180, which 64-byte no-copy writes,
+ * two pbufs each, exhaust long before the buffer: the writer would then wait
+ * for ACKs with a half-empty buffer); MEMP_NUM_TCP_SEG covers that queue.
+ * 64 pcbs, as lwbench's tcp_config::max_pcbs: the connection-rate scenario
+ * leaves one TIME_WAIT pcb per connection, and tcp_alloc() recycles the oldest
+ * when the pool is empty, as lwbench's tcp_new does. Timers stay lwIP's
+ * (TCP_TMR_INTERVAL 250 ms: delayed ACKs go out at the latest on the next fast
+ * timer; every second full segment is acknowledged at once). Keepalive off. */
+#define TCP_MSS                         1460
+#define TCP_WND                         0xffff
+#define TCP_SND_BUF                     0xffff
+#define TCP_SND_QUEUELEN                512
+#define MEMP_NUM_TCP_SEG                512
+#define MEMP_NUM_TCP_PCB                64
+#define MEMP_NUM_TCP_PCB_LISTEN         4
+#define TCP_LISTEN_BACKLOG              1
+#define TCP_QUEUE_OOSEQ                 1
+#define LWIP_TCP_KEEPALIVE              0
+#define DEFAULT_TCP_RECVMBOX_SIZE       128
+#define DEFAULT_ACCEPTMBOX_SIZE         16
 
 /* Threads and mailboxes (the unix port ignores the sizes: its sys_mbox holds
  * 128 entries; they must only be non-zero). */

@@ -26,54 +26,49 @@ sockaddr_in to_sockaddr(const ip_addr_t& ip, u16_t port) {
     return sa;
 }
 
-namespace {
-
-#if !LWIP_TCPIP_CORE_LOCKING
-struct raw_send_call {
-    tcpip_api_call_data base;  // first member: lwIP passes &base back
-    udp_pcb* pcb;
-    const ip_addr_t* dst;
-    u16_t port;
-    void* payload;
-    u16_t len;
-};
-
-err_t raw_send_in_core(tcpip_api_call_data* call) {
-    auto* c = reinterpret_cast<raw_send_call*>(call);
-    pbuf* p = pbuf_alloc(PBUF_TRANSPORT, c->len, PBUF_REF);
-    if (p == nullptr) return ERR_MEM;
-    p->payload = c->payload;
-    const err_t err = udp_sendto(c->pcb, p, c->dst, c->port);
-    pbuf_free(p);
+err_t core_api(err_t (*fn)(void*), void* arg) {
+#if LWIP_TCPIP_CORE_LOCKING
+    LOCK_TCPIP_CORE();
+    const err_t err = fn(arg);
+    UNLOCK_TCPIP_CORE();
     return err;
-}
+#else
+    struct call_data {
+        tcpip_api_call_data base;  // first member: lwIP passes &base back
+        err_t (*fn)(void*);
+        void* arg;
+    } call{};
+    call.fn = fn;
+    call.arg = arg;
+    return tcpip_api_call(
+        [](tcpip_api_call_data* c) {
+            auto* d = reinterpret_cast<call_data*>(c);
+            return d->fn(d->arg);
+        },
+        &call.base);
 #endif
-
-
-}  // namespace
+}
 
 /// Raw send of `len` bytes at `payload` from `pcb`, from an application thread.
 bool raw_send(udp_pcb* pcb, const ip_addr_t* dst, u16_t port, void* payload, u16_t len) {
-#if LWIP_TCPIP_CORE_LOCKING
-    LOCK_TCPIP_CORE();
-    pbuf* p = pbuf_alloc(PBUF_TRANSPORT, len, PBUF_REF);
-    err_t err = ERR_MEM;
-    if (p != nullptr) {
-        p->payload = payload;
-        err = udp_sendto(pcb, p, dst, port);
-        pbuf_free(p);
-    }
-    UNLOCK_TCPIP_CORE();
-    return err == ERR_OK;
-#else
-    raw_send_call call{};
-    call.pcb = pcb;
-    call.dst = dst;
-    call.port = port;
-    call.payload = payload;
-    call.len = len;
-    return tcpip_api_call(raw_send_in_core, &call.base) == ERR_OK;
-#endif
+    struct send_data {
+        udp_pcb* pcb;
+        const ip_addr_t* dst;
+        u16_t port;
+        void* payload;
+        u16_t len;
+    } data{pcb, dst, port, payload, len};
+    return core_api(
+               [](void* arg) {
+                   auto* d = static_cast<send_data*>(arg);
+                   pbuf* p = pbuf_alloc(PBUF_TRANSPORT, d->len, PBUF_REF);
+                   if (p == nullptr) return static_cast<err_t>(ERR_MEM);
+                   p->payload = d->payload;
+                   const err_t err = udp_sendto(d->pcb, p, d->dst, d->port);
+                   pbuf_free(p);
+                   return err;
+               },
+               &data) == ERR_OK;
 }
 
 

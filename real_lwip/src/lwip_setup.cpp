@@ -3,6 +3,10 @@
 // thread, the path check, and the record identity with the lwIP options.
 #include "runner.hpp"
 
+#if LWIP_TCP
+#include <lwip/priv/tcp_priv.h>  // TCP_TMR_INTERVAL, for the record's lwip_options
+#endif
+
 #if LWIP_TCPIP_CORE_LOCKING
 // The zero-copy netif delivers from the core-unlock hook; a port whose
 // sys_arch.h redefines UNLOCK_TCPIP_CORE would bypass it and self-deadlock.
@@ -159,6 +163,17 @@ json lwip_options_json(const std::string& variant) {
         {"LWIP_SOCKET_SELECT", LWIP_SOCKET_SELECT},
         {"LWIP_SOCKET_POLL", LWIP_SOCKET_POLL},
         {"LWIP_STATS", LWIP_STATS},
+#if LWIP_TCP
+        {"TCP", {{"TCP_MSS", TCP_MSS},
+                 {"TCP_WND", TCP_WND},
+                 {"TCP_SND_BUF", TCP_SND_BUF},
+                 {"TCP_SND_QUEUELEN", TCP_SND_QUEUELEN},
+                 {"MEMP_NUM_TCP_PCB", MEMP_NUM_TCP_PCB},
+                 {"MEMP_NUM_TCP_SEG", MEMP_NUM_TCP_SEG},
+                 {"TCP_TMR_INTERVAL", TCP_TMR_INTERVAL}}},
+#else
+        {"TCP", nullptr},
+#endif
         {"lwipopts", LWBENCH_LWIPOPTS_ORIGIN},
         {"source", LWBENCH_LWIP_SOURCE},
     };

@@ -29,9 +29,13 @@ int main(int argc, char** argv) {
     CLI::App app{"Measures real lwIP " + k_version + " (" +
                  (LWIP_TCPIP_CORE_LOCKING ? std::string("core locking") : std::string("message passing")) +
                  ") with lwbench's scenarios; prints one JSON object on stdout."};
-    app.add_option("--scenario", opt.scenarios, "send_latency | round_trip | throughput (comma list)")->delimiter(',');
+    app.add_option("--scenario", opt.scenarios,
+                   "send_latency | round_trip | throughput | bulk_tcp | request_response_tcp | connection_rate_tcp "
+                   "(comma list)")
+        ->delimiter(',');
     app.add_option("--api", opt.apis, "socket | netconn | raw (comma list)")->delimiter(',');
-    app.add_option("--size", opt.sizes, "UDP payload bytes (comma list)")->delimiter(',');
+    app.add_option("--size", opt.sizes, "UDP payload bytes, or TCP bytes per write / request (comma list)")
+        ->delimiter(',');
     app.add_option("--threads", opt.threads, "sender threads, throughput only (comma list)")->delimiter(',');
     app.add_option("--pinning", opt.pinnings, "none | same_core | separate_cores (comma list)")->delimiter(',');
     app.add_option("--variant", opt.variants, "zero_copy | stock_loopif (comma list)")->delimiter(',');
@@ -51,17 +55,30 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1u, 86400u));
     try {
         app.parse(argc, argv);
-        if (!all_in(opt.scenarios, {"send_latency", "round_trip", "throughput"}))
-            throw CLI::ValidationError("--scenario", "must be send_latency, round_trip or throughput");
+        if (!all_in(opt.scenarios, {"send_latency", "round_trip", "throughput", "bulk_tcp", "request_response_tcp",
+                                    "connection_rate_tcp"}))
+            throw CLI::ValidationError("--scenario",
+                                       "must be send_latency, round_trip, throughput, bulk_tcp, request_response_tcp "
+                                       "or connection_rate_tcp");
         if (!all_in(opt.apis, {"socket", "netconn", "raw"}))
             throw CLI::ValidationError("--api", "must be socket, netconn or raw");
         if (!all_in(opt.pinnings, {"none", "same_core", "separate_cores"}))
             throw CLI::ValidationError("--pinning", "must be none, same_core or separate_cores");
         if (!all_in(opt.variants, {"zero_copy", "stock_loopif"}))
             throw CLI::ValidationError("--variant", "must be zero_copy or stock_loopif");
+        const bool only_tcp = std::all_of(opt.scenarios.begin(), opt.scenarios.end(),
+                                          [](const std::string& s) { return hx::is_tcp(*hx::parse_scenario_kind(s)); });
+        const int max_size = only_tcp ? k_max_tcp_write : k_max_payload;
         for (int s : opt.sizes)
-            if (s < 1 || s > k_max_payload)
-                throw CLI::ValidationError("--size", "must be 1.." + std::to_string(k_max_payload));
+            if (s < 1 || s > max_size)
+                throw CLI::ValidationError("--size", "must be 1.." + std::to_string(max_size) +
+                                                         " (UDP payload; TCP writes may be up to " +
+                                                         std::to_string(k_max_tcp_write) + ")");
+        for (const auto& s : opt.scenarios)
+            if (s == "connection_rate_tcp" || s == "request_response_tcp")
+                for (int size : opt.sizes)
+                    if (size > 0xffff)
+                        throw CLI::ValidationError("--size", s + " takes at most 65535 bytes per request");
         for (int t : opt.threads)
             if (t < 1 || t > 64) throw CLI::ValidationError("--threads", "must be 1..64");
         // --threads applies to throughput only; other scenarios always run one

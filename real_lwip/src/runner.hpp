@@ -6,6 +6,8 @@
 //   endpoints.cpp    addresses and the application endpoints (one sender per API);
 //   scenarios.cpp    send_latency, round_trip, throughput, timed with lwbench's
 //                    measurement core;
+//   tcp_scenarios.cpp bulk_tcp, request_response_tcp, connection_rate_tcp (raw,
+//                    netconn, socket), timed the same way;
 //   main.cpp         the command line and the JSON output.
 //
 // lwip_runner_locking is lwIP with LWIP_TCPIP_CORE_LOCKING=1 and
@@ -97,7 +99,8 @@ inline const std::string k_stack = "lwip-" + k_version;
 inline constexpr u16_t k_sink_port = 9;
 inline constexpr u16_t k_ping_port = 7001;
 inline constexpr u16_t k_pong_port = 7002;
-inline constexpr int k_max_payload = 65507;
+inline constexpr int k_max_payload = 65507;      ///< UDP scenarios
+inline constexpr int k_max_tcp_write = 65536;    ///< TCP scenarios (--size of one write)
 
 // ---------------------------------------------------------------------------
 // Options
@@ -179,6 +182,10 @@ struct addrs {
 };
 addrs addrs_for(const std::string& variant);
 sockaddr_in to_sockaddr(const ip_addr_t& ip, u16_t port);
+/// Runs fn(arg) in core context from an application thread the way lwIP's raw API
+/// users must, and times with it: under LOCK_TCPIP_CORE() in the locking build,
+/// through tcpip_api_call() (posted to the tcpip thread, the caller waits) otherwise.
+err_t core_api(err_t (*fn)(void*), void* arg);
 /// Raw send of `len` bytes at `payload` from `pcb`, from an application thread.
 bool raw_send(udp_pcb* pcb, const ip_addr_t* dst, u16_t port, void* payload, u16_t len);
 
@@ -218,6 +225,10 @@ struct scenario_result {
     hx::record rec;
     std::vector<hx::repetition> reps;  ///< every repetition, for --emit-repetitions
 };
+
+/// Measures one point of a TCP scenario kind (tcp_scenarios.cpp) into res; `payload`
+/// holds k_max_tcp_write bytes that never change.
+void run_tcp_point(const point& pt, const options& opt, const std::uint8_t* payload, scenario_result& res);
 
 /// Measures scenario points on the running lwIP (start_lwip first), one at a time.
 class point_runner {

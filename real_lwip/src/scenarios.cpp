@@ -38,8 +38,7 @@ void finish(scenario_result& res, double payload_bytes, hx::rate_basis basis) {
 class point_runner::impl {
 public:
     explicit impl(options opt) : _opt(std::move(opt)) {
-        _payload.assign(k_max_payload, 0);
-        _pong.assign(k_max_payload, 0);
+        _payload.assign(std::max(k_max_payload, k_max_tcp_write), 0);
         for (std::size_t i = 0; i < _payload.size(); ++i) _payload[i] = static_cast<std::uint8_t>(i * 131u + 7u);
         _pong = _payload;
     }
@@ -59,6 +58,9 @@ public:
             case hx::scenario_kind::send_latency: send_latency(pt, res); break;
             case hx::scenario_kind::round_trip: round_trip(pt, res); break;
             case hx::scenario_kind::throughput: throughput(pt, res); break;
+            case hx::scenario_kind::bulk_tcp:
+            case hx::scenario_kind::request_response_tcp:
+            case hx::scenario_kind::connection_rate_tcp: run_tcp_point(pt, _opt, _payload.data(), res); break;
             default: fail(std::string("scenario ") + hx::to_string(pt.scenario) + " is not measured for real lwIP");
         }
         pin_or_fail(-1);

@@ -37,6 +37,17 @@
  * by lwIP's input path (or here, if the queue is full or tcpip_input() fails:
  * the packet is dropped and counted, as a NIC would).
  *
+ * TCP is the one exception to sharing the whole chain: lwIP's tcp_input()
+ * rewrites the received TCP header in place (byte order) and moves the first
+ * pbuf's payload pointer, while the sender keeps the very same segment for
+ * retransmission and reads its header (seqno) to match ACKs — a shared header
+ * would leave every sent segment unacknowledged for ever. So a TCP packet's
+ * first pbuf (IP + TCP header; with the data too when the segment was
+ * written with copy, as lwip_send does) is copied into a PBUF_RAM of its own
+ * and the rest of the chain (no-copy data: tcp_write without
+ * TCP_WRITE_FLAG_COPY, netconn NETCONN_NOCOPY) is still referenced.
+ * lwbench_zc_loopif_tcp_copied_bytes() counts what that copied.
+ *
  * Zero copy has one caveat lwIP documents for queueing drivers: a PBUF_REF
  * pbuf points at the sender's memory, which must stay unchanged until the
  * receiver is done. The runner's payload buffers are never written after
@@ -53,6 +64,8 @@
 #include <string.h>
 
 #include "lwip/ip.h"
+#include "lwip/prot/ip.h"
+#include "lwip/prot/ip4.h"
 #include "lwip/ip4_addr.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
@@ -76,7 +89,34 @@ static unsigned long zc_dropped;
  * read by the runner to prove its traffic took this path. */
 static unsigned long zc_outputs;
 
+/* Bytes copied for TCP packets' private first pbufs (see the file comment);
+ * core context only. */
+static unsigned long zc_tcp_copied_bytes;
+
 static void zc_count_drop(void) { __atomic_fetch_add(&zc_dropped, 1ul, __ATOMIC_RELAXED); }
+
+/* The packet the peer receives: p itself with one more reference, or for TCP
+ * a private copy of p's first pbuf chained to (a reference on) the rest. NULL
+ * when no memory for the copy. Core context. */
+static struct pbuf *zc_peer_packet(struct pbuf *p) {
+#if LWIP_TCP
+  if (p->len >= IP_HLEN && IPH_PROTO((const struct ip_hdr *)p->payload) == IP_PROTO_TCP) {
+    struct pbuf *head = pbuf_alloc(PBUF_RAW, p->len, PBUF_RAM);
+    if (head == NULL) {
+      return NULL;
+    }
+    memcpy(head->payload, p->payload, p->len);
+    __atomic_store_n(&zc_tcp_copied_bytes, __atomic_load_n(&zc_tcp_copied_bytes, __ATOMIC_RELAXED) + p->len,
+                     __ATOMIC_RELAXED);
+    if (p->next != NULL) {
+      pbuf_chain(head, p->next); /* references the no-copy rest */
+    }
+    return head;
+  }
+#endif
+  pbuf_ref(p);
+  return p;
+}
 
 #if LWIP_TCPIP_CORE_LOCKING_INPUT
 /* Packets output while the core was locked; protected by the core lock. */
@@ -138,7 +178,11 @@ static err_t zc_output(struct netif *netif, struct pbuf *p, const ip4_addr_t *ip
   struct netif *peer = (netif == &zc_ends[0]) ? &zc_ends[1] : &zc_ends[0];
   LWIP_UNUSED_ARG(ipaddr);
   __atomic_store_n(&zc_outputs, __atomic_load_n(&zc_outputs, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
-  pbuf_ref(p);
+  p = zc_peer_packet(p);
+  if (p == NULL) {
+    zc_count_drop();
+    return ERR_OK;
+  }
 #if LWIP_TCPIP_CORE_LOCKING_INPUT
   if (zc_queue_count == ZC_QUEUE_LEN) {
     pbuf_free(p);
@@ -200,3 +244,7 @@ int lwbench_zc_loopif_add(void) {
 unsigned long lwbench_zc_loopif_outputs(void) { return __atomic_load_n(&zc_outputs, __ATOMIC_RELAXED); }
 
 unsigned long lwbench_zc_loopif_dropped(void) { return __atomic_load_n(&zc_dropped, __ATOMIC_RELAXED); }
+
+unsigned long lwbench_zc_loopif_tcp_copied_bytes(void) {
+  return __atomic_load_n(&zc_tcp_copied_bytes, __ATOMIC_RELAXED);
+}

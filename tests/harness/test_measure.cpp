@@ -12,6 +12,7 @@
 
 #include "lwbench/harness/aggregate.hpp"
 #include "lwbench/harness/pinning.hpp"
+#include "lwbench/harness/stream_check.hpp"
 #include "lwbench/harness/timing.hpp"
 
 using namespace lwbench::harness;
@@ -88,6 +89,37 @@ TEST(TimedRepetition, OpensNoCountersCountedOneDoes) {
     EXPECT_TRUE(counted.counted);
     EXPECT_FALSE(counted.counters.empty());  // every event, available or with its reason
     EXPECT_EQ(timed.samples_ns.size(), 10u);
+}
+
+TEST(StreamRepetition, TheClockRunsUntilTheStreamDrained) {
+    // The "receiver" has the bytes only some time after the last op: wall covers it.
+    const std::int64_t ready_at_ns = now_ns() + 3'000'000;
+    const auto rep = time_stream_repetition(5, 1, false, false, nullptr, [] { return true; },
+                                            [&] { return now_ns() >= ready_at_ns; });
+    EXPECT_EQ(rep.ops, 5);
+    EXPECT_EQ(rep.errors, 0);
+    EXPECT_GE(rep.wall_ns, 2'000'000.0);
+    // A stream that never drains is one error, after the bounded wait.
+    const auto stuck = time_stream_repetition(5, 1, false, false, nullptr, [] { return true; }, [] { return false; },
+                                              std::chrono::milliseconds(1));
+    EXPECT_EQ(stuck.errors, 1);
+}
+
+TEST(StreamCheck, CountsBytesAcrossPeriodsAndFlagsEveryWrongChunk) {
+    const std::uint8_t pattern[5] = {1, 2, 3, 4, 5};
+    stream_check check(pattern, sizeof pattern);
+    const std::uint8_t a[] = {1, 2, 3}, b[] = {4, 5, 1, 2, 3, 4, 5, 1}, c[] = {2};
+    EXPECT_TRUE(check.feed(a, sizeof a));
+    EXPECT_TRUE(check.feed(b, sizeof b));  // across two period boundaries
+    EXPECT_TRUE(check.feed(c, sizeof c));
+    EXPECT_EQ(check.bytes(), 12u);
+    EXPECT_EQ(check.mismatches(), 0u);
+    const std::uint8_t skipped[] = {4, 5};  // byte 3 of the pattern was lost
+    EXPECT_FALSE(check.feed(skipped, sizeof skipped));
+    const std::uint8_t dup[] = {4};
+    EXPECT_FALSE(check.feed(dup, sizeof dup));
+    EXPECT_EQ(check.mismatches(), 2u);
+    EXPECT_EQ(check.bytes(), 15u);
 }
 
 TEST(BoundedWait, ReturnsOnReadyTimeoutAndCancel) {

@@ -163,6 +163,13 @@ def test_reproduce_seed_table_small():
         ("socket", "message_passing", "same_core"), ("socket", "core_locking", "same_core"),
         ("raw", "core_locking", "separate_cores")}
     assert any("target core-locked socket sendto" in n for n in res.notes)
+    # The TCP table after the seed table; without real lwIP its target is not evaluated (never "met").
+    assert res.report.index("## TCP: our stack and real lwIP") > res.report.index("1458-byte UDP send")
+    assert {(r.scenario, r.threading_mode) for r in res.records if r.scenario.endswith("_tcp")} == {
+        (k, m) for k in ("bulk_tcp", "request_response_tcp", "connection_rate_tcp")
+        for m in ("message_passing", "core_locking")}
+    tcp_targets = [n for n in res.notes if n.startswith("target TCP bulk throughput")]
+    assert len(tcp_targets) == 2 and all("not evaluated" in n for n in tcp_targets)
 
 
 def _ranges(cpus) -> str:

@@ -218,7 +218,8 @@ def test_markdown_format_is_a_table(tmp_path):
 def test_list_formats(fmt):
     r = lwbench("list", "--format", fmt)
     assert r.returncode == 0, r.stderr
-    kinds = ("send_latency", "recv_latency", "delivery_latency", "round_trip", "throughput", "primitive")
+    kinds = ("send_latency", "recv_latency", "delivery_latency", "round_trip", "throughput", "primitive", "bulk_tcp",
+             "request_response_tcp", "connection_rate_tcp")
     if fmt == "json":
         doc = json.loads(r.stdout)
         assert [s["name"] for s in doc["scenarios"]] == list(kinds)
@@ -244,7 +245,43 @@ def test_reproduce_formats_json(tmp_path):
     (clock_note,) = [n for n in doc["notes"] if n.startswith("clock overhead: one timestamp pair costs ")]
     assert re.search(r"at most \d+\.\d\d% \(.+\) — target <= 5%: (met|MISSED)$", clock_note), clock_note
     assert "wrote" in r.stderr and "wrote" not in r.stdout
-    assert len(list(tmp_path.glob("*_reproduce.md"))) == 1
+    (report,) = tmp_path.glob("*_reproduce.md")
+    # The TCP table follows the seed table, with our cells in both modes.
+    text = report.read_text()
+    assert text.index("## TCP: our stack and real lwIP") > text.index("## 1458-byte UDP send")
+    tcp = {(rec["scenario"], rec["threading_mode"]) for rec in doc["records"]
+           if rec["scenario"].endswith("_tcp") and rec["stack"] == "lwbench"}
+    assert tcp == {(k, m) for k in ("bulk_tcp", "request_response_tcp", "connection_rate_tcp")
+                   for m in ("message_passing", "core_locking")}
+
+
+# ---- TCP scenario kinds (our stack: raw API) ------------------------------------------------
+
+
+def test_tcp_kinds_deliver_every_byte_and_count_every_op(tmp_path):
+    r = lwbench("run", "--scenario", "bulk_tcp,request_response_tcp,connection_rate_tcp", "--api", "raw",
+                "--size", "64,1458", "--pinning", "same_core", *TINY, "--format", "json", "--no-save", timeout=300)
+    assert r.returncode == 0, r.stderr
+    recs = json.loads(r.stdout)["records"]
+    assert len(recs) == 3 * 2 * 2  # kinds x sizes x modes
+    for rec in recs:
+        where = f"{rec['scenario']}/{rec['threading_mode']}/{rec['payload_bytes']}"
+        assert rec["errors"] == 0, where  # every received byte matched the pattern
+        counts = rec["stack_counts"]
+        visits = rec["repetitions"] + rec["counted_repetitions"]
+        assert counts["sent"] == 200 * visits and counts["received"] == counts["sent"], (where, counts)
+        assert counts["dropped"] == 0, (where, counts)
+        assert rec["ops_per_sec"] > 0 and rec["latency_ns"]["p50"] > 0, where
+        if rec["scenario"] == "bulk_tcp":
+            # delivered bytes/s is delivered writes/s x write size
+            assert rec["bytes_per_sec"] == pytest.approx(rec["ops_per_sec"] * rec["payload_bytes"]), where
+            assert counts["payload_copies_per_op"] == 0, where  # no-copy writes, zero-copy loopback
+
+
+def test_tcp_kinds_over_netconn_say_they_need_tcp_sockets():
+    r = lwbench("run", "--scenario", "bulk_tcp", "--api", "socket", *TINY, "--no-save")
+    assert r.returncode == USAGE_EXIT
+    assert "not available: needs TCP sockets" in r.stderr
 
 
 # ---- environment ----------------------------------------------------------------------

@@ -346,9 +346,11 @@ int main(int argc, char** argv) {
                     "combining with combining");
     add_choice_list(*run, "--mailbox", mboxes, "mailbox kind", "mailbox kinds");
     add_choice_list(*run, "--lock", locks, "lock kind", "core lock kinds");
-    run->add_option("--size", sizes, "UDP payload bytes (max 1472 on the 1500-byte loopback MTU)")
+    run->add_option("--size", sizes,
+                    "UDP payload bytes (max 1472 on the 1500-byte loopback MTU), or TCP bytes per write / request "
+                    "(max 65536)")
         ->delimiter(',')
-        ->check(whole_number_in("--size", 1, 65507));
+        ->check(whole_number_in("--size", 1, 65536));
     run->add_option("--threads", threads, "application sender threads (throughput)")
         ->delimiter(',')
         ->check(whole_number_in("--threads", 1, 64));

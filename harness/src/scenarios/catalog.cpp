@@ -52,6 +52,15 @@ const std::vector<scenario_info>& scenario_catalog() {
                 return "the floor: lock_unlock (per --lock), mailbox_handoff (empty API message, per --mailbox), "
                        "semaphore_wake (futex ping-pong), thread_pingpong (atomic spin ping-pong), memcpy, checksum, "
                        "udp_emit_floor (IPv4+UDP header writes + send and verify checksums)";
+            case scenario_kind::bulk_tcp:
+                return "one TCP connection, no-copy writes of --size bytes (up to 65536); delivered bytes/s, every "
+                       "byte checked by the receiver (raw API; netconn/socket: not available, needs TCP sockets)";
+            case scenario_kind::request_response_tcp:
+                return "one TCP connection, --size bytes each way per transaction; transactions/s and their latency "
+                       "percentiles (raw API; netconn/socket: not available, needs TCP sockets)";
+            case scenario_kind::connection_rate_tcp:
+                return "connect + accept + one --size exchange + close, per second (raw API; netconn/socket: not "
+                       "available, needs TCP sockets)";
         }
         return {};
     };
@@ -82,7 +91,15 @@ std::string point::label() const {
 }
 
 std::optional<std::string> validate(const point& p) {
-    if (p.scenario != scenario_kind::primitive) {
+    if (is_tcp(p.scenario)) {
+        if (p.api != api_kind::raw)
+            return std::string(to_string(p.scenario)) + " over " + to_string(p.api) +
+                   ": not available: needs TCP sockets (netconn/socket over TCP in our stack); use --api raw";
+        if (p.payload < 1 || p.payload > k_max_tcp_write)
+            return "TCP writes take 1.." + std::to_string(k_max_tcp_write) + " bytes";
+        if (p.scenario != scenario_kind::bulk_tcp && p.payload > 0xffff)
+            return std::string(to_string(p.scenario)) + " takes at most 65535 bytes per request";
+    } else if (p.scenario != scenario_kind::primitive) {
         if (p.scenario == scenario_kind::recv_latency && p.api == api_kind::raw)
             return "recv_latency has no raw variant (the raw API receives by callback; use delivery_latency)";
         const std::size_t max_payload = 1500 - k_ip4_hlen - k_udp_hlen;

@@ -24,12 +24,16 @@ rep_out measure(const point& p, const visit& v) {
         case scenario_kind::round_trip: return measure_two_threads(p, v, true);
         case scenario_kind::throughput: return measure_throughput(p, v);
         case scenario_kind::primitive: return measure_primitive(p, v);
+        case scenario_kind::bulk_tcp: return measure_bulk_tcp(p, v);
+        case scenario_kind::request_response_tcp: return measure_request_response_tcp(p, v);
+        case scenario_kind::connection_rate_tcp: return measure_connection_rate_tcp(p, v);
     }
     throw std::logic_error("unknown scenario kind");
 }
 
 rate_basis basis_of(const point& p) {
-    return p.scenario == scenario_kind::throughput ? rate_basis::delivered : rate_basis::operations;
+    return p.scenario == scenario_kind::throughput || p.scenario == scenario_kind::bulk_tcp ? rate_basis::delivered
+                                                                                            : rate_basis::operations;
 }
 
 /// What the runner keeps per point (ours or external) across the rounds.
@@ -74,6 +78,12 @@ std::vector<point_result> run_points(const std::vector<point>& points, const run
                                                     : opt.counted_repetitions;
     const int rounds = std::max(opt.repetitions, counted);
     std::vector<point_state> state(n);
+    // Each point's options: the run's, with the point's own ops and warm-up if it has them.
+    std::vector<run_options> point_options(points.size(), opt);
+    for (std::size_t i = 0; i < points.size(); ++i) {
+        if (points[i].ops) point_options[i].ops = *points[i].ops;
+        if (points[i].warmup) point_options[i].warmup = *points[i].warmup;
+    }
     const auto label_of = [&](std::size_t i) {
         return i < points.size() ? points[i].label() : external[i - points.size()].label;
     };
@@ -112,7 +122,7 @@ std::vector<point_result> run_points(const std::vector<point>& points, const run
                 auto& st = state[idx];
                 repetition rep;
                 if (idx < points.size()) {
-                    rep_out r = measure(points[idx], visit{opt, is_counted});
+                    rep_out r = measure(points[idx], visit{point_options[idx], is_counted});
                     add_per_op(st, r.per_op);
                     rep = std::move(r.rep);
                 } else {

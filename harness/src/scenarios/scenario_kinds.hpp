@@ -49,6 +49,10 @@ rep_out measure_primitive(const point& p, const visit& v);
 /// The netif_kind::tap points (tap.cpp): round_trip, throughput and delivery_latency
 /// against the Linux kernel on the other side of a TAP link.
 rep_out measure_tap(const point& p, const visit& v);
+/// The TCP kinds (raw API; bulk_tcp.cpp, request_response_tcp.cpp, connection_rate_tcp.cpp).
+rep_out measure_bulk_tcp(const point& p, const visit& v);
+rep_out measure_request_response_tcp(const point& p, const visit& v);
+rep_out measure_connection_rate_tcp(const point& p, const visit& v);
 
 /// The identity fields of a point's record (catalog.cpp).
 record identity_of(const point& p);

@@ -45,10 +45,14 @@ nlohmann::json to_json(const repetition& r);
 repetition repetition_from_json(const nlohmann::json& j);
 
 /// Runs `ops` operations through sample_loop in a timed (counted == false) or
-/// counted repetition. Throws cancelled when `cancel` was set.
-template <class Op>
-repetition time_repetition(long ops, int ops_per_sample, bool counted, bool hw_counters,
-                           const std::atomic<bool>* cancel, Op&& op) {
+/// counted repetition, then waits (bounded: `drain_limit`) until `drained()` holds
+/// before the clock stops — a stream (TCP) is delivered only when the receiver has
+/// every byte, so wall_ns covers delivery. Returns with rep.errors + 1 when the
+/// stream did not drain. Throws cancelled when `cancel` was set.
+template <class Op, class Drained>
+repetition time_stream_repetition(long ops, int ops_per_sample, bool counted, bool hw_counters,
+                                  const std::atomic<bool>* cancel, Op&& op, Drained&& drained,
+                                  std::chrono::milliseconds drain_limit = std::chrono::seconds(10)) {
     repetition rep;
     rep.ops_per_sample = ops_per_sample;
     rep.counted = counted;
@@ -56,11 +60,21 @@ repetition time_repetition(long ops, int ops_per_sample, bool counted, bool hw_c
     counters.start();
     const std::int64_t begin = now_ns();
     rep.ops = sample_loop(ops, ops_per_sample, op, rep.samples_ns, rep.errors, cancel);
+    if (!wait_until(drained, drain_limit, cancel)) rep.errors += cancel_requested(cancel) ? 0 : 1;
     rep.wall_ns = static_cast<double>(now_ns() - begin);
     counters.stop();
     throw_if_cancelled(cancel);
     rep.counters = counters.read();
     return rep;
+}
+
+/// Runs `ops` operations through sample_loop in a timed (counted == false) or
+/// counted repetition (nothing to drain). Throws cancelled when `cancel` was set.
+template <class Op>
+repetition time_repetition(long ops, int ops_per_sample, bool counted, bool hw_counters,
+                           const std::atomic<bool>* cancel, Op&& op) {
+    return time_stream_repetition(ops, ops_per_sample, counted, hw_counters, cancel, std::forward<Op>(op),
+                                  [] { return true; });
 }
 
 /// Which visits of a point open counters: `counted` of `total` repetitions, spread

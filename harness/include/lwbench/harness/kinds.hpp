@@ -11,7 +11,22 @@
 
 namespace lwbench::harness {
 
-enum class scenario_kind : std::uint8_t { send_latency, recv_latency, delivery_latency, round_trip, throughput, primitive };
+enum class scenario_kind : std::uint8_t {
+    send_latency,
+    recv_latency,
+    delivery_latency,
+    round_trip,
+    throughput,
+    primitive,
+    bulk_tcp,              ///< one TCP connection, writes of --size bytes; delivered bytes/s
+    request_response_tcp,  ///< --size bytes each way per transaction on one connection
+    connection_rate_tcp,   ///< connect + accept + one --size exchange + close, per second
+};
+/// The TCP kinds (bulk_tcp, request_response_tcp, connection_rate_tcp).
+constexpr bool is_tcp(scenario_kind k) noexcept {
+    return k == scenario_kind::bulk_tcp || k == scenario_kind::request_response_tcp ||
+           k == scenario_kind::connection_rate_tcp;
+}
 enum class api_kind : std::uint8_t { raw, netconn, socket };
 enum class primitive_kind : std::uint8_t {
     lock_unlock,

@@ -40,6 +40,9 @@ const std::vector<scenario_info>& scenario_catalog();
 const std::vector<std::string>& primitive_names();
 const std::vector<std::string>& api_names();
 
+/// The largest TCP write a bulk_tcp point takes (--size), both stacks.
+inline constexpr std::size_t k_max_tcp_write = 65536;
+
 struct point {
     scenario_kind scenario = scenario_kind::send_latency;
     api_kind api = api_kind::socket;                     ///< ignored for primitives
@@ -49,6 +52,10 @@ struct point {
     int threads = 1;
     pinning pin = pinning::none;
     netif_kind netif = netif_kind::loopback;
+    /// Timed operations and warm-up per repetition of this point; unset: the run's
+    /// (run_options). A run that mixes kinds of very different cost (lwbench
+    /// reproduce: 64 KiB TCP writes beside 1458-byte datagrams) sets them per point.
+    std::optional<long> ops, warmup;
     [[nodiscard]] std::string label() const;
 };
 
