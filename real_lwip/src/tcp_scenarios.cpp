@@ -443,6 +443,23 @@ void bulk(const point& pt, const options& opt, const std::uint8_t* payload, scen
     finish_tcp(res, pt.size, hx::rate_basis::delivered);
 }
 
+/// Warms up, probes (`probe_ops`) and times the repetitions of a transaction op
+/// (request/response, connection), with the watchdog armed per repetition.
+template <class Op, class Mismatches>
+void time_transactions(const options& opt, Op& op, Mismatches&& mismatches, long probe_ops, scenario_result& res) {
+    alarm(opt.watchdog_s);
+    for (long i = 0; i < opt.warmup; ++i) op();
+    const int per_sample = hx::choose_ops_per_sample(hx::probe_op_ns(op, probe_ops));
+    for (const bool counted : plan_of_reps(opt)) {
+        alarm(opt.watchdog_s);
+        const std::uint64_t base = mismatches();
+        hx::repetition rep = hx::time_repetition(opt.ops, per_sample, counted, opt.hw_counters, &g_cancel, op);
+        hx::count_transactions(rep, mismatches() - base);
+        res.reps.push_back(std::move(rep));
+    }
+    alarm(0);
+}
+
 /// request_response_tcp: one transaction = the client writes pt.size bytes and reads
 /// the server's pt.size-byte reply.
 void request_response(const point& pt, const options& opt, const std::uint8_t* payload, scenario_result& res) {
@@ -453,20 +470,7 @@ void request_response(const point& pt, const options& opt, const std::uint8_t* p
         expected += size;
         return pair.write(size) && pair.read_until(expected);
     };
-    alarm(opt.watchdog_s);
-    for (long i = 0; i < opt.warmup; ++i) op();
-    const int per_sample = hx::choose_ops_per_sample(hx::probe_op_ns(op, 50));
-    for (const bool counted : plan_of_reps(opt)) {
-        alarm(opt.watchdog_s);
-        const std::uint64_t base_mismatch = pair.mismatches();
-        hx::repetition rep = hx::time_repetition(opt.ops, per_sample, counted, opt.hw_counters, &g_cancel, op);
-        rep.errors += static_cast<long>(pair.mismatches() - base_mismatch);
-        rep.sent = static_cast<std::uint64_t>(rep.ops);
-        rep.received = static_cast<std::uint64_t>(rep.ops - std::min(rep.ops, rep.errors));
-        if (*rep.sent > *rep.received) rep.dropped_by_reason["not_answered"] = *rep.sent - *rep.received;
-        res.reps.push_back(std::move(rep));
-    }
-    alarm(0);
+    time_transactions(opt, op, [&] { return pair.mismatches(); }, 50, res);
     pair.close();
     finish_tcp(res, pt.size, hx::rate_basis::operations);
 }
@@ -688,20 +692,7 @@ private:
 void connection_rate(const point& pt, const options& opt, const std::uint8_t* payload, scenario_result& res) {
     connection_server server(pt.api, pt, payload);
     auto op = [&] { return server.connect_once(); };
-    alarm(opt.watchdog_s);
-    for (long i = 0; i < opt.warmup; ++i) op();
-    const int per_sample = hx::choose_ops_per_sample(hx::probe_op_ns(op, 20));
-    for (const bool counted : plan_of_reps(opt)) {
-        alarm(opt.watchdog_s);
-        const std::uint64_t base_mismatch = server.mismatches();
-        hx::repetition rep = hx::time_repetition(opt.ops, per_sample, counted, opt.hw_counters, &g_cancel, op);
-        rep.errors += static_cast<long>(server.mismatches() - base_mismatch);
-        rep.sent = static_cast<std::uint64_t>(rep.ops);
-        rep.received = static_cast<std::uint64_t>(rep.ops - std::min(rep.ops, rep.errors));
-        if (*rep.sent > *rep.received) rep.dropped_by_reason["not_answered"] = *rep.sent - *rep.received;
-        res.reps.push_back(std::move(rep));
-    }
-    alarm(0);
+    time_transactions(opt, op, [&] { return server.mismatches(); }, 20, res);
     finish_tcp(res, pt.size, hx::rate_basis::operations);
 }
 

@@ -74,6 +74,26 @@ private:
     tcp_pcb* _listener = nullptr;
 };
 
+/// Warms up, probes (`probe_ops`) and times one repetition of a transaction op
+/// (request/response, connection) on `pair`, with the stack's per-op counts and the
+/// transactions' accounting (count_transactions: checks that failed are errors).
+template <class Op>
+rep_out measure_transactions(stack& s, const tcp_raw_pair& pair, const visit& v, Op& op, long probe_ops) {
+    const run_options& o = v.options;
+    for (long i = 0; i < o.warmup && !cancel_requested(o.cancel); ++i) op();
+    const int per_sample = choose_ops_per_sample(probe_op_ns(op, probe_ops));
+    throw_if_cancelled(o.cancel);
+    const auto mismatches = [&] { return pair.server.check.mismatches() + pair.client.check.mismatches(); };
+    const std::uint64_t base_mismatch = mismatches();
+    const auto before = counts_snapshot::of(s);
+    rep_out out;
+    out.rep = time_repetition(o.ops, per_sample, v.counted, o.hardware_counters, o.cancel, op);
+    const auto after = counts_snapshot::of(s);
+    count_transactions(out.rep, mismatches() - base_mismatch);
+    out.per_op = per_op_counts(before, after, static_cast<double>(std::max(1L, out.rep.ops)));
+    return out;
+}
+
 /// Fills a pattern buffer of n bytes (never changed afterwards).
 std::vector<std::byte> tcp_pattern(std::size_t n, unsigned seed);
 

@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "lwbench/harness/aggregate.hpp"
+
 namespace lwbench::harness {
 
 class stream_check {
@@ -46,5 +48,16 @@ private:
     std::size_t _offset = 0;
     std::atomic<std::uint64_t> _bytes{0}, _mismatches{0};
 };
+
+/// The accounting of a repetition of transactions (request/response, connections),
+/// the same for every stack: chunks that failed the check (`new_mismatches`, during
+/// this repetition) are errors too; every op sent a request, and a failed op counts
+/// as not answered.
+inline void count_transactions(repetition& rep, std::uint64_t new_mismatches) {
+    rep.errors += static_cast<long>(new_mismatches);
+    rep.sent = static_cast<std::uint64_t>(rep.ops);
+    rep.received = static_cast<std::uint64_t>(rep.ops - std::min(rep.ops, rep.errors));
+    if (*rep.sent > *rep.received) rep.dropped_by_reason["not_answered"] = *rep.sent - *rep.received;
+}
 
 }  // namespace lwbench::harness
