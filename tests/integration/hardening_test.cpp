@@ -435,7 +435,7 @@ TEST_P(CoreContextDeathTest, NetconnAndNetifapi) {
     EXPECT_DEATH(from_core(GetParam(), [](stack& s, loopback_netif&) { netconn_new(s); }),
                  std::string("netconn_new ") + k_would_deadlock);
     EXPECT_DEATH(from_core(GetParam(), [](stack& s, loopback_netif& lo) { netifapi_set_down(s, &lo.nif()); }),
-                 std::string("netifapi ") + k_would_deadlock);
+                 std::string("netifapi_set_down ") + k_would_deadlock);
     EXPECT_DEATH(from_core(GetParam(), [](stack& s, loopback_netif& lo) { netifapi_remove(s, &lo.nif()); }),
                  std::string("netifapi_remove ") + k_would_deadlock);
 }

@@ -43,13 +43,15 @@ INSTANTIATE_TEST_SUITE_P(Loss, TcpFaults,
 // of every other fault; then an orderly close. Everything arrives byte-exact.
 TEST_P(TcpFaults, BulkBothWaysArrivesExact) {
     const double loss = std::get<1>(GetParam());
+    // The payloads outlive the injector: its destructor flushes held segments (in any
+    // mode), and the no-copy direction's segments point into `down`.
+    const bytes up = pattern(3u << 20, 21), down = pattern(3u << 20, 33);
     fault_injector inj(s, &lo.nif(), lossy_faults(loss));
     ASSERT_EQ(inj.status(), err::ok);
 
     tcp_server server;
     tcp_end client;
     ASSERT_TRUE(open_connection(s, server, client, k_lo, 80));
-    const bytes up = pattern(3u << 20, 21), down = pattern(3u << 20, 33);
     tcp_end& peer = *server.first();
     in_core(s, [&] {
         client.send(up.data(), up.size(), true, true);  // then FIN

@@ -50,11 +50,13 @@ protected:
         fault_config fc;
         fc.drop = loss;
         fc.seed = 5;
+        // The payloads outlive the injector: its destructor flushes held segments, and a
+        // no-copy segment points into them.
+        const bytes up = pattern(200000, 1), down = pattern(200000, 2);
         fault_injector inj(s, &lo.nif(), fc);
         tcp_server server;
         tcp_end client;
         ASSERT_TRUE(open_connection(s, server, client, k_lo, 80));
-        const bytes up = pattern(200000, 1), down = pattern(200000, 2);
         in_core(s, [&] {
             client.send(up.data(), up.size(), true, true);
             server.first()->send(down.data(), down.size(), false, true);
