@@ -201,7 +201,11 @@ struct paced_link {
 rep_out tap_round_trip(const point& p, const visit& v) {
     const run_options& o = v.options;
     paced_link link(p, o.tap, k_tx_port);
-    auto& [bed, kernel, ours] = link;
+    // Plain references, not a structured binding: lambdas below capture them (clang
+    // before 16 refuses to capture structured bindings).
+    tap_bed& bed = link.bed;
+    kernel_socket& kernel = link.kernel;
+    endpoint& ours = link.ours;
     std::atomic<bool> stop{false};
     std::atomic<std::uint64_t> echoed{0};
     thread_group peer([&] { stop.store(true); });
@@ -247,7 +251,11 @@ rep_out tap_round_trip(const point& p, const visit& v) {
 rep_out tap_delivery(const point& p, const visit& v) {
     const run_options& o = v.options;
     paced_link link(p, o.tap, k_rx_port);
-    auto& [bed, kernel, ours] = link;
+    // Plain references, not a structured binding: lambdas below capture them (clang
+    // before 16 refuses to capture structured bindings).
+    tap_bed& bed = link.bed;
+    kernel_socket& kernel = link.kernel;
+    endpoint& ours = link.ours;
     // Our endpoint makes the kernel learn our MAC before the first timed datagram: the
     // warm-up's first send would otherwise wait for ARP.
     if (!ours.send(k_kernel_port)) throw std::runtime_error("tap delivery_latency: could not send to the kernel");
