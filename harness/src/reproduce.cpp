@@ -268,6 +268,9 @@ std::optional<external_point::visit> visit_lwip(const fs::path& exe, const lwip_
         const json doc = json::parse(run.out);
         for (const auto& r : doc.at("records")) {
             external_point::visit v{record_from_json(r), repetition_from_json(r.at("repetition_data").at(0))};
+            // The runner does not change its scheduling: it inherits ours, and real-lwIP
+            // cells run only under --sched other (see reproduce()).
+            if (!v.identity.sched_policy) v.identity.sched_policy = to_string(o.sched);
             return v;
         }
         notes.push_back("real lwIP cell " + name + " printed no record");

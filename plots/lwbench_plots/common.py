@@ -53,9 +53,11 @@ IDENTITY_KEYS = IDENTITY
 # For these keys null means "not applicable" (a core-locking record has no
 # mailbox kind that matters, a primitive has no API): when a figure fixes such
 # a key to one value, records with null stay in.  For the others null is a
-# value of its own (variant null = the plain configuration).
+# value of its own (variant null = the plain configuration). A null netif or
+# sched_policy comes from a file written before the field existed, or from a
+# real-lwIP runner that did not record it: such records stay in too.
 WILDCARD_NULL_KEYS = frozenset(
-    {"api", "primitive", "threading_mode", "input_mode", "mailbox_kind", "lock_kind", "netif"}
+    {"api", "primitive", "threading_mode", "input_mode", "mailbox_kind", "lock_kind", "netif", "sched_policy"}
 )
 # When a figure cannot show every value of a key, it shows the first of these
 # that is present (else the most common value), and says so on the figure.

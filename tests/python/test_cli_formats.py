@@ -255,6 +255,23 @@ def test_reproduce_formats_json(tmp_path):
                    for m in ("message_passing", "core_locking")}
 
 
+RUNNERS = Path(os.environ.get("LWBENCH_LWIP_RUNNERS", BIN.parents[1] / "real_lwip"))
+
+
+def test_reproduce_with_real_lwip_records_say_their_sched_policy(tmp_path):
+    # Real lwIP's runners inherit our scheduling (they run only under --sched other);
+    # a record without sched_policy was dropped from the seed figure's panels.
+    if not (RUNNERS / "lwip_runner_locking").exists():
+        pytest.skip(f"real-lwIP runners not built at {RUNNERS}")
+    r = lwbench("reproduce", *TINY, "--format", "json", "--out-dir", str(tmp_path), timeout=600)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    lwip = [rec for rec in doc["records"] if rec["stack"].startswith("lwip-")]
+    assert {rec["threading_mode"] for rec in lwip if rec["scenario"] == "send_latency"} == {
+        "message_passing", "core_locking"}
+    assert {rec.get("sched_policy") for rec in doc["records"]} == {"other"}
+
+
 # ---- TCP scenario kinds (our stack: raw API) ------------------------------------------------
 
 

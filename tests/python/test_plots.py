@@ -72,6 +72,18 @@ def test_seed_figure(synthetic_results_path, tmp_path):
     assert "seed, 2007, as reported" in svg and "AMD EPYC (synthetic)" in svg
 
 
+def test_seed_figure_keeps_a_stack_whose_records_do_not_say_their_sched_policy(tmp_path):
+    # Our records say sched_policy "other"; real lwIP's runners wrote none (files up to
+    # 18b95e0a). Fixing sched_policy to "other" must not drop real lwIP from a panel.
+    doc = make_synthetic_results()
+    for rec in doc["records"]:
+        rec["sched_policy"] = "other" if rec["stack"] == "lwbench" else None
+    fig = plot_seed(write_result(tmp_path / "mixed.json", doc))
+    labels = [t.get_text() for t in fig.axes[-1].get_xticklabels()]
+    assert any("lwbench · socket API" in t for t in labels)
+    assert any("lwip-2.1.3 · socket API" in t for t in labels)
+
+
 def test_seed_figure_labels_an_emulated_target_as_what_it_is(tmp_path):
     doc = make_synthetic_results()
     target_options = {"target": "cortex-m3-qemu", "cpu": "Cortex-M3", "board": "mps2-an385",
