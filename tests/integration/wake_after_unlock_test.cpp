@@ -10,6 +10,9 @@
 #include <poll.h>
 #include <sched.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "integration_support.hpp"
 
 namespace lwbench::test::it {
@@ -120,8 +123,17 @@ double switches_per_round_trip(const round_trip_case& c, int round_trips) {
 TEST_P(WakeAfterUnlock, SwitchesPerRoundTripOnOneCpu) {
     watchdog wd{watchdog_limit(false)};
     const auto& c = GetParam();
-    const double per_rt = switches_per_round_trip(c, scaled(4000));
-    std::printf("  %.3f context switches per round trip\n", per_rt);
+    // Another process on this CPU (a parallel ctest job, a build) preempts the pinned
+    // threads and adds switches that are not the stack's; it never removes any. So the
+    // fewest switches of up to three measurements is the stack's own count: a stack that
+    // wakes under the core lock costs ~4 in every attempt and still fails.
+    double per_rt = 0;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        const double got = switches_per_round_trip(c, scaled(4000));
+        std::printf("  %.3f context switches per round trip\n", got);
+        per_rt = attempt == 0 ? got : std::min(per_rt, got);
+        if (std::abs(per_rt - c.switches_per_rt) <= c.tolerance) break;
+    }
     EXPECT_NEAR(per_rt, c.switches_per_rt, c.tolerance)
         << "context switches per round trip (client + echo + tcpip thread, one CPU)";
 }
