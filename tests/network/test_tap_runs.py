@@ -63,6 +63,29 @@ def test_lwbench_run_tap_gives_a_record_per_mode(topology, lwbench_binary, tmp_p
     assert len(written) == 1 and json.loads(written[0].read_text())["records"][0]["netif"] == "tap"
 
 
+def test_lwbench_run_tap_under_sched_fifo(topology, lwbench_binary, tmp_path):
+    """--sched fifo applies to the TAP points as to the loopback ones: our application
+    threads and the driver thread (it inherits the opener's policy) run under SCHED_FIFO,
+    the record says so, and every datagram is answered."""
+    done = subprocess.run(
+        [str(lwbench_binary), "run", "--netif", "tap", "--netns", topology.ns, "--scenario", "round_trip,throughput",
+         "--api", "socket", "--mode", "message_passing,core_locking", "--sched", "fifo", "--size", "64",
+         "--repetitions", "1", "--ops", "200", "--warmup", "20", "--pinning", "same_core",
+         "--format", "json", "--out-dir", str(tmp_path), "--quiet"],
+        capture_output=True, text=True, timeout=600)
+    if done.returncode == 2 and "SCHED_FIFO" in done.stderr:
+        skip_or_fail(f"this process may not use SCHED_FIFO: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    records = json.loads(done.stdout)["records"]
+    assert {(r["scenario"], r["threading_mode"]) for r in records} == {
+        (s, m) for s in ("round_trip", "throughput") for m in ("message_passing", "core_locking")}
+    for r in records:
+        assert r["sched_policy"] == "fifo" and r["netif"] == "tap" and r["errors"] == 0, r
+        if r["scenario"] == "round_trip":
+            visits = r["repetitions"] + r["counted_repetitions"]
+            assert r["stack_counts"]["received"] == 220 * visits, r
+
+
 def test_lwbench_run_tap_without_the_namespace_is_a_usage_error(lwbench_binary):
     done = subprocess.run(
         [str(lwbench_binary), "run", "--netif", "tap", "--netns", "lwbt-missing", "--scenario", "round_trip",

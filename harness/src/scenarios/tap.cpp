@@ -16,8 +16,11 @@
 //                     op count only our side: the driver thread, the tcpip thread (when
 //                     input is posted) and the receiver — per datagram delivered.
 // Each visit opens the TAP afresh (our ARP cache starts empty: the warm-up resolves
-// the kernel's address; the kernel's side is waited for until it runs again) and closes it; the driver thread starts on the calling
-// thread's CPU (application thread 0 of the pinning plan), as it inherits its affinity.
+// the kernel's address; the kernel's side is waited for until it runs again) and closes
+// it. The driver thread starts on the calling thread's CPU (application thread 0 of the
+// pinning plan) under its scheduling policy (--sched), as it inherits both; our sender
+// threads are set up like every application thread (app_thread_setup). The kernel's
+// side stays SCHED_OTHER: it stands for the peer, not for the device.
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
@@ -80,7 +83,7 @@ constexpr const char* k_not_received = "not_received_in_time";
 /// Our stack on the TAP link, for one visit (see the file comment for the order).
 struct tap_bed {
     tap_bed(const point& p, const tap_link& link)
-        : plan(cpu_plan::of(p.pin)), pin(plan.app(0)), s(testbed_config(p, plan.tcpip())) {
+        : plan(cpu_plan::of(p.pin)), app(plan.app(0), p.cfg.sched), s(testbed_config(p, plan.tcpip())) {
         tap_config cfg;
         cfg.ifname = link.ifname;
         cfg.netns = link.netns;
@@ -95,7 +98,7 @@ struct tap_bed {
     tap_bed& operator=(const tap_bed&) = delete;
 
     cpu_plan plan;
-    scoped_pin pin;
+    app_thread_setup app;  // before the TAP opens: its driver thread inherits pinning and policy
     stack s;
     std::unique_ptr<tap_netif> tap;
 };
@@ -364,7 +367,7 @@ rep_out tap_throughput(const point& p, const visit& v) {
     for (int t = 0; t < p.threads; ++t) {
         senders_group.spawn([&, t] {
             const auto at = static_cast<std::size_t>(t);
-            scoped_pin sender_pin(bed.plan.app(t));
+            const app_thread_setup sender_setup(bed.plan.app(t), p.cfg.sched);
             ready.fetch_add(1);
             while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
             calls[at] = sample_loop(o.ops, k_sends_per_sample, [&] { return senders[at]->send(k_kernel_port); },
