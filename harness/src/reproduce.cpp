@@ -17,8 +17,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <sstream>
 
+#include "lwbench/harness/lwip_runners.hpp"
 #include "lwbench/harness/scenario.hpp"
 #include "lwbench/harness/target_runner.hpp"
 #include "lwbench/harness/timing.hpp"
@@ -142,7 +144,7 @@ std::vector<point> our_points(sched_policy sched, long ops, long warmup) {
 
 /// One cell of the real-lwIP runners: a runner (= a threading mode) and a point.
 struct lwip_cell {
-    std::string runner;  // lwip_runner_locking / lwip_runner_msgpassing
+    std::string runner;  // an executable of lwip_runner_builds()
     scenario_kind scenario = scenario_kind::send_latency;
     api_kind api;
     pinning pin;
@@ -281,14 +283,33 @@ std::optional<external_point::visit> visit_lwip(const fs::path& exe, const lwip_
     return std::nullopt;
 }
 
+/// Whether `r` is a seed cell (1458-byte send latency on the zero-copy path) of this API, mode and pinning.
+bool is_seed_cell(const record& r, const std::string& api, const std::string& mode, const std::string& pin) {
+    return r.scenario == "send_latency" && r.api == api && r.threading_mode == mode && r.pinning == pin &&
+           r.payload_bytes == k_payload && (!r.variant || r.variant->find("stock_loopif") == std::string::npos);
+}
+
 const record* find(const std::vector<record>& recs, const std::string& stack, const std::string& api,
                    const std::string& mode, const std::string& pin) {
     for (const auto& r : recs)
-        if (r.stack == stack && r.scenario == "send_latency" && r.api == api && r.threading_mode == mode &&
-            r.pinning == pin && r.payload_bytes == k_payload &&
-            (!r.variant || r.variant->find("stock_loopif") == std::string::npos))
-            return &r;
+        if (r.stack == stack && is_seed_cell(r, api, mode, pin)) return &r;
     return nullptr;
+}
+
+/// A seed cell of real lwIP (whatever its version) on `port`.
+const record* find_lwip(const std::vector<record>& recs, lwip_port port, const std::string& api,
+                        const std::string& mode, const std::string& pin) {
+    for (const auto& r : recs)
+        if (lwip_port_of_stack(r.stack) == port && is_seed_cell(r, api, mode, pin)) return &r;
+    return nullptr;
+}
+
+/// The context switches per call of a record, if counted.
+std::optional<double> switches_per_call(const record* r) {
+    if (!r) return std::nullopt;
+    const auto it = r->counters.find("context_switches");
+    if (it == r->counters.end()) return std::nullopt;
+    return it->second.per_op;
 }
 
 /// The 64-byte socket round trip on one core of `stack` ("kernel": its UDP loopback);
@@ -317,10 +338,10 @@ std::string us(double ns) {
 
 std::string cs(const record* r) {
     if (!r) return "–";
-    const auto it = r->counters.find("context_switches");
-    if (it == r->counters.end() || !it->second.per_op) return "not available";
+    const auto per_call = switches_per_call(r);
+    if (!per_call) return "not available";
     char b[32];
-    std::snprintf(b, sizeof b, "%.2f", *it->second.per_op);
+    std::snprintf(b, sizeof b, "%.2f", *per_call);
     return b;
 }
 
@@ -538,6 +559,28 @@ std::string seed_report(const std::vector<record>& recs, const std::vector<std::
     return os.str();
 }
 
+std::vector<std::string> lwip_port_notes(const std::vector<record>& recs) {
+    std::vector<std::string> notes;
+    for (const char* pin : {"same_core", "separate_cores"}) {
+        const record* stock_mp = find_lwip(recs, lwip_port::stock, "socket", "message_passing", pin);
+        const record* fixed_mp = find_lwip(recs, lwip_port::fixed, "socket", "message_passing", pin);
+        const record* stock_cl = find_lwip(recs, lwip_port::stock, "socket", "core_locking", pin);
+        if (!stock_mp || !fixed_mp || !stock_cl) continue;
+        const double overhead_ns = stock_mp->latency.p50 - stock_cl->latency.p50;
+        const double saved_ns = stock_mp->latency.p50 - fixed_mp->latency.p50;
+        char b[400];
+        std::snprintf(b, sizeof b,
+                      "real lwIP's port (socket send, message passing, %s): stock port p50 %s with %s context switches "
+                      "per call, fixed port %s with %s; the port accounts for %s of the %s that message passing costs "
+                      "over core locking (%.0f%%)",
+                      pin, us(stock_mp->latency.p50).c_str(), cs(stock_mp).c_str(), us(fixed_mp->latency.p50).c_str(),
+                      cs(fixed_mp).c_str(), us(saved_ns).c_str(), us(overhead_ns).c_str(),
+                      overhead_ns > 0 ? 100.0 * saved_ns / overhead_ns : 0.0);
+        notes.emplace_back(b);
+    }
+    return notes;
+}
+
 reproduce_result reproduce(const reproduce_options& o) {
     reproduce_result res;
     const auto points = our_points(o.sched, o.ops, o.warmup);
@@ -551,31 +594,40 @@ reproduce_result reproduce(const reproduce_options& o) {
     if (o.with_lwip && o.sched != sched_policy::other) {
         res.notes.push_back(std::string("real lwIP rows skipped: its runners do not apply --sched ") + to_string(o.sched));
     } else if (o.with_lwip) {
-        const bool have = !dir.empty() && fs::exists(dir / "lwip_runner_locking") &&
-                          fs::exists(dir / "lwip_runner_msgpassing");
-        if (have) {
+        // Every runner build present in `dir`: the seed cells on each port, the TCP
+        // cells on the stock port only (the fixed port is about the hand-off, which the
+        // seed cells show).
+        std::vector<std::string> missing;
+        for (const auto& build : lwip_runner_builds()) {
+            const std::string runner(build.executable);
+            if (dir.empty() || !fs::exists(dir / runner)) {
+                missing.push_back(runner);
+                continue;
+            }
             for (auto pin : {pinning::same_core, pinning::separate_cores})
-                for (auto api : {api_kind::socket, api_kind::netconn, api_kind::raw})
-                    for (const char* runner : {"lwip_runner_msgpassing", "lwip_runner_locking"}) {
-                        const lwip_cell cell{runner, scenario_kind::send_latency, api, pin, k_payload, o.ops, o.warmup};
-                        external.push_back({cell.label(), rate_basis::operations, static_cast<double>(k_payload),
-                                            [&o, &res, exe = dir / runner, cell](bool counted) {
-                                                return visit_lwip(exe, cell, o, counted, res.notes);
-                                            }});
-                    }
+                for (auto api : {api_kind::socket, api_kind::netconn, api_kind::raw}) {
+                    const lwip_cell cell{runner, scenario_kind::send_latency, api, pin, k_payload, o.ops, o.warmup};
+                    external.push_back({cell.label(), rate_basis::operations, static_cast<double>(k_payload),
+                                        [&o, &res, exe = dir / runner, cell](bool counted) {
+                                            return visit_lwip(exe, cell, o, counted, res.notes);
+                                        }});
+                }
+            if (build.port != lwip_port::stock) continue;
             for (const auto& c : k_tcp_cells)
-                for (auto api : k_tcp_apis)
-                    for (const char* runner : {"lwip_runner_msgpassing", "lwip_runner_locking"}) {
-                        const lwip_cell cell{runner, c.scenario, api, k_tcp_pin, c.size,
-                                             tcp_ops(c.scenario, c.size, o.ops), tcp_ops(c.scenario, c.size, o.warmup)};
-                        external.push_back({cell.label(), tcp_basis(c.scenario), static_cast<double>(c.size),
-                                            [&o, &res, exe = dir / runner, cell](bool counted) {
-                                                return visit_lwip(exe, cell, o, counted, res.notes);
-                                            }});
-                    }
-        } else {
-            res.notes.push_back("real lwIP rows skipped: runners not found in '" + dir.string() +
-                                "' (build with -DLWBENCH_REAL_LWIP=ON; see real_lwip/README.md)");
+                for (auto api : k_tcp_apis) {
+                    const lwip_cell cell{runner, c.scenario, api, k_tcp_pin, c.size,
+                                         tcp_ops(c.scenario, c.size, o.ops), tcp_ops(c.scenario, c.size, o.warmup)};
+                    external.push_back({cell.label(), tcp_basis(c.scenario), static_cast<double>(c.size),
+                                        [&o, &res, exe = dir / runner, cell](bool counted) {
+                                            return visit_lwip(exe, cell, o, counted, res.notes);
+                                        }});
+                }
+        }
+        if (!missing.empty()) {
+            std::string names;
+            for (const auto& m : missing) names += (names.empty() ? "" : ", ") + m;
+            res.notes.push_back("real lwIP cells skipped: runners not found in '" + dir.string() + "': " + names +
+                                " (build with -DLWBENCH_REAL_LWIP=ON; see real_lwip/README.md)");
         }
     }
     run_options ro;
@@ -625,12 +677,9 @@ reproduce_result reproduce(const reproduce_options& o) {
     for (const char* pin : {"same_core", "separate_cores"})
         for (const char* api : {"socket", "netconn", "raw"})
             for (const char* mode : {"message_passing", "core_locking"}) {
+                // Against lwIP as shipped: the stock port.
                 const record* ours_r = find(res.records, "lwbench", api, mode, pin);
-                const record* lw = nullptr;
-                for (const auto& r : res.records)
-                    if (r.stack.rfind("lwip", 0) == 0 && r.scenario == "send_latency" && r.api == api &&
-                        r.threading_mode == mode && r.pinning == pin)
-                        lw = &r;
+                const record* lw = find_lwip(res.records, lwip_port::stock, api, mode, pin);
                 if (!ours_r || !lw) continue;
                 const double r = ours_r->latency.p50 / lw->latency.p50;
                 char b[220];
@@ -638,6 +687,7 @@ reproduce_result reproduce(const reproduce_options& o) {
                               r <= 1.0 ? "met" : "MISSED");
                 res.notes.emplace_back(b);
             }
+    for (auto& n : lwip_port_notes(res.records)) res.notes.push_back(std::move(n));
     // The measuring core's own cost, as run: the figure a timed test must not assert.
     const double clock_pair_ns = calibrate_clock().overhead_ns;
     const record* worst = nullptr;

@@ -155,6 +155,7 @@ json lwip_options_json(const std::string& variant) {
         {"LWIP_TCPIP_CORE_LOCKING_INPUT", LWIP_TCPIP_CORE_LOCKING_INPUT},
         {"LWIP_NETCONN_SEM_PER_THREAD", LWIP_NETCONN_SEM_PER_THREAD},
         {"netif", variant},
+        {"port", LWBENCH_LWIP_PORT_ORIGIN},
         {"CHECKSUM", checksum},
         {"SYS_LIGHTWEIGHT_PROT", SYS_LIGHTWEIGHT_PROT},
         {"MEM_LIBC_MALLOC", MEM_LIBC_MALLOC},
@@ -191,7 +192,8 @@ hx::record base_record(const point& pt) {
 #endif
     r.input_mode = LWIP_TCPIP_CORE_LOCKING_INPUT ? "inline" : "mailbox";
     // Debian's unix port: sys_mbox = ring + three sys_sems, each a pthread
-    // mutex + condition variable (port/sys_arch.c).
+    // mutex + condition variable (port/sys_arch.c); the fixed port: one mutex +
+    // two condition variables, woken after unlocking (fixed_port/port_sync.c).
     r.mailbox_kind = "mutex_cv";
     // lock_tcpip_core is a sys_mutex = plain pthread mutex (port/sys_arch.c);
     // lwIP's other locks (SYS_ARCH_PROTECT, mem_mutex) are pthread mutexes too.

@@ -27,8 +27,8 @@ bool all_in(const std::vector<T>& values, const std::vector<T>& allowed) {
 int main(int argc, char** argv) {
     options opt;
     CLI::App app{"Measures real lwIP " + k_version + " (" +
-                 (LWIP_TCPIP_CORE_LOCKING ? std::string("core locking") : std::string("message passing")) +
-                 ") with lwbench's scenarios; prints one JSON object on stdout."};
+                 (LWIP_TCPIP_CORE_LOCKING ? std::string("core locking") : std::string("message passing")) + ", " +
+                 hx::to_string(k_port) + " port) with lwbench's scenarios; prints one JSON object on stdout."};
     app.add_option("--scenario", opt.scenarios,
                    "send_latency | round_trip | throughput | bulk_tcp | request_response_tcp | connection_rate_tcp "
                    "(comma list)")

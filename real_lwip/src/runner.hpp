@@ -1,6 +1,7 @@
 // runner.hpp — private to the real-lwIP runner: what its parts share. The runner
-// is built twice (lwip_runner_locking, lwip_runner_msgpassing), each from these files
-// against its own lwIP build; see the parts:
+// is built once per entry of cmake/lwip_runners.cmake (lwip_runner_locking,
+// lwip_runner_msgpassing and their *_fixedport twins on lwbench's fixed port), each
+// from these files against its own lwIP build; see the parts:
 //   lwip_setup.cpp   lwIP bring-up (tcpip thread, zero-copy netif pair, sink),
 //                    core-context helpers, pinning, the path check, record identity;
 //   endpoints.cpp    addresses and the application endpoints (one sender per API);
@@ -11,8 +12,11 @@
 //   main.cpp         the command line and the JSON output.
 //
 // lwip_runner_locking is lwIP with LWIP_TCPIP_CORE_LOCKING=1 and
-// LWIP_TCPIP_CORE_LOCKING_INPUT=1, lwip_runner_msgpassing with both 0. Each links
-// its own lwIP build, since both define the same symbols. lwbench reproduce runs
+// LWIP_TCPIP_CORE_LOCKING_INPUT=1, lwip_runner_msgpassing with both 0; the
+// *_fixedport runners are the same two on real_lwip/fixed_port/ instead of the
+// tree's unix port (LWBENCH_LWIP_FIXED_PORT=1; their records' stack is
+// "lwip-<version>+fixed_port"). Each links its own lwIP build, since all define
+// the same symbols. lwbench reproduce runs
 // them one repetition per visit, interleaved with its own points.
 //
 // Output contract: exactly one JSON object on stdout,
@@ -79,6 +83,7 @@
 
 #include "lwbench/harness/aggregate.hpp"
 #include "lwbench/harness/kinds.hpp"
+#include "lwbench/harness/lwip_runners.hpp"
 #include "lwbench/harness/perf_counters.hpp"
 #include "lwbench/harness/pinning.hpp"
 #include "lwbench/harness/record.hpp"
@@ -95,7 +100,13 @@ using json = nlohmann::json;
 
 inline const std::string k_version = LWBENCH_STR(LWIP_VERSION_MAJOR) "." LWBENCH_STR(LWIP_VERSION_MINOR) "." LWBENCH_STR(
     LWIP_VERSION_REVISION);
-inline const std::string k_stack = "lwip-" + k_version;
+#if LWBENCH_LWIP_FIXED_PORT
+inline constexpr hx::lwip_port k_port = hx::lwip_port::fixed;
+#else
+inline constexpr hx::lwip_port k_port = hx::lwip_port::stock;
+#endif
+/// "lwip-2.1.3" on the stock port, "lwip-2.1.3+fixed_port" on lwbench's fixed port.
+inline const std::string k_stack = hx::lwip_stack_name(k_version, k_port);
 inline constexpr u16_t k_sink_port = 9;
 inline constexpr u16_t k_ping_port = 7001;
 inline constexpr u16_t k_pong_port = 7002;

@@ -26,6 +26,7 @@
 #include "lwbench/tcpip.hpp"
 #include "lwbench/udp.hpp"
 #include "stack_fixture.hpp"
+#include "wait_until.hpp"  // the bounded wait
 
 namespace lwbench::test {
 
@@ -210,17 +211,6 @@ struct recorder {
     }
 };
 
-/// Waits (bounded; yields, never sleeps as synchronisation) until pred() holds.
-/// Returns false after `limit`: the caller fails the test.
-template <class Pred>
-bool wait_until(Pred pred, std::chrono::milliseconds limit = std::chrono::milliseconds(10000)) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!pred()) {
-        if (std::chrono::steady_clock::now() > deadline) return false;
-        std::this_thread::yield();
-    }
-    return true;
-}
 
 // ---- a fake netif that captures what the stack sends --------------------------------
 

@@ -54,6 +54,11 @@ reproduce_result reproduce(const reproduce_options& opt);
 /// loaded result file.
 std::string seed_report(const std::vector<record>& records, const std::vector<std::string>& notes);
 
+/// How much of real lwIP's message-passing cost belongs to its port: one note per
+/// pinning that has the socket send of real lwIP on the stock port (message passing
+/// and core locking) and on the fixed port (message passing); none otherwise.
+std::vector<std::string> lwip_port_notes(const std::vector<record>& records);
+
 /// Where the real-lwIP runners are expected (for messages).
 std::filesystem::path default_lwip_runner_dir();
 
