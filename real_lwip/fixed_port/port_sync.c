@@ -55,6 +55,24 @@ static int sleep_once(pthread_cond_t *cond, pthread_mutex_t *mutex, const struct
   return pthread_cond_timedwait(cond, mutex, deadline);
 }
 
+/* The waiter's side of the discipline: with `mutex` held, sleeps on `cond` until
+ * *value is not 0, counted in *sleepers while asleep, for at most `timeout_ms`
+ * (0: no limit). Returns with `mutex` held: 0 (*value is not 0), or ETIMEDOUT
+ * (the time ran out and *value is still 0). */
+static int wait_nonzero(pthread_cond_t *cond, pthread_mutex_t *mutex, const unsigned *value,
+                        unsigned long *sleepers, uint32_t timeout_ms) {
+  struct timespec deadline;
+  const int timed = timeout_ms != 0 && *value == 0;
+  if (timed) deadline = deadline_after(timeout_ms);
+  while (*value == 0) {
+    ++*sleepers;
+    const int rc = sleep_once(cond, mutex, timed ? &deadline : NULL);
+    --*sleepers;
+    if (rc == ETIMEDOUT && *value == 0) return ETIMEDOUT;
+  }
+  return 0;
+}
+
 /* Releases `mutex` and then, if `wake`, wakes one sleeper of `cond`. The caller
  * holds `mutex` and decided `wake` under it. The waker counts itself in
  * `in_flight` before unlocking so that *_free() can wait for it (see port_sync.h). */
@@ -78,13 +96,21 @@ static void wait_for_wakers(pthread_mutex_t *mutex, atomic_uint *in_flight) {
   while (atomic_load_explicit(in_flight, memory_order_acquire) != 0) sched_yield();
 }
 
+/* A counter of an object, read under the object's mutex (the tests' accessors). */
+static unsigned long read_locked(pthread_mutex_t *mutex, const unsigned long *counter) {
+  pthread_mutex_lock(mutex);
+  const unsigned long value = *counter;
+  pthread_mutex_unlock(mutex);
+  return value;
+}
+
 /* ---- semaphore ------------------------------------------------------------- */
 
 struct lwbench_port_sem {
   pthread_mutex_t mutex;
   pthread_cond_t cond;
   unsigned count;          /* 0 or 1; under mutex */
-  unsigned sleepers;       /* threads inside sleep_once on cond; under mutex */
+  unsigned long sleepers;  /* threads inside sleep_once on cond; under mutex */
   unsigned long wakeups;   /* signals issued; under mutex */
   atomic_uint wakes_in_flight;
 };
@@ -126,17 +152,9 @@ void lwbench_port_sem_signal(struct lwbench_port_sem *sem) {
 
 uint32_t lwbench_port_sem_wait(struct lwbench_port_sem *sem, uint32_t timeout_ms) {
   pthread_mutex_lock(&sem->mutex);
-  struct timespec deadline;
-  const int timed = timeout_ms != 0 && sem->count == 0;
-  if (timed) deadline = deadline_after(timeout_ms);
-  while (sem->count == 0) {
-    ++sem->sleepers;
-    const int rc = sleep_once(&sem->cond, &sem->mutex, timed ? &deadline : NULL);
-    --sem->sleepers;
-    if (rc == ETIMEDOUT && sem->count == 0) {
-      pthread_mutex_unlock(&sem->mutex);
-      return LWBENCH_PORT_TIMEOUT;
-    }
+  if (wait_nonzero(&sem->cond, &sem->mutex, &sem->count, &sem->sleepers, timeout_ms) != 0) {
+    pthread_mutex_unlock(&sem->mutex);
+    return LWBENCH_PORT_TIMEOUT;
   }
   sem->count = 0;
   pthread_mutex_unlock(&sem->mutex);
@@ -144,17 +162,11 @@ uint32_t lwbench_port_sem_wait(struct lwbench_port_sem *sem, uint32_t timeout_ms
 }
 
 unsigned long lwbench_port_sem_wakeups(struct lwbench_port_sem *sem) {
-  pthread_mutex_lock(&sem->mutex);
-  const unsigned long n = sem->wakeups;
-  pthread_mutex_unlock(&sem->mutex);
-  return n;
+  return read_locked(&sem->mutex, &sem->wakeups);
 }
 
-unsigned lwbench_port_sem_sleepers(struct lwbench_port_sem *sem) {
-  pthread_mutex_lock(&sem->mutex);
-  const unsigned n = sem->sleepers;
-  pthread_mutex_unlock(&sem->mutex);
-  return n;
+unsigned long lwbench_port_sem_sleepers(struct lwbench_port_sem *sem) {
+  return read_locked(&sem->mutex, &sem->sleepers);
 }
 
 /* ---- mailbox ----------------------------------------------------------------- */
@@ -165,7 +177,7 @@ struct lwbench_port_mbox {
   pthread_cond_t not_full;     /* posters sleep here */
   void **ring;                 /* `capacity` slots; the queue is ring[head .. head+count) */
   unsigned capacity, head, count;            /* under mutex */
-  unsigned fetchers_asleep, posters_asleep;  /* under mutex */
+  unsigned long fetchers_asleep, posters_asleep;  /* under mutex */
   unsigned long wakeups;                     /* under mutex */
   atomic_uint wakes_in_flight;
 };
@@ -249,17 +261,9 @@ int lwbench_port_mbox_trypost(struct lwbench_port_mbox *mbox, void *msg) {
 
 uint32_t lwbench_port_mbox_fetch(struct lwbench_port_mbox *mbox, void **msg, uint32_t timeout_ms) {
   pthread_mutex_lock(&mbox->mutex);
-  struct timespec deadline;
-  const int timed = timeout_ms != 0 && mbox->count == 0;
-  if (timed) deadline = deadline_after(timeout_ms);
-  while (mbox->count == 0) {
-    ++mbox->fetchers_asleep;
-    const int rc = sleep_once(&mbox->not_empty, &mbox->mutex, timed ? &deadline : NULL);
-    --mbox->fetchers_asleep;
-    if (rc == ETIMEDOUT && mbox->count == 0) {
-      pthread_mutex_unlock(&mbox->mutex);
-      return LWBENCH_PORT_TIMEOUT;
-    }
+  if (wait_nonzero(&mbox->not_empty, &mbox->mutex, &mbox->count, &mbox->fetchers_asleep, timeout_ms) != 0) {
+    pthread_mutex_unlock(&mbox->mutex);
+    return LWBENCH_PORT_TIMEOUT;
   }
   pop_unlock_wake(mbox, msg);
   return 0;
@@ -276,22 +280,13 @@ int lwbench_port_mbox_tryfetch(struct lwbench_port_mbox *mbox, void **msg) {
 }
 
 unsigned long lwbench_port_mbox_wakeups(struct lwbench_port_mbox *mbox) {
-  pthread_mutex_lock(&mbox->mutex);
-  const unsigned long n = mbox->wakeups;
-  pthread_mutex_unlock(&mbox->mutex);
-  return n;
+  return read_locked(&mbox->mutex, &mbox->wakeups);
 }
 
-unsigned lwbench_port_mbox_fetchers_asleep(struct lwbench_port_mbox *mbox) {
-  pthread_mutex_lock(&mbox->mutex);
-  const unsigned n = mbox->fetchers_asleep;
-  pthread_mutex_unlock(&mbox->mutex);
-  return n;
+unsigned long lwbench_port_mbox_fetchers_asleep(struct lwbench_port_mbox *mbox) {
+  return read_locked(&mbox->mutex, &mbox->fetchers_asleep);
 }
 
-unsigned lwbench_port_mbox_posters_asleep(struct lwbench_port_mbox *mbox) {
-  pthread_mutex_lock(&mbox->mutex);
-  const unsigned n = mbox->posters_asleep;
-  pthread_mutex_unlock(&mbox->mutex);
-  return n;
+unsigned long lwbench_port_mbox_posters_asleep(struct lwbench_port_mbox *mbox) {
+  return read_locked(&mbox->mutex, &mbox->posters_asleep);
 }

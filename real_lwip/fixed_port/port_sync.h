@@ -49,7 +49,7 @@ uint32_t lwbench_port_sem_wait(struct lwbench_port_sem *sem, uint32_t timeout_ms
 /** Wake-ups this semaphore has issued so far (for tests: a signal with no sleeper issues none). */
 unsigned long lwbench_port_sem_wakeups(struct lwbench_port_sem *sem);
 /** Threads asleep in lwbench_port_sem_wait right now (for tests). */
-unsigned lwbench_port_sem_sleepers(struct lwbench_port_sem *sem);
+unsigned long lwbench_port_sem_sleepers(struct lwbench_port_sem *sem);
 
 /** A FIFO mailbox of up to `capacity` messages (capacity <= 0: 128, the size
  *  Debian's port uses for every mailbox). NULL when memory runs out. */
@@ -69,8 +69,8 @@ int lwbench_port_mbox_tryfetch(struct lwbench_port_mbox *mbox, void **msg);
 /** Wake-ups this mailbox has issued so far, to fetchers and to posters together. */
 unsigned long lwbench_port_mbox_wakeups(struct lwbench_port_mbox *mbox);
 /** Threads asleep in lwbench_port_mbox_fetch / lwbench_port_mbox_post right now (for tests). */
-unsigned lwbench_port_mbox_fetchers_asleep(struct lwbench_port_mbox *mbox);
-unsigned lwbench_port_mbox_posters_asleep(struct lwbench_port_mbox *mbox);
+unsigned long lwbench_port_mbox_fetchers_asleep(struct lwbench_port_mbox *mbox);
+unsigned long lwbench_port_mbox_posters_asleep(struct lwbench_port_mbox *mbox);
 
 #ifdef __cplusplus
 }
