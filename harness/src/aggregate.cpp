@@ -228,6 +228,13 @@ void accumulator::finish(record& r, double payload_bytes, rate_basis basis) cons
     } else {
         r.ops_per_sec = static_cast<double>(ops) * per_sec;
     }
+    // The same rate per timed repetition: its spread (crossover ties, compare).
+    r.repetition_ops_per_sec.clear();
+    for (const auto& rep : _reps)
+        if (!rep.counted && rep.wall_ns > 0)
+            r.repetition_ops_per_sec.push_back(
+                (basis == rate_basis::delivered ? static_cast<double>(rep.received.value_or(0))
+                                                : static_cast<double>(rep.ops)) * 1e9 / rep.wall_ns);
     r.bytes_per_sec = r.ops_per_sec * payload_bytes;
 
     std::vector<counter_value> ordered;

@@ -35,6 +35,7 @@ std::string record::label() const {
     if (sched_policy && *sched_policy != "other") s += "/sched=" + *sched_policy;
     if (variant) s += "/" + *variant;
     if (netif && *netif != "loopback") s += "/" + *netif;
+    if (core_work_iterations) s += "/work=" + std::to_string(core_work_iterations);
     return s;
 }
 
@@ -118,6 +119,7 @@ json to_json(const record& r) {
         {"variant", opt(r.variant)},
         {"netif", opt(r.netif)},
         {"lwip_options", r.lwip_options ? *r.lwip_options : json(nullptr)},
+        {"core_work_iterations", r.core_work_iterations},
         {"repetitions", r.repetitions},
         {"ops_per_repetition", r.ops_per_repetition},
         {"ops_per_sample", r.ops_per_sample},
@@ -132,6 +134,7 @@ json to_json(const record& r) {
         {"modes", modes_json(r.modes)},
         {"sample_modes", modes_json(r.sample_modes)},
         {"ops_per_sec", r.ops_per_sec},
+        {"repetition_ops_per_sec", r.repetition_ops_per_sec},
         {"bytes_per_sec", r.bytes_per_sec},
         {"offered_per_sec", opt(r.offered_per_sec)},
         {"delivered_per_sec", opt(r.delivered_per_sec)},
@@ -161,6 +164,7 @@ record record_from_json(const json& j) {
     r.variant = get_opt_str(j, "variant");
     r.netif = get_opt_str(j, "netif");  // absent in files from before the TAP netif: null
     if (j.contains("lwip_options") && !j.at("lwip_options").is_null()) r.lwip_options = j.at("lwip_options");
+    r.core_work_iterations = j.value("core_work_iterations", std::uint64_t{0});  // absent before it existed: none
     r.repetitions = j.at("repetitions").get<int>();
     r.ops_per_repetition = j.at("ops_per_repetition").get<long>();
     r.ops_per_sample = j.at("ops_per_sample").get<int>();
@@ -181,6 +185,8 @@ record record_from_json(const json& j) {
         if (j.contains(key))
             for (const auto& m : j.at(key)) list->push_back({m.at("median_ns").get<double>(), m.at("share").get<double>()});
     r.ops_per_sec = j.at("ops_per_sec");
+    if (j.contains("repetition_ops_per_sec"))
+        r.repetition_ops_per_sec = j.at("repetition_ops_per_sec").get<std::vector<double>>();
     r.bytes_per_sec = j.at("bytes_per_sec");
     // Fields added after the first release: absent in older files.
     r.offered_per_sec = get_opt_num(j, "offered_per_sec");

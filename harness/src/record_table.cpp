@@ -60,6 +60,8 @@ std::vector<column> make_columns() {
         {"pinning", "", shown_as::text, [](const record& r) -> cell { return r.pinning; }},
         {"variant", "", shown_as::text, [](const record& r) { return text_of(r.variant); }},
         {"netif", "", shown_as::text, [](const record& r) { return text_of(r.netif); }},
+        {"core_work_iterations", "", shown_as::integer,
+         [](const record& r) -> cell { return static_cast<double>(r.core_work_iterations); }},
         {"repetitions", "", shown_as::integer, [](const record& r) -> cell { return double(r.repetitions); }},
         {"ops_per_repetition", "", shown_as::integer,
          [](const record& r) -> cell { return double(r.ops_per_repetition); }},

@@ -22,9 +22,11 @@
 #include <oneapi/tbb/version.h>
 
 #include "lwbench/harness/build_info.hpp"
+#include "lwbench/harness/core_work.hpp"
 #include "lwbench/harness/pinning.hpp"
 #include "lwbench/harness/record_table.hpp"
 #include "lwbench/harness/timing.hpp"
+#include "lwbench/harness/topology.hpp"
 
 #ifndef LWBENCH_SOURCE_DIR
 #define LWBENCH_SOURCE_DIR ""
@@ -247,6 +249,7 @@ json capture_environment() {
         {"cpu_governor", cpu_governor()},
         {"affinity", affinity_mask()},
         {"smt", smt_state()},
+        {"topology", cpu_topology()},
         {"nice", nice_level()},
         {"virtualization", virtualization()},
         {"compiler", compiler()},
@@ -272,6 +275,7 @@ json capture_environment() {
         {"clock", {{"source", "std::chrono::steady_clock (clock_gettime CLOCK_MONOTONIC, vDSO)"},
                    {"overhead_ns", ck.overhead_ns},
                    {"resolution_ns", ck.resolution_ns}}},
+        {"core_work_ns_per_iteration", core_work_ns_per_iteration()},
     };
 }
 

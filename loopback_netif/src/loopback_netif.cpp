@@ -4,7 +4,8 @@
 
 LWBENCH_NS_BEGIN
 
-loopback_netif::loopback_netif(stack& s, const loopback_config& cfg) : _s(s), _ring(cfg.queue_len ? cfg.queue_len : 1) {
+loopback_netif::loopback_netif(stack& s, const loopback_config& cfg)
+    : _s(s), _ring(cfg.queue_len ? cfg.queue_len : 1), _on_output(cfg.on_output), _on_output_arg(cfg.on_output_arg) {
     _netif.name = cfg.name;
     _netif.caps.mtu = cfg.mtu;
     _netif.output = &loopback_netif::output;
@@ -33,6 +34,7 @@ void loopback_netif::flush_pcap() {
 
 err loopback_netif::output(netif* n, pbuf* p, ip4_addr) {
     auto* self = static_cast<loopback_netif*>(n->state);
+    if (self->_on_output) self->_on_output(self->_on_output_arg);
     if (self->_count == self->_ring.size()) {
         self->_s.st().drop(drop_reason::netif_queue_full);
         self->_drops.inc();

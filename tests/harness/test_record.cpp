@@ -30,6 +30,8 @@ record full_record() {
     r.repetition_p50_ns = {2, 2.1, 1.9};
     r.spread = {2, 0.1, 0.05, 1.9, 2.1};
     r.ops_per_sec = 12345.5;
+    r.repetition_ops_per_sec = {12000.0, 12345.5, 12500.0};
+    r.core_work_iterations = 2000;
     r.bytes_per_sec = 12345.5 * 1458;
     r.counters["context_switches"] = {2.0, 6000, "ok"};
     r.counters["cycles"] = {std::nullopt, std::nullopt, "not available: no PMU"};
@@ -57,6 +59,19 @@ TEST(Record, JsonRoundTripIsExact) {
     EXPECT_EQ(back.label(), r.label());
     EXPECT_EQ(back.netif, std::optional<std::string>("tap"));
     EXPECT_NE(r.label().find("/tap"), std::string::npos);  // a TAP point never reads as a loopback one
+}
+
+TEST(Record, CoreWorkAndRepetitionRatesRoundTripAndOlderFilesReadAsNone) {
+    auto j = to_json(full_record());
+    EXPECT_EQ(j["core_work_iterations"], 2000);
+    EXPECT_EQ(record_from_json(j).repetition_ops_per_sec, (std::vector<double>{12000.0, 12345.5, 12500.0}));
+    EXPECT_NE(full_record().label().find("/work=2000"), std::string::npos);
+    j.erase("core_work_iterations");  // written before the knob existed: no added work
+    j.erase("repetition_ops_per_sec");
+    const record old = record_from_json(j);
+    EXPECT_EQ(old.core_work_iterations, 0u);
+    EXPECT_TRUE(old.repetition_ops_per_sec.empty());
+    EXPECT_EQ(old.label().find("/work="), std::string::npos);
 }
 
 TEST(Record, FileWithoutNetifReadsAsNull) {

@@ -1,5 +1,5 @@
 // main.cpp — the `lwbench` command: list, run, reproduce, demo, and the Python
-// subcommands profile, compare and report (python_command.hpp).
+// subcommands profile, compare, report and crossover (python_command.hpp).
 //
 // Results go to a new file under results/ (never overwriting); stdout carries only
 // the result in the --format asked for (output.hpp); progress, warnings and "wrote
@@ -19,6 +19,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include "lwbench/harness/core_work.hpp"
+#include "lwbench/harness/design.hpp"
 #include "lwbench/harness/reproduce.hpp"
 #include "lwbench/harness/result_file.hpp"
 #include "lwbench/harness/scenario.hpp"
@@ -95,6 +97,18 @@ const std::vector<option_choices>& run_choices() {
             {"--mailbox", names_of(k_mailbox_kinds),
              ""},
             {"--lock", names_of({lock_kind::std_mutex, lock_kind::tbb_spin_mutex, lock_kind::tbb_queuing_mutex}), ""},
+            {"--design", [] {
+                 auto names = design_names();
+                 names.emplace_back("default");
+                 return names;
+             }(),
+             "a threading mode with the kind it contends on, in place of --mode/--input-mode/--mailbox/--lock "
+             "(input: the mode's pair); default: the default of each mode and the best-known variants (what "
+             "`lwbench crossover` compares): " + [] {
+                 std::string names;
+                 for (const auto& n : default_design_names()) names += (names.empty() ? "" : ", ") + n;
+                 return names;
+             }()},
             {"--pinning", names_of({pinning::none, pinning::same_core, pinning::separate_cores}),
              "same_core: every thread on CPU 0; separate_cores: the tcpip thread on CPU 0, application threads on "
              "the others"},
@@ -332,7 +346,8 @@ int main(int argc, char** argv) {
     std::vector<std::string> scen{"send_latency"}, apis{"socket"}, modes{"message_passing", "core_locking"},
         inputs{"auto"}, mboxes{"mutex_cv"}, locks{"std_mutex"}, pins{"none"}, prims, netifs{"loopback"};
     tap_link tap;
-    std::vector<long> sizes{1458}, threads{1};
+    std::vector<long> sizes{1458}, threads{1}, core_works{0};
+    std::vector<std::string> designs;
     int reps = 5;
     long ops = 20000, warmup = 2000;
     unsigned seed = 1;
@@ -346,6 +361,15 @@ int main(int argc, char** argv) {
                     "combining with combining");
     add_choice_list(*run, "--mailbox", mboxes, "mailbox kind", "mailbox kinds");
     add_choice_list(*run, "--lock", locks, "lock kind", "core lock kinds");
+    add_choice_list(*run, "--design", designs, "design",
+                    "designs (mode/kind, see `lwbench list`) in place of the product of --mode, --input-mode, "
+                    "--mailbox and --lock");
+    run->add_option("--core-work", core_works,
+                    "added work inside the core: iterations of a calibrated busy loop per packet the stack sends, "
+                    "run in core context inside the sending call (0: none; the environment block gives the ns per "
+                    "iteration)")
+        ->delimiter(',')
+        ->check(whole_number_in("--core-work", 0, k_max_core_work_iterations));
     run->add_option("--size", sizes,
                     "UDP payload bytes (max 1472 on the 1500-byte loopback MTU), or TCP bytes per write / request "
                     "(max 65536)")
@@ -415,6 +439,9 @@ int main(int argc, char** argv) {
                                   "exits non-zero when a point is slower (python3 -m lwbench compare; see its -h)");
     app.add_subcommand("report", "Write one self-contained HTML page: lwbench report RESULT... [-o FILE] "
                                  "(python3 -m lwbench report; see its -h)");
+    app.add_subcommand("crossover", "The crossover map: throughput of each design over threads, payload, core work "
+                                    "and pinning, into results/<stamp>_<rev>_crossover/ with its figure "
+                                    "(python3 -m lwbench crossover; see its -h)");
 
     if (const auto status = parse_command_line(app, argc, argv)) return *status;
     std::signal(SIGINT, on_sigint);
@@ -427,9 +454,31 @@ int main(int argc, char** argv) {
         if (*demo) return cmd_demo(d_count, d_size, d_pcap);
         if (*run) {
             std::vector<point> points;
-            const auto mode_v = parsed<threading_mode>(modes, parse_threading_mode);
-            std::vector<std::optional<input_mode>> input_v;
-            for (const auto& n : inputs) input_v.push_back(n == "auto" ? std::nullopt : parse_input_mode(n));
+            // The stack configurations to sweep: the named designs, or every combination of
+            // mode, input mode, mailbox and lock.
+            std::vector<stack_config> config_v;
+            if (!designs.empty()) {
+                for (const char* option : {"--mode", "--input-mode", "--mailbox", "--lock"})
+                    if (run->count(option) > 0)
+                        usage_error(std::string("--design names the mode and kinds itself: leave out ") + option);
+                for (const auto& name : designs)
+                    if (name == "default")
+                        for (const auto& d : default_design_names()) config_v.push_back(find_design(d)->config());
+                    else
+                        config_v.push_back(find_design(name)->config());  // add_choice_list checked the name
+            } else {
+                for (auto m : parsed<threading_mode>(modes, parse_threading_mode))
+                    for (const auto& in : inputs)
+                        for (auto mb : parsed<mailbox_kind>(mboxes, parse_mailbox_kind))
+                            for (auto lk : parsed<lock_kind>(locks, parse_lock_kind)) {
+                                stack_config c;
+                                c.mode = m;
+                                c.input = in == "auto" ? paired_input_mode(m) : *parse_input_mode(in);
+                                c.mailbox = mb;
+                                c.lock = lk;
+                                config_v.push_back(c);
+                            }
+            }
             const auto mbox_v = parsed<mailbox_kind>(mboxes, parse_mailbox_kind);
             const auto lock_v = parsed<lock_kind>(locks, parse_lock_kind);
             const auto pin_v = parsed<pinning>(pins, parse_pinning);
@@ -441,6 +490,8 @@ int main(int argc, char** argv) {
                 for (long size : sizes)
                     for (auto pin : pin_v) {
                         if (s == "primitive") {
+                            if (std::any_of(core_works.begin(), core_works.end(), [](long w) { return w != 0; }))
+                                usage_error("--core-work adds work to the packets the stack sends: not for primitives");
                             for (const auto& prim : prim_v)
                                 for (auto mb : mbox_v)
                                     for (auto lk : lock_v) {
@@ -459,25 +510,24 @@ int main(int argc, char** argv) {
                             continue;
                         }
                         for (const auto& api : apis)
-                            for (auto m : mode_v)
-                                for (auto in : input_v)
-                                    for (auto mb : mbox_v)
-                                        for (auto lk : lock_v)
-                                            for (long t : threads)
-                                                for (auto link : netif_v) {
-                                                    point p;
-                                                    p.scenario = *parse_scenario_kind(s);  // add_choice_list checked
-                                                    p.api = *parse_api_kind(api);          // both names
-                                                    p.cfg.mode = m;
-                                                    p.cfg.input = in ? *in : paired_input_mode(m);
-                                                    p.cfg.mailbox = mb;
-                                                    p.cfg.lock = lk;
-                                                    p.payload = static_cast<std::size_t>(size);
-                                                    p.threads = static_cast<int>(t);
-                                                    p.pin = pin;
-                                                    p.netif = link;
-                                                    if (seen.insert(p.label()).second) points.push_back(p);
-                                                }
+                            for (const auto& config : config_v)
+                                for (long t : threads)
+                                    for (auto link : netif_v)
+                                        for (long work : core_works) {
+                                            point p;
+                                            p.scenario = *parse_scenario_kind(s);  // add_choice_list checked
+                                            p.api = *parse_api_kind(api);          // both names
+                                            p.cfg.mode = config.mode;
+                                            p.cfg.input = config.input;
+                                            p.cfg.mailbox = config.mailbox;
+                                            p.cfg.lock = config.lock;
+                                            p.payload = static_cast<std::size_t>(size);
+                                            p.threads = static_cast<int>(t);
+                                            p.pin = pin;
+                                            p.netif = link;
+                                            p.core_work = static_cast<std::uint64_t>(work);
+                                            if (seen.insert(p.label()).second) points.push_back(p);
+                                        }
                     }
             const sched_policy policy = *parse_sched_policy(sched);  // add_sched_option checked it
             for (auto& p : points) p.cfg.sched = policy;

@@ -13,7 +13,7 @@
 namespace lwbench::cli {
 
 const std::vector<std::string>& python_commands() {
-    static const std::vector<std::string> names = {"profile", "compare", "report"};
+    static const std::vector<std::string> names = {"profile", "compare", "report", "crossover"};
     return names;
 }
 
@@ -23,6 +23,9 @@ int exec_python_command(const std::string& command, int argc, char** argv) {
     const std::string package_dir = std::string(LWBENCH_SOURCE_DIR) + "/python";
     const char* old = std::getenv("PYTHONPATH");
     setenv("PYTHONPATH", (old && *old ? package_dir + ":" + old : package_dir).c_str(), 1);
+    std::vector<char> self(4096, '\0');
+    if (const ssize_t n = readlink("/proc/self/exe", self.data(), self.size() - 1); n > 0)
+        setenv("LWBENCH_SELF", std::string(self.data(), static_cast<std::size_t>(n)).c_str(), 1);
     std::vector<char*> exec_args;
     for (auto& a : args) exec_args.push_back(a.data());
     exec_args.push_back(nullptr);

@@ -29,7 +29,7 @@ const std::vector<std::string>& api_names() {
 
 const std::vector<scenario_info>& scenario_catalog() {
     static const std::vector<std::string> common = {"--api", "--mode", "--input-mode", "--mailbox", "--lock",
-                                                    "--size", "--pinning"};
+                                                    "--size", "--pinning", "--core-work"};
     const auto description = [](scenario_kind k) -> std::string {
         switch (k) {
             case scenario_kind::send_latency:
@@ -86,6 +86,7 @@ std::string point::label() const {
          lwbench::to_string(cfg.mailbox) + "/" + lwbench::to_string(cfg.lock) + "/" + std::to_string(payload) + "B/t" +
          std::to_string(threads) + "/" + to_string(pin);
     if (netif != netif_kind::loopback) s += std::string("/") + to_string(netif);
+    if (core_work) s += "/work=" + std::to_string(core_work);
     if (cfg.sched != sched_policy::other) s += std::string("/sched=") + lwbench::to_string(cfg.sched);
     return s;
 }
@@ -113,6 +114,11 @@ std::optional<std::string> validate(const point& p) {
         p.scenario != scenario_kind::throughput && p.scenario != scenario_kind::delivery_latency)
         return std::string("--netif tap runs round_trip, throughput and delivery_latency (the kernel is the peer); ") +
                to_string(p.scenario) + " runs on the loopback only";
+    if (p.core_work > static_cast<std::uint64_t>(k_max_core_work_iterations))
+        return "--core-work takes at most " + std::to_string(k_max_core_work_iterations) + " iterations";
+    if (p.core_work && (p.scenario == scenario_kind::primitive || p.netif != netif_kind::loopback))
+        return "--core-work adds work to the packets the stack sends over the loopback: not for primitives or "
+               "--netif tap";
     if (p.threads < 1) return "threads must be at least 1";
     if (p.threads > 64) return "threads must be at most 64";
     if (p.threads > 1 && p.scenario != scenario_kind::throughput)
@@ -139,6 +145,7 @@ record identity_of(const point& p) {
     r.app_threads = p.threads;
     r.pinning = to_string(p.pin);
     r.sched_policy = lwbench::to_string(p.cfg.sched);
+    r.core_work_iterations = p.core_work;
     if (p.scenario == scenario_kind::primitive) {
         r.primitive = to_string(p.primitive);
         if (p.primitive == primitive_kind::lock_unlock) r.lock_kind = lwbench::to_string(p.cfg.lock);

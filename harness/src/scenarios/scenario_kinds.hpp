@@ -84,7 +84,7 @@ private:
 /// the calling thread set up as application thread 0 for its lifetime.
 struct pinned_testbed {
     explicit pinned_testbed(const point& p)
-        : plan(cpu_plan::of(p.pin)), bed(testbed_config(p, plan.tcpip())), app(plan.app(0), p.cfg.sched) {}
+        : plan(cpu_plan::of(p.pin)), bed(testbed_config(p, plan.tcpip()), p.core_work), app(plan.app(0), p.cfg.sched) {}
     cpu_plan plan;
     testbed bed;
     app_thread_setup app;

@@ -11,7 +11,7 @@ namespace lwbench::harness::scenarios {
 rep_out measure_throughput(const point& p, const visit& v) {
     const run_options& o = v.options;
     const cpu_plan plan = cpu_plan::of(p.pin);
-    testbed bed(testbed_config(p, plan.tcpip()));
+    testbed bed(testbed_config(p, plan.tcpip()), p.core_work);
     const bool raw = p.api == api_kind::raw;
     std::unique_ptr<endpoint> receiver;
     if (!raw) receiver = std::make_unique<endpoint>(bed, p.api, p.payload, k_rx_port);

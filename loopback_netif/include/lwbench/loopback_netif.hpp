@@ -36,6 +36,11 @@ struct loopback_config {
     std::uint16_t mtu = 1500;
     std::size_t queue_len = 256;  ///< packets queued between output and delivery
     std::string pcap_path;        ///< if set, every packet carried is also written there
+    /// If set, called for every packet output, in core context, before the packet is
+    /// queued: a measurement hook (the harness's added core work per send, core_work.hpp).
+    /// It must not call back into the stack.
+    void (*on_output)(void* arg) = nullptr;
+    void* on_output_arg = nullptr;
 };
 
 class loopback_netif {
@@ -72,6 +77,8 @@ private:
     std::vector<pbuf*> _ring;
     std::size_t _head = 0, _count = 0;
     std::unique_ptr<pcap_writer> _pcap;
+    void (*_on_output)(void*);
+    void* _on_output_arg;
     err _status = err::ok;
     core_counter _tx, _rx, _drops, _clones;
 };

@@ -68,6 +68,10 @@ struct record {
     /// The link the datagrams crossed: "loopback" or "tap" (null: none, e.g. primitives).
     std::optional<std::string> netif;
     std::optional<nlohmann::json> lwip_options;
+    /// Added work inside the core: iterations of the core-work busy loop per packet the
+    /// stack output (core_work.hpp); 0: none (also for files from before it, and for
+    /// points it does not apply to: real lwIP, the kernel, primitives).
+    std::uint64_t core_work_iterations = 0;
     // measurement
     int repetitions = 0;
     long ops_per_repetition = 0;
@@ -78,6 +82,9 @@ struct record {
     std::vector<latency_mode> modes;  ///< two entries when the repetitions split into clusters
     std::vector<latency_mode> sample_modes;  ///< two entries when the pooled samples split (find_sample_modes)
     double ops_per_sec = 0;           ///< see rate_basis (aggregate.hpp); throughput: delivered
+    /// ops_per_sec of each timed repetition on its own, in run order: the spread of the
+    /// rate (empty in files from before it).
+    std::vector<double> repetition_ops_per_sec;
     double bytes_per_sec = 0;
     std::optional<double> offered_per_sec;    ///< datagrams sent per second (null: no datagrams)
     std::optional<double> delivered_per_sec;  ///< datagrams received per second

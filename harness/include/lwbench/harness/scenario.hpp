@@ -4,7 +4,8 @@
 // delivery_latency, round_trip, throughput, primitive) × API × threading mode ×
 // input mode × mailbox kind × lock kind × payload size × application threads × CPU
 // pinning × netif (the in-process loopback, or a TAP link with the Linux kernel as
-// the peer: round_trip, throughput and delivery_latency; scenarios/tap.cpp). The runner measures a list of points *interleaved*: for each repetition
+// the peer: round_trip, throughput and delivery_latency; scenarios/tap.cpp) × added
+// work inside the core per packet (core_work.hpp). The runner measures a list of points *interleaved*: for each repetition
 // it visits every point in a fresh random order, building the point's testbed
 // (stack, loopback, sockets, threads), warming up, timing, and tearing it down — so
 // machine drift spreads over all points instead of showing up as a difference
@@ -52,6 +53,9 @@ struct point {
     int threads = 1;
     pinning pin = pinning::none;
     netif_kind netif = netif_kind::loopback;
+    /// Iterations of the core-work busy loop per packet the stack outputs, run in core
+    /// context inside the sending call (core_work.hpp); 0: none. Loopback points only.
+    std::uint64_t core_work = 0;
     /// Timed operations and warm-up per repetition of this point; unset: the run's
     /// (run_options). A run that mixes kinds of very different cost (lwbench
     /// reproduce: 64 KiB TCP writes beside 1458-byte datagrams) sets them per point.

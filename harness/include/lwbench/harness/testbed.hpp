@@ -1,6 +1,9 @@
 // testbed.hpp — the one testbed behind the harness's scenarios and the Google
 // Benchmark suite: a stack, the zero-copy loopback and a counting raw sink on port 9,
 // plus one application endpoint per API — so both measure exactly the same thing.
+// A testbed may add work inside the core to every packet the stack outputs (the
+// scenarios' --core-work; core_work.hpp): its loopback runs the busy loop in core
+// context, inside the dispatched call that sends the packet.
 //
 // Header-only and inside the stack's variant namespace (LWBENCH_NS_BEGIN): the dispatch
 // benchmark compiles it once per stack variant (lwbench::dyn, lwbench::fixed_cl, …)
@@ -22,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lwbench/harness/core_work.hpp"
 #include "lwbench/harness/kinds.hpp"
 #include "lwbench/harness/timing.hpp"
 #include "lwbench/loopback_netif.hpp"
@@ -53,7 +57,10 @@ inline stack_config paired_config(threading_mode m) {
 
 class testbed {
 public:
-    explicit testbed(const stack_config& cfg) : s(cfg), lo(s, lo_config()) {
+    /// `core_work_iterations` > 0: every packet output runs that many iterations of
+    /// core_work_spin in core context (counted in core_work_done / core_work_outside_core).
+    explicit testbed(const stack_config& cfg, std::uint64_t core_work_iterations = 0)
+        : s(cfg), lo(s, lo_config(core_work_iterations ? this : nullptr)), _core_work(core_work_iterations) {
         core_guard g(s);
         sink = udp_new(s);
         if (sink) {
@@ -84,10 +91,22 @@ public:
         return sunk.load(std::memory_order_acquire) + s.st().dropped_total();
     }
 
-    static loopback_config lo_config() {
+    /// The loopback's configuration; with `core_work_owner`, its output runs that
+    /// testbed's core work.
+    static loopback_config lo_config(testbed* core_work_owner = nullptr) {
         loopback_config c;
         c.queue_len = 1024;
+        if (core_work_owner) {
+            c.on_output = &testbed::on_core_work;
+            c.on_output_arg = core_work_owner;
+        }
         return c;
+    }
+    /// Core-work iterations run so far (all packets), and packets whose core work ran
+    /// outside core context (always 0: the contract the tests check).
+    [[nodiscard]] std::uint64_t core_work_done() const noexcept { return _core_work_done.load(std::memory_order_acquire); }
+    [[nodiscard]] std::uint64_t core_work_outside_core() const noexcept {
+        return _core_work_outside.load(std::memory_order_acquire);
     }
     static void on_sink(void* arg, udp_pcb*, pbuf* p, ip4_addr, std::uint16_t) {
         pbuf_free(p);
@@ -98,6 +117,19 @@ public:
     loopback_netif lo;
     udp_pcb* sink = nullptr;
     std::atomic<std::uint64_t> sunk{0};
+
+private:
+    static void on_core_work(void* arg) {
+        auto* self = static_cast<testbed*>(arg);
+        if (!self->s.in_core_context()) self->_core_work_outside.fetch_add(1, std::memory_order_relaxed);
+        self->_core_work_sink ^= lwbench::harness::core_work_spin(self->_core_work, self->_core_work_sink);
+        // One writer at a time (core context): a load and a store, no read-modify-write.
+        self->_core_work_done.store(self->_core_work_done.load(std::memory_order_relaxed) + self->_core_work,
+                                    std::memory_order_release);
+    }
+    std::uint64_t _core_work = 0;
+    std::uint64_t _core_work_sink = 1;  ///< the busy loop's result, kept so it cannot be elided
+    std::atomic<std::uint64_t> _core_work_done{0}, _core_work_outside{0};
 };
 
 /// One application endpoint of an API on stack `s`, bound to `bind_port` (0: ephemeral
