@@ -70,7 +70,8 @@ DEFAULT_PREFERENCES: dict[str, tuple] = {
     "mailbox_kind": ("mutex_cv", "tbb_queue", "spin_then_block", "adaptive"),
     "lock_kind": ("std_mutex", "tbb_spin_mutex", "tbb_queuing_mutex"),
     "variant": (None,),
-    "netif": ("loopback",),  # files from before the TAP netif have none: loopback, kept as wildcards
+    "netif": ("loopback",),
+    "core_work_iterations": (0,),  # no added work inside the core (files from before it have none)  # files from before the TAP netif have none: loopback, kept as wildcards
 }
 
 LATENCY_SCENARIOS = ("send_latency", "recv_latency", "delivery_latency", "round_trip")
@@ -182,6 +183,7 @@ def load_results(sources: Any, skip_foreign: bool = False) -> Results:
         created = str(doc.get("created_utc") or "")
         for ri, rec in enumerate(doc.get("records") or []):
             r = dict(rec)
+            r["core_work_iterations"] = r.get("core_work_iterations") or 0  # absent before it existed: none
             r["_doc"] = di
             r["_order"] = (created, di, ri)
             r["_run"] = header["_run"]

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .common import LATENCY_SCENARIOS, NoData, counter_per_op, load_results, save_figure, warn
+from .plot_crossover import plot_crossover
 from .plot_counters import has_counter_values, has_nonzero_values, plot_counters
 from .plot_floor import plot_floor
 from .plot_latency import plot_latency_cdf, plot_percentiles_vs_size
@@ -31,6 +32,7 @@ def _jobs(results) -> list[tuple[str, Callable]]:
         jobs.append((f"latency_cdf_{scen}", lambda r, s=scen: plot_latency_cdf(r, scenario=s)))
         jobs.append((f"latency_vs_size_{scen}", lambda r, s=scen: plot_percentiles_vs_size(r, scenario=s)))
     jobs.append(("throughput_vs_threads", plot_throughput))
+    jobs.append(("crossover_map", plot_crossover))
     counters = list(ALWAYS_DRAWN_COUNTERS)
     for counter in OPTIONAL_COUNTERS:
         if has_nonzero_values(results, counter):

@@ -4,7 +4,7 @@ Each command is a function taking its own argument list (everything after the
 command name) and returning an exit status; it parses its own options, so
 `python3 -m lwbench <command> -h` documents it. Usage errors exit 2. Heavy
 imports happen inside the commands, so a failing check answers fast. The C++
-`lwbench compare` and `lwbench report` delegate here with the same flags.
+`lwbench compare`, `lwbench report` and `lwbench crossover` delegate here with the same flags.
 """
 
 from __future__ import annotations
@@ -31,6 +31,12 @@ def _cmd_compare(argv: Sequence[str]) -> int:
 
 def _cmd_report(argv: Sequence[str]) -> int:
     from .report import main
+
+    return main(argv)
+
+
+def _cmd_crossover(argv: Sequence[str]) -> int:
+    from .crossover import main
 
     return main(argv)
 
@@ -145,6 +151,8 @@ COMMANDS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
     "report": (_cmd_report, "one self-contained HTML page from result files (tables, figures, verdicts)"),
     "profile": (_cmd_profile, "profile one scenario with perf: reports, perf stat, folded stacks, flame graphs"),
     "plot": (_cmd_plot, "render every figure the given result files allow (PNG + SVG)"),
+    "crossover": (_cmd_crossover, "the crossover map: which design wins where (threads, payload, core work, "
+                                  "pinning), into results/<stamp>_<rev>_crossover/"),
 }
 
 

@@ -31,7 +31,7 @@ SCHEMA_VERSION = 1
 
 #: The keys that identify a scenario point (two records with equal keys measure the same thing).
 IDENTITY = ("stack", "scenario", "api", "primitive", "threading_mode", "input_mode", "mailbox_kind", "sched_policy",
-            "lock_kind", "payload_bytes", "app_threads", "pinning", "variant", "netif")
+            "lock_kind", "payload_bytes", "app_threads", "pinning", "variant", "netif", "core_work_iterations")
 
 
 #: What measured_on() says for a record measured on the machine that wrote the file.
@@ -57,7 +57,8 @@ class NotAResultFile(ValueError):
 
 class Record(dict):
     """One scenario point: a dict in the file's layout, with attribute access and a few conveniences.
-    A record from a file older than `sched_policy` reads as "other" (the policy it ran under)."""
+    A record from a file older than `sched_policy` reads as "other" (the policy it ran under), one
+    older than `core_work_iterations` as 0 (no work was added inside the core)."""
 
     def __getattr__(self, name):
         try:
@@ -244,7 +245,9 @@ def read_google_benchmark(path: str | os.PathLike) -> dict:
 
 def from_document(doc: dict, path: Path | None = None) -> Results:
     """Results from a parsed result document."""
-    return Results(records=[Record({**r, "sched_policy": r.get("sched_policy") or "other"}) for r in doc.get("records", [])], environment=doc.get("environment", {}),
+    return Results(records=[Record({**r, "sched_policy": r.get("sched_policy") or "other",
+                                    "core_work_iterations": r.get("core_work_iterations") or 0})
+                            for r in doc.get("records", [])], environment=doc.get("environment", {}),
                    notes=list(doc.get("notes", [])), path=path, created_utc=doc.get("created_utc"),
                    command=doc.get("command"), label=doc.get("label"))
 
