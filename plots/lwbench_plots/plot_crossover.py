@@ -14,7 +14,7 @@ Layout: one panel per pinning (rows) and payload size (columns); inside a panel 
 threads and y = core work (iterations of the busy loop per packet, in core context; the
 environment's calibrated ns per iteration is in the label). Cell colour = the winning design;
 text = its rate, "×R" = winner / runner-up (hatched and "tie" when within the spread) and the
-runner-up's name.
+runner-up's name. Ties are hatched rather than faded: the PNG keeps a small palette (png_bytes).
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from .common import (
     number,
     select,
 )
-from .plot_throughput import COMBO_COLOURS
 
 from lwbench.formatting import fmt_ns, fmt_rate, fmt_ratio  # noqa: E402  (the one formatter)
 
@@ -45,8 +44,10 @@ CELL_KEYS = ("pinning", "core_work_iterations", "payload_bytes", "app_threads")
 PINNING_ORDER = ("none", "same_core", "separate_cores")
 MODE_ORDER = MODES + ("combining",)
 MODE_SHORT = {"message_passing": "MP", "core_locking": "CL", "combining": "combining"}
-#: Beyond the throughput figure's eight colours: every design of the catalogue (10) gets its own.
-EXTRA_COLOURS = ("#17becf", "#bcbd22")
+#: Design colours: far apart in hue (the default five first), so that the PNG's small palette keeps them
+#: apart; every design of the catalogue (10) gets its own.
+DESIGN_COLOURS = ("#1f78b4", "#ff7f00", "#33a02c", "#e31a1c", "#6a3d9a", "#a6cee3", "#fdbf6f", "#b2df8a",
+                  "#fb9a99", "#cab2d6")
 
 
 @dataclass
@@ -158,8 +159,7 @@ def plot_crossover(results):
     rs = load_results(results)
     cells, notes, used = crossover_cells(rs)
     labels = design_labels([c.design for cell in cells for c in cell.ranking])
-    palette = COMBO_COLOURS + EXTRA_COLOURS
-    colours = {d: palette[i % len(palette)] for i, d in enumerate(labels)}
+    colours = {d: DESIGN_COLOURS[i % len(DESIGN_COLOURS)] for i, d in enumerate(labels)}
     pinnings = sorted({c.key[0] for c in cells}, key=_pinning_rank)
     payloads = sorted({c.key[2] for c in cells})
     works = sorted({c.key[1] for c in cells})
@@ -191,8 +191,10 @@ def plot_crossover(results):
                     tie = cell.tie
                     ties += tie
                     wins += not tie
-                    ax.add_patch(Rectangle((xi, yi), 1, 1, facecolor=colours[win.design], alpha=0.45 if tie else 0.9,
-                                           edgecolor="white", linewidth=1.5, hatch="xx" if tie else None))
+                    # Solid colours only (no alpha): the PNG is reduced to a small palette (png_bytes),
+                    # where blended shades would crowd out the legend's colours.
+                    ax.add_patch(Rectangle((xi, yi), 1, 1, facecolor=colours[win.design], edgecolor="white",
+                                           linewidth=1.5, hatch="//" if tie else None))
                     ratio = cell.ratio
                     lines = [fmt_rate(win.rate)]
                     if cell.runner_up is None:
@@ -201,7 +203,8 @@ def plot_crossover(results):
                         lines.append(("tie " if tie else "") + (fmt_ratio(ratio) if ratio else "n/a"))
                         lines.append("vs " + labels[cell.runner_up.design])
                     ax.text(xi + 0.5, yi + 0.5, "\n".join(lines), ha="center", va="center", fontsize=6.3,
-                            color="black", fontweight="normal" if tie else "bold")
+                            color="black", fontweight="normal" if tie else "bold",
+                            bbox={"boxstyle": "round,pad=0.25", "facecolor": "white", "edgecolor": "none"})
             ax.set_xlim(0, len(threads))
             ax.set_ylim(0, len(works))
             ax.set_xticks([i + 0.5 for i in range(len(threads))], [str(t) for t in threads], fontsize=8)
@@ -218,9 +221,16 @@ def plot_crossover(results):
     if len(cpus) == 1 and isinstance(next(iter(cpus)), int):
         notes.append(f"the machine has {next(iter(cpus))} online CPUs; threads above that oversubscribe it")
     notes.append(f"{wins} cells won beyond the spread, {ties} ties (winner within the repetitions' range of the "
-                 "runner-up: hatched, lighter)")
-    handles = [Patch(facecolor=colours[d], label=labels[d]) for d in labels]
+                 "runner-up: hatched, plain text; the others' text is bold)")
+    # The legend names the designs that won a cell; the others are a note (a colour that is
+    # drawn nowhere but in the legend would not survive the PNG's small palette).
+    winners = {lookup_cell.winner.design for lookup_cell in cells}
+    handles = [Patch(facecolor=colours[d], label=labels[d]) for d in labels if d in winners]
+    never = [labels[d] for d in labels if d not in winners]
+    if never:
+        notes.append("never the winner in any cell: " + ", ".join(never))
     fig.legend(handles=handles, loc="upper center", ncol=min(len(handles), 5), fontsize=8, frameon=False,
+               handlelength=2.5, handleheight=1.6,
                bbox_to_anchor=(0.5, 1 - 0.55 / fig.get_figheight()), title="cell colour = the design that delivers "
                "the most datagrams/s (all threads)", title_fontsize=8)
     fixed = ("stack", "api", "sched_policy", "netif")
