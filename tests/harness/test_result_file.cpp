@@ -10,19 +10,13 @@
 
 #include "lwbench/harness/build_info.hpp"
 #include "lwbench/harness/result_file.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace lwbench::harness;
 
 namespace {
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        char tmpl[] = "/tmp/lwbench_test_XXXXXX";
-        path = mkdtemp(tmpl);
-    }
-    ~temp_dir() { fs::remove_all(path); }
-};
+using lwbench::test::temp_dir;
 std::string slurp(const fs::path& p) {
     std::ifstream in(p);
     return {std::istreambuf_iterator<char>(in), {}};

@@ -2,12 +2,12 @@
 // not depend on this machine), "not available" where /sys is silent, and present in
 // every capture_environment() together with the core-work calibration.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <fstream>
 
 #include "lwbench/harness/result_file.hpp"
 #include "lwbench/harness/topology.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace lwbench::harness;
@@ -15,12 +15,8 @@ using namespace lwbench::harness;
 namespace {
 
 struct fake_sys {
-    fs::path root;
-    fake_sys() {
-        char tmpl[] = "/tmp/lwbench_sys_XXXXXX";
-        root = mkdtemp(tmpl);
-    }
-    ~fake_sys() { fs::remove_all(root); }
+    lwbench::test::temp_dir dir;
+    const fs::path& root = dir.path;
     void write(const std::string& relative, const std::string& text) const {
         const fs::path path = root / relative;
         fs::create_directories(path.parent_path());
