@@ -15,8 +15,8 @@ using namespace lwbench::harness;
 namespace {
 
 struct fake_sys {
-    lwbench::test::temp_dir dir;
-    const fs::path& root = dir.path;
+    lwbench::test::temp_dir tree;
+    const fs::path& root = tree.path;
     void write(const std::string& relative, const std::string& text) const {
         const fs::path path = root / relative;
         fs::create_directories(path.parent_path());
