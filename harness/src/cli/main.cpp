@@ -106,7 +106,8 @@ const std::vector<option_choices>& run_choices() {
              "(input: the mode's pair); default: the default of each mode and the best-known variants (what "
              "`lwbench crossover` compares): " + [] {
                  std::string names;
-                 for (const auto& n : default_design_names()) names += (names.empty() ? "" : ", ") + n;
+                 for (const auto& n : default_design_names())
+                     names += (names.empty() ? "" : "; ") + n + ": " + find_design(n)->why;
                  return names;
              }()},
             {"--pinning", names_of({pinning::none, pinning::same_core, pinning::separate_cores}),
