@@ -31,7 +31,8 @@
 # median over rounds of sockperf's avg / p50 / p99 round trip, and the ratio of ours
 # (core locking, inline input, one core) to the kernel's (target: <= 1.5x).
 #
-# Teardown: an EXIT trap kills the processes this script started (by their PID) and
+# Teardown (bench/reference_link.sh, which also makes both links): an EXIT trap kills
+# the processes this script started (by their PID) and
 # deletes the three namespaces (the veth and the TAP go with them), also after a
 # failure or Ctrl-C. Exit status: 0 done, 1 a step failed, 2 usage, 77 this machine
 # cannot run it (not root, no /dev/net/tun, no sockperf, binary not built: the reason
@@ -48,7 +49,6 @@ cpu=${LWBENCH_CPU:-0}
 msg_size=64
 python=/usr/bin/python3
 echo_bin=$build/tests/network/lwbench_tap_udp_echo
-netns_sh=$src/scripts/netns.sh
 
 log() { printf '[sockperf_reference] %s\n' "$*" >&2; }
 cannot() { log "cannot run here: $*"; exit 77; }
@@ -57,84 +57,28 @@ cannot() { log "cannot run here: $*"; exit 77; }
 [[ $seconds =~ ^[1-9][0-9]?$ ]] || { log "LWBENCH_SOCKPERF_SECONDS must be 1..99"; exit 2; }
 [[ $rounds =~ ^[1-9][0-9]?$ ]] || { log "LWBENCH_SOCKPERF_ROUNDS must be 1..99"; exit 2; }
 [[ $cpu =~ ^[0-9]+$ ]] || { log "LWBENCH_CPU must be a CPU number"; exit 2; }
-reason=$("$netns_sh" check) || cannot "$reason"
+reason=$("$src/scripts/netns.sh" check) || cannot "$reason"
 command -v sockperf >/dev/null || cannot "sockperf is not installed (scripts/install-deps.sh installs it)"
 [[ -x $echo_bin ]] || cannot "$echo_bin is not built (cmake --build --preset release --target lwbench_tap_udp_echo)"
 
-readonly ns_server=lwbref-s-$$ ns_client=lwbref-c-$$ ns_tap=lwbref-t-$$
-readonly veth_server=lwbv-s-$$ veth_client=lwbv-c-$$
-readonly ref_server_ip=192.0.2.9 ref_client_ip=192.0.2.10 our_ip=192.0.2.2 ref_port=11111
+ref_port=11111
 work=$(mktemp -d /tmp/lwbench_sockperf.XXXXXX)
 raw=$work/raw
 mkdir -p "$raw"
-started=()  # PIDs of the background processes this script started
+# shellcheck source=bench/reference_link.sh
+source "$here/reference_link.sh"
 
-cleanup() {
-    local status=$?
-    set +e
-    for pid in "${started[@]}"; do kill "$pid" 2>/dev/null; done
-    for pid in "${started[@]}"; do wait "$pid" 2>/dev/null; done
-    for ns in "$ns_server" "$ns_client" "$ns_tap"; do
-        ip netns list | awk '{print $1}' | grep -qx -- "$ns" && ip netns delete "$ns"
-    done
-    rm -rf "$work"
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-in_ns() { local ns=$1; shift; ip netns exec "$ns" taskset -c "$cpu" "$@"; }
-
-# ---- the reference link: two namespaces, one veth pair ----------------------------------
-log "reference: $ns_server ($ref_server_ip) <-veth-> $ns_client ($ref_client_ip)"
-ip netns add "$ns_server"
-ip netns add "$ns_client"
-ip link add "$veth_server" type veth peer name "$veth_client"
-ip link set "$veth_server" netns "$ns_server"
-ip link set "$veth_client" netns "$ns_client"
-for side in "$ns_server $veth_server $ref_server_ip" "$ns_client $veth_client $ref_client_ip"; do
-    read -r ns dev addr <<<"$side"
-    ip -n "$ns" link set lo up
-    ip -n "$ns" addr add "$addr/24" dev "$dev"
-    ip -n "$ns" link set "$dev" up
-done
+reference_link_up
 in_ns "$ns_server" timeout $((rounds * seconds * 10 + 300)) \
     sockperf server -i "$ref_server_ip" -p "$ref_port" >"$raw/reference_server.log" 2>&1 &
 started+=($!)
-for _ in $(seq 100); do  # bounded: until the server's socket is bound (at most ~10 s)
-    ip netns exec "$ns_server" ss -Hnlu "sport = :$ref_port" | grep -q . && break
-    sleep 0.1
-done
-ip netns exec "$ns_server" ss -Hnlu "sport = :$ref_port" | grep -q . || { log "sockperf server did not start"; exit 1; }
+wait_listening "$ns_server" u "$ref_port"
+tap_link_up
 
-# ---- our link: scripts/netns.sh's TAP namespace ---------------------------------------------
-log "ours: $ns_tap (kernel 192.0.2.1) <-TAP-> lwbench ($our_ip)"
-"$netns_sh" up "$ns_tap" lwbtap0
-
-# Starts our echo server in the TAP namespace: start_ours NAME THREADING INPUT [EXTRA...].
-# It runs until its stdin (a FIFO held open by fd 8) closes; its report goes to
-# $raw/NAME.json. Waits (bounded) for its "ready".
-start_ours() {
+# start_echo NAME THREADING INPUT [EXTRA...]: our echo server, answering as sockperf's server does.
+start_echo() {
     local name=$1 threading=$2 input=$3; shift 3
-    rm -f "$work/stdin"
-    mkfifo "$work/stdin"
-    in_ns "$ns_tap" timeout $((seconds + 120)) "$echo_bin" --ifname lwbtap0 --ip "$our_ip" \
-        --threading "$threading" --input "$input" --reply sockperf --seconds $((seconds + 90)) "$@" \
-        <"$work/stdin" >"$raw/$name.json" 2>"$raw/$name.stderr" &
-    ours_pid=$!
-    started+=("$ours_pid")
-    exec 8>"$work/stdin"
-    for _ in $(seq 300); do  # bounded: at most ~30 s
-        grep -qx ready "$raw/$name.json" 2>/dev/null && return 0
-        kill -0 "$ours_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    log "lwbench_tap_udp_echo ($name) did not come up: $(cat "$raw/$name.stderr")"
-    exit 1
-}
-stop_ours() {
-    exec 8>&-
-    wait "$ours_pid" || { log "lwbench_tap_udp_echo exited with an error: $(cat "$raw/$1.stderr")"; exit 1; }
+    start_ours "$name" $((seconds + 90)) "$echo_bin" --threading "$threading" --input "$input" --reply sockperf "$@"
 }
 
 # sockperf MODE LOGFILE NAMESPACE SERVER_IP PORT: one bounded sockperf client run.
@@ -155,7 +99,7 @@ for round in $(seq "$rounds"); do
         else
             read -r threading input <<<"$config"
             name=ours_${threading}_${input}_r$round
-            start_ours "$name" "$threading" "$input"
+            start_echo "$name" "$threading" "$input"
             run_sockperf ping-pong "$raw/pingpong_${threading}_${input}_r$round.log" "$ns_tap" "$our_ip" 7
             stop_ours "$name"
         fi
@@ -165,7 +109,7 @@ done
 log "throughput: reference"
 run_sockperf throughput "$raw/throughput_reference.log" "$ns_client" "$ref_server_ip" "$ref_port"
 log "throughput: ours, core_locking inline"
-start_ours ours_throughput core_locking inline
+start_echo ours_throughput core_locking inline
 # The TAP's queue towards our driver thread drops what it cannot hold: its counters
 # before and after say how many (the kernel's tx "dropped").
 ip -n "$ns_tap" -s -j link show lwbtap0 >"$raw/tap_link_before_throughput.json"
@@ -174,7 +118,7 @@ ip -n "$ns_tap" -s -j link show lwbtap0 >"$raw/tap_link_after_throughput.json"
 stop_ours ours_throughput
 
 log "live switch: ping-pong while our stack switches its threading mode every 100 ms"
-start_ours ours_live_switch core_locking inline --switch-every 100
+start_echo ours_live_switch core_locking inline --switch-every 100
 run_sockperf ping-pong "$raw/pingpong_live_switch.log" "$ns_tap" "$our_ip" 7
 stop_ours ours_live_switch
 

@@ -1,7 +1,7 @@
 """Summarise one run of bench/sockperf_reference.sh: parse sockperf's outputs and our
 echo server's reports, and publish a new folder OUT_DIR/<UTC stamp>_<rev>_sockperf/
 holding sockperf.json, sockperf.md and the raw outputs (never replacing anything:
-lwbench.results.publish_directory).
+lwbench.results.publish_run_folder).
 
 usage: sockperf_summary.py RAW_DIR OUT_DIR --seconds S --rounds R --cpu C --message-size M
 
@@ -20,16 +20,14 @@ import argparse
 import datetime as dt
 import json
 import re
-import shutil
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(SRC / "python"))
 from lwbench import machine  # noqa: E402
-from lwbench.results import publish_directory, write_new_file  # noqa: E402
+from lwbench.results import publish_run_folder  # noqa: E402
 
 TARGET_RATIO = 1.5  # issue 15: ours (core locking, inline, one core) <= 1.5x the kernel's
 TARGET_POINT = "core_locking_inline"
@@ -204,18 +202,9 @@ def main() -> int:
                      "ours": "lwbench_tap_udp_echo --reply sockperf (192.0.2.2) on a TAP, client in its namespace "
                              "(192.0.2.1)"},
            **result}
-    args.out.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix=".sockperf.", dir=args.out))
-    try:
-        shutil.copytree(args.raw, partial / "raw")
-        write_new_file(partial / "sockperf.json", json.dumps(doc, indent=2) + "\n")
-        md = markdown(doc)
-        write_new_file(partial / "sockperf.md", md)
-        rev = str(env.get("git_revision", "unknown"))[:8]
-        final = publish_directory(partial, args.out, f"{now.strftime('%Y%m%dT%H%M%SZ')}_{rev}_sockperf")
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
+    md = markdown(doc)
+    final = publish_run_folder(args.raw, args.out, "sockperf", str(env.get("git_revision", "unknown")), now,
+                               {"sockperf.json": json.dumps(doc, indent=2) + "\n", "sockperf.md": md})
     print(md)
     print(f"wrote {final}", file=sys.stderr)
     return 0

@@ -21,7 +21,7 @@ packages=(
   linux-perf                          # perf: counters, lwbench profile
   tshark                              # reads the loopback's pcap in the tests; validates the TAP's frames
   iproute2 iputils-ping               # the TAP test topology (scripts/netns.sh) and ping as a real peer
-  sockperf dnsmasq-base               # real peers on the TAP link (issue 15)
+  sockperf dnsmasq-base iperf3        # real peers on the TAP link (issue 15)
   dpkg-dev xz-utils                   # dpkg-source: unpacks Debian's lwIP source (real_lwip/)
   gcc-arm-none-eabi libnewlib-arm-none-eabi  # the Cortex-M3 firmware (embedded/)
   qemu-system-arm                     # runs it: mps2-an385 board, -icount time
@@ -49,5 +49,7 @@ echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 # tshark asks whether non-root users may capture: answer no, without a prompt.
 echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+# iperf3 asks whether to run its server as a system daemon: no (the tests start their own).
+echo "iperf3 iperf3/start_daemon boolean false" | debconf-set-selections
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -52,7 +52,7 @@ network_tests() {  # network_tests <build dir> [pytest args...]
   LWBENCH_REQUIRE_NETWORK=$require LWBENCH_BUILD_DIR="$PWD/$build" \
     timeout 900 /usr/bin/python3 -m pytest tests/network -q -rs -p no:cacheprovider "$@"
 }
-step "network: ping, UDP echo, sockperf, tshark, lwbench run --netif tap, the sockperf reference script and DHCP with dnsmasq (release)"
+step "network: ping, UDP echo, sockperf, iperf3, tshark, lwbench run --netif tap, the sockperf reference script and DHCP with dnsmasq (release)"
 network_tests build/release
 
 for preset in asan tsan; do

@@ -14,6 +14,7 @@ import ctypes
 import errno
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ import numpy as np
 from .formatting import fmt_count, fmt_ns
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "IDENTITY", "NotAResultFile", "Record", "Results", "read_document",
-           "is_result_document", "read_google_benchmark", "from_document", "load", "samples_summary", "write_new_file", "publish_directory", "THIS_MACHINE", "measured_on"]
+           "is_result_document", "read_google_benchmark", "from_document", "load", "samples_summary", "write_new_file", "publish_directory", "publish_run_folder", "THIS_MACHINE", "measured_on"]
 
 SCHEMA = "lwbench.results"
 SCHEMA_VERSION = 1
@@ -325,3 +326,21 @@ def publish_directory(partial: Path, parent: Path, name: str) -> Path:
                 continue
             raise
     raise FileExistsError(errno.EEXIST, "no free folder name", str(parent / name))
+
+
+def publish_run_folder(raw: Path, parent: Path, kind: str, revision: str, created, files: dict[str, str]) -> Path:
+    """Publish a benchmark run as a NEW folder parent/<UTC stamp>_<revision>_<kind>/ holding a copy of
+    `raw` (as raw/) and `files` (name -> text): built in a temporary folder beside it, then renamed into
+    place (publish_directory), so the folder appears whole or not at all and nothing is replaced.
+    `created` is the run's aware UTC datetime; `revision` its git revision (shortened to 8 characters)."""
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{kind}.", dir=parent))
+    try:
+        shutil.copytree(raw, partial / "raw")
+        for name, text in files.items():
+            write_new_file(partial / name, text)
+        return publish_directory(partial, parent, f"{created.strftime('%Y%m%dT%H%M%SZ')}_{revision[:8]}_{kind}")
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise

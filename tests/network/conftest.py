@@ -17,7 +17,9 @@ import os
 import re
 import select
 import shutil
+import signal
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,19 +173,59 @@ class EchoServer(HelperProcess):
 
 
 def tshark_frames(tshark: str, capture: Path, display_filter: str) -> list[str]:
-    """The frames of `capture` matching display_filter (number and summary), with IPv4
-    and UDP checksum verification on, so `ip.checksum.status == 0` finds bad ones."""
+    """The frames of `capture` matching display_filter (number and summary), with IPv4,
+    UDP and TCP checksum verification on, so `ip.checksum.status == 0` finds bad ones."""
     done = subprocess.run(
         [tshark, "-n", "-r", str(capture), "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
-         "-Y", display_filter, "-T", "fields", "-e", "frame.number", "-e", "_ws.col.Info"],
-        capture_output=True, text=True, timeout=60, check=True,
+         "-o", "tcp.check_checksum:TRUE", "-Y", display_filter, "-T", "fields", "-e", "frame.number",
+         "-e", "_ws.col.Info"],
+        capture_output=True, text=True, timeout=120, check=True,
     )
     return [line for line in done.stdout.splitlines() if line.strip()]
 
 
 # Frames a capture must not hold: malformed ones, errors of a dissector, bad checksums.
 BAD_FRAMES = ("_ws.malformed || _ws.expert.severity == error || ip.checksum.status == 0 || "
-              "udp.checksum.status == 0 || icmp.checksum.status == 0")
+              "udp.checksum.status == 0 || icmp.checksum.status == 0 || tcp.checksum.status == 0")
+
+
+class KernelCapture:
+    """tshark on the kernel's side of the TAP, writing `path` (pcapng). It stops by
+    itself after 120 s at most; normally stop() ends it with SIGINT. Every wait is
+    bounded."""
+
+    def __init__(self, topology: "Topology", tshark: str, path: Path):
+        self.tshark, self.path = tshark, path
+        self._proc = topology.popen(tshark, "-n", "-i", topology.ifname, "-a", "duration:120", "-w", str(path),
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def count(self, display_filter: str) -> int:
+        """Frames matching display_filter in the capture so far (its last block may be
+        half written: tshark then complains, and what it did read still counts)."""
+        if not self.path.exists():
+            return 0
+        done = subprocess.run([self.tshark, "-n", "-r", str(self.path), "-Y", display_filter, "-T", "fields",
+                               "-e", "frame.number"], capture_output=True, text=True, timeout=120)
+        return sum(1 for line in done.stdout.splitlines() if line.strip())
+
+    def wait_for(self, display_filter: str, count: int, seconds: float, between=lambda: None) -> bool:
+        """Bounded polling of the capture file until `count` frames match; calls
+        `between` after each poll that found too few (e.g. to send another probe)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.count(display_filter) >= count:
+                return True
+            between()
+            time.sleep(0.2)  # pacing between polls of the file; the condition decides
+        return False
+
+    def stop(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGINT)
+        self._proc.communicate(timeout=60)
+
+    def frames(self, display_filter: str) -> list[str]:
+        return tshark_frames(self.tshark, self.path, display_filter)
 
 
 # The drops a healthy run may show: the kernel's IPv6 traffic (router and neighbour

@@ -22,8 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (BAD_FRAMES, EXPECTED_DROPS, NETNS, HelperProcess, Topology, built, need_tool,
-                      tshark_frames)
+from conftest import BAD_FRAMES, EXPECTED_DROPS, NETNS, HelperProcess, KernelCapture, Topology, built, need_tool
 
 DIVISOR = 20
 OUR_MAC = "02:00:00:00:00:02"  # tap_config's default
@@ -136,10 +135,7 @@ def poll(condition, seconds: float) -> bool:
 @pytest.mark.parametrize("threading", MODES)
 def test_lease_obtained_and_the_kernel_pings_it(topology, dnsmasq, dhcp_binary, threading, tmp_path):
     tshark = need_tool("tshark")
-    capture = tmp_path / "dhcp.pcapng"
-    # The capture stops by itself after 120 s at most; normally we stop it with SIGINT.
-    sniffer = topology.popen(tshark, "-n", "-i", topology.ifname, "-a", "duration:120", "-w", str(capture),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    capture = KernelCapture(topology, tshark, tmp_path / "dhcp.pcapng")
     try:
         with DhcpClient(topology, dhcp_binary, threading) as client:
             status = client.wait_bound()
@@ -149,38 +145,25 @@ def test_lease_obtained_and_the_kernel_pings_it(topology, dnsmasq, dhcp_binary, 
             done = ping(topology, status["ip"])
             assert done.returncode == 0, done.stdout + done.stderr
             assert dnsmasq.leases()[OUR_MAC][1] == status["ip"]
-
-            def captured(display_filter: str) -> int:
-                got = subprocess.run([tshark, "-n", "-r", str(capture), "-Y", display_filter], capture_output=True,
-                                     text=True, timeout=60)
-                return len([line for line in got.stdout.splitlines() if line.strip()])
-
             # tshark is not capturing yet when it starts (and it may miss the first frames of
             # the link): ping (bounded) until a reply is in the file; a new discovery is then
             # captured from its start.
-            def replied() -> bool:
-                if capture.exists() and captured("icmp.type == 0") >= 1:
-                    return True
-                ping(topology, status["ip"], count=1, deadline_s=2)
-                return False
-
-            assert poll(replied, 60), "tshark captured nothing"
+            assert capture.wait_for("icmp.type == 0", 1, 60,
+                                    between=lambda: ping(topology, status["ip"], count=1, deadline_s=2)), \
+                "tshark captured nothing"
             assert client.command("start")["result"] == "ok"
             client.wait_bound()
             # Stop only once the whole exchange is in the file (bounded).
-            assert poll(lambda: captured("dhcp.option.dhcp == 5") >= 1 and captured("dhcp.option.dhcp == 1") >= 1,
-                        30), "the DHCP exchange was not captured"
+            assert capture.wait_for("dhcp.option.dhcp == 5", 1, 30) and capture.wait_for("dhcp.option.dhcp == 1", 1, 30), \
+                "the DHCP exchange was not captured"
     finally:
-        sniffer.send_signal(signal.SIGINT)
-        sniffer.communicate(timeout=60)
+        capture.stop()
     report = client.final
     assert unexpected_drops(report) == {}
     # Counted since the restart: one exchange; renewals at T1 (every 3 s on the client's clock) add ACKs.
     assert report["counters"]["offers"] == 1 and report["counters"]["acks"] >= 1
     assert report["counters"]["naks"] == 0 and report["counters"]["expiries"] == 0
-
-    def frames(display_filter: str) -> list[str]:
-        return tshark_frames(tshark, capture, display_filter)
+    frames = capture.frames
 
     for kind, code in (("discover", 1), ("offer", 2), ("request", 3), ("ack", 5)):
         assert frames(f"dhcp.option.dhcp == {code}"), f"no DHCP {kind} captured"

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import (BAD_FRAMES, CONFIGS, EXPECTED_DROPS, NETNS, OUR_IP, EchoServer, need_tool,
-                      sockperf_ping_pong, tshark_frames)
+from conftest import (BAD_FRAMES, CONFIGS, EXPECTED_DROPS, NETNS, OUR_IP, EchoServer, KernelCapture, need_tool,
+                      sockperf_ping_pong)
 
 HERE = Path(__file__).resolve().parent
 PINGS = 5
@@ -104,53 +102,28 @@ def test_sockperf_ping_pong_against_our_stack(topology, echo_binary, threading, 
 
 def test_tshark_finds_every_frame_well_formed(topology, echo_binary, tmp_path):
     tshark = need_tool("tshark")
-    capture = tmp_path / "tap.pcapng"
     server = EchoServer(topology, echo_binary, "core_locking", "inline")
-    # The capture stops by itself after 120 s at most; normally we stop it with SIGINT.
-    sniffer = topology.popen(tshark, "-n", "-i", topology.ifname, "-a", "duration:120", "-w", str(capture),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def captured(display_filter: str) -> int:
-        """Frames matching display_filter in the capture so far (its last block may be
-        half written: tshark then complains, and what it did read still counts)."""
-        done = subprocess.run([tshark, "-n", "-r", str(capture), "-Y", display_filter, "-T", "fields",
-                               "-e", "frame.number"], capture_output=True, text=True, timeout=60)
-        return sum(1 for line in done.stdout.splitlines() if line.strip())
-
-    def poll_until(display_filter: str, count: int, seconds: float, between=lambda: None) -> bool:
-        """Bounded polling of the capture file until `count` frames match."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if capture.exists() and captured(display_filter) >= count:
-                return True
-            between()
-            time.sleep(0.2)  # pacing between polls of the file; the condition decides
-        return False
-
+    capture = KernelCapture(topology, tshark, tmp_path / "tap.pcapng")
     try:
         # tshark is not capturing yet when it starts: ping (bounded) until a reply is
         # in the file, then start from a cold neighbour cache so the kernel's ARP
         # request and our reply are captured too.
-        assert poll_until("icmp.type == 0", 1, 60, between=lambda: ping(topology, 1)), "tshark captured nothing"
+        assert capture.wait_for("icmp.type == 0", 1, 60, between=lambda: ping(topology, 1)), "tshark captured nothing"
         topology.exec("ip", "neigh", "flush", "dev", topology.ifname, timeout=30)
         assert ping(topology, 3).returncode == 0
         assert udp_round_trips(topology, 10)["echoed"] == 10
         # Stop only once all 20 UDP frames are in the file (bounded): SIGINT earlier
         # would lose what the capture process had not written yet.
-        assert poll_until("udp", 20, 30), "the UDP frames never reached the capture file"
+        assert capture.wait_for("udp", 20, 30), "the UDP frames never reached the capture file"
     finally:
         report = server.stop()
-        sniffer.send_signal(signal.SIGINT)
-        sniffer.communicate(timeout=60)
+        capture.stop()
     assert unexpected_drops(report) == {}
 
-    def frames(display_filter: str) -> list[str]:
-        return tshark_frames(tshark, capture, display_filter)
-
-    everything = frames("frame")
+    everything = capture.frames("frame")
     assert len(everything) >= 3 * 2 + 10 * 2 + 2, everything  # pings, echoes, and ARP both ways
-    assert frames("arp.opcode == 2 && arp.src.proto_ipv4 == 192.0.2.2"), "our ARP reply is missing"
-    assert len(frames("icmp.type == 0 && ip.src == 192.0.2.2")) >= 3  # and the probes
-    assert len(frames("udp.srcport == 7 && ip.src == 192.0.2.2")) == 10
-    bad = frames(BAD_FRAMES)
+    assert capture.frames("arp.opcode == 2 && arp.src.proto_ipv4 == 192.0.2.2"), "our ARP reply is missing"
+    assert len(capture.frames("icmp.type == 0 && ip.src == 192.0.2.2")) >= 3  # and the probes
+    assert len(capture.frames("udp.srcport == 7 && ip.src == 192.0.2.2")) == 10
+    bad = capture.frames(BAD_FRAMES)
     assert bad == [], f"malformed frames or bad checksums: {bad}"
