@@ -4,7 +4,8 @@
 // from two threads; DHCP stopped from an application thread while its timers run
 // (against a fake DHCP server in the same stack, over loopback netifs); an address
 // changed under traffic. Every call goes through netifapi (stack::call), in both
-// threading modes with both input modes; under TSan in scripts/test.sh's tsan step.
+// threading modes with both input modes, and in the combining mode with combining
+// input; under TSan in scripts/test.sh's tsan step.
 //
 // What each asserts: nothing crashes or hangs (the watchdog), nothing is lost silently
 // (every datagram sent is received or counted as a drop, and only for the reasons the
@@ -24,18 +25,22 @@
 namespace lwbench::test::it {
 namespace {
 
-/// Both threading modes, each with mailbox input (the tcpip thread delivers) and inline
-/// input (the sending thread delivers after its core operation).
+/// Both lwIP threading modes, each with mailbox input (the tcpip thread delivers) and
+/// inline input (the sending thread delivers after its core operation); and combining
+/// with its paired combining input (whoever holds the core runs the published calls
+/// and inputs).
 std::vector<stack_config> hazard_configs() {
     std::vector<stack_config> out;
+    const auto add = [&](threading_mode m, input_mode i) {
+        stack_config c;
+        c.mode = m;
+        c.input = i;
+        c.spin_iterations = 2000;
+        out.push_back(c);
+    };
     for (auto m : {threading_mode::message_passing, threading_mode::core_locking})
-        for (auto i : {input_mode::mailbox, input_mode::inline_}) {
-            stack_config c;
-            c.mode = m;
-            c.input = i;
-            c.spin_iterations = 2000;
-            out.push_back(c);
-        }
+        for (auto i : {input_mode::mailbox, input_mode::inline_}) add(m, i);
+    add(threading_mode::combining, paired_input_mode(threading_mode::combining));
     return out;
 }
 
@@ -386,7 +391,7 @@ TEST_P(NetifHazards, DhcpStoppedFromAnApplicationThreadWhileItsTimersRun) {
     server.close();
 }
 
-INSTANTIATE_TEST_SUITE_P(BothModes, NetifHazards, ::testing::ValuesIn(hazard_configs()), config_name);
+INSTANTIATE_TEST_SUITE_P(EveryMode, NetifHazards, ::testing::ValuesIn(hazard_configs()), config_name);
 
 }  // namespace
 }  // namespace lwbench::test::it
