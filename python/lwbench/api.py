@@ -15,8 +15,9 @@ from .results import Record, Results
 
 __all__ = ["run", "reproduce", "Stack", "environment", "scenarios"]
 
-_NAME_PARAMS = ("scenario", "api", "primitive", "mode", "input_mode", "mailbox", "lock", "pinning")
-_POINT_KEYS = ("scenario", "api", "primitive", "mode", "input_mode", "mailbox", "lock", "size", "threads", "pinning")
+_NAME_PARAMS = ("scenario", "api", "primitive", "mode", "input_mode", "mailbox", "lock", "pinning", "netif")
+_POINT_KEYS = ("scenario", "api", "primitive", "mode", "input_mode", "mailbox", "lock", "size", "threads", "pinning",
+               "netif")
 
 
 def _points(lists: dict) -> list:
@@ -44,10 +45,16 @@ def _call_text(name: str, arguments: dict) -> str:
 def run(scenario="send_latency", api="socket", mode=("message_passing", "core_locking"), input_mode="auto",
         mailbox="mutex_cv", lock="std_mutex", size=1458, threads=1, pinning="none", primitive=None,
         repetitions=5, ops=20000, warmup=2000, seed=1, hardware_counters=True, progress=True,
-        save=None) -> Results:
+        save=None, netif="loopback", netns="lwbench-tap", tap_device="lwbtap0", sched="other") -> Results:
     """Measure a scenario point or a sweep (any name or size argument may be a list), interleaved.
 
     Returns Results with one Record per point and ``samples`` (numpy arrays, ns/op).
+    ``netif``: "loopback" (the zero-copy loopback in the process) or "tap" (the Linux
+    kernel as the peer over a TAP device in the namespace ``netns`` that
+    ``scripts/netns.sh up`` made, device ``tap_device``; round_trip, throughput and
+    delivery_latency; needs root), or both as a list: the same as ``lwbench run
+    --netif/--netns/--tap-device``. ``sched``: "other" or "fifo" (``--sched``: SCHED_FIFO,
+    the tcpip thread above the application threads; ValueError where not permitted).
     ``save``: a folder to write a new result file into (or None); the file's command
     records every parameter of this call, warm-up and seed included. Wrong types raise
     TypeError naming the parameter; bad names or values raise ValueError; Ctrl-C raises
@@ -57,21 +64,24 @@ def run(scenario="send_latency", api="socket", mode=("message_passing", "core_lo
              "primitive": params.names("primitive", primitive, allow_none=True),
              "mode": params.names("mode", mode), "input_mode": params.names("input_mode", input_mode),
              "mailbox": params.names("mailbox", mailbox), "lock": params.names("lock", lock),
-             "pinning": params.names("pinning", pinning),
+             "pinning": params.names("pinning", pinning), "netif": params.names("netif", netif),
              "size": params.ints("size", size), "threads": params.ints("threads", threads)}
     knobs = {"repetitions": params.integer("repetitions", repetitions, 1), "ops": params.integer("ops", ops, 1),
              "warmup": params.integer("warmup", warmup, 0), "seed": params.integer("seed", seed, 0),
              "hardware_counters": params.flag("hardware_counters", hardware_counters)}
+    link = {"sched": params.name("sched", sched), "netns": params.name("netns", netns),
+            "tap_device": params.name("tap_device", tap_device)}
     params.flag("progress", progress)
     params.directory("save", save)
-    pts = _points(lists)
+    pts = [{**p, "sched": link["sched"]} for p in _points(lists)]
     ext = _ext.load()
     context = ext.begin_run(knobs["warmup"], knobs["seed"])
-    out = ext.run_points(pts, progress=progress, keep_samples=True, **knobs)
+    out = ext.run_points(pts, progress=progress, keep_samples=True, netns=link["netns"],
+                         tap_device=link["tap_device"], **knobs)
     res = Results(records=[Record(r) for r, _ in out], environment=ext.environment(), notes=[],
                   samples=[s for _, s in out], run_context=context)
     if save is not None:
-        arguments = {**{k: v for k, v in lists.items()}, **knobs}
+        arguments = {**{k: v for k, v in lists.items()}, **link, **knobs}
         res.notes.append("python parameters: " + json.dumps(arguments, sort_keys=True))
         res.save(save, label="python", command=_call_text("run", arguments))
     return res

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-__all__ = ["names", "ints", "integer", "flag", "directory"]
+__all__ = ["name", "names", "ints", "integer", "flag", "directory"]
 
 
 def _what(value: Any) -> str:
@@ -20,6 +20,13 @@ def _what(value: Any) -> str:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def name(param: str, value: Any) -> str:
+    """Exactly one non-empty name (str)."""
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"{param} must be one name (a non-empty str), got {_what(value)}")
+    return value
 
 
 def names(param: str, value: Any, allow_none: bool = False) -> list:

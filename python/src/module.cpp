@@ -13,6 +13,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <thread>
@@ -77,7 +78,7 @@ point make_point(const py::dict& d) {
     for (const auto& item : d) {
         const auto key = py::str(item.first).cast<std::string>();
         static const std::set<std::string> known = {"scenario", "api", "primitive", "mode", "input_mode", "mailbox",
-                                                    "lock", "size", "threads", "pinning"};
+                                                    "lock", "size", "threads", "pinning", "netif", "sched"};
         if (!known.count(key)) throw py::value_error("unknown scenario parameter '" + key + "'");
     }
     point p;
@@ -99,6 +100,10 @@ point make_point(const py::dict& d) {
     p.payload = static_cast<std::size_t>(size);
     p.threads = static_cast<int>(threads);
     p.pin = parse_or_throw<pinning>(get("pinning", "none"), parse_pinning, "pinning", "none, same_core, separate_cores");
+    p.netif = parse_or_throw<netif_kind>(get("netif", "loopback"), parse_netif_kind, "netif",
+                                         joined_names(all_netif_kinds()));
+    p.cfg.sched = parse_or_throw<sched_policy>(get("sched", "other"), parse_sched_policy, "sched",
+                                               joined_names(k_sched_policies));
     if (auto problem = validate(p)) throw py::value_error(*problem);
     return p;
 }
@@ -245,12 +250,16 @@ PYBIND11_MODULE(_lwbench, m) {
     m.def(
         "run_points",
         [](const py::list& points, int repetitions, long ops, long warmup, unsigned seed, bool hw, bool progress,
-           bool keep_samples) {
+           bool keep_samples, const std::string& netns, const std::string& tap_device) {
             if (repetitions < 1) throw py::value_error("repetitions must be at least 1");
             if (ops < 1) throw py::value_error("ops must be at least 1");
             if (warmup < 0) throw py::value_error("warmup must be >= 0");
             std::vector<point> pts;
             for (const auto& p : points) pts.push_back(make_point(p.cast<py::dict>()));
+            const tap_link tap{netns, tap_device};
+            // The same check as `lwbench run --netif tap`, before anything is measured.
+            if (std::any_of(pts.begin(), pts.end(), [](const point& p) { return p.netif == netif_kind::tap; }))
+                if (auto problem = tap_link_problem(tap)) throw py::value_error("netif='tap': " + *problem);
             auto results = run_interruptible<std::vector<point_result>>([&](const std::atomic<bool>* cancel) {
                 run_options o;
                 o.repetitions = repetitions;
@@ -259,6 +268,7 @@ PYBIND11_MODULE(_lwbench, m) {
                 o.seed = seed;
                 o.hardware_counters = hw;
                 o.keep_samples = keep_samples;
+                o.tap = tap;
                 o.cancel = cancel;
                 if (progress) o.progress = [](const std::string& s) { std::fprintf(stderr, "lwbench: %s\n", s.c_str()); };
                 return run_points(pts, o);
@@ -273,7 +283,7 @@ PYBIND11_MODULE(_lwbench, m) {
         },
         py::arg("points"), py::arg("repetitions") = 5, py::arg("ops") = 20000, py::arg("warmup") = 2000,
         py::arg("seed") = 1, py::arg("hardware_counters") = true, py::arg("progress") = true,
-        py::arg("keep_samples") = true);
+        py::arg("keep_samples") = true, py::arg("netns") = tap_link{}.netns, py::arg("tap_device") = tap_link{}.ifname);
 
     m.def(
         "reproduce",

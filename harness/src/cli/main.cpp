@@ -114,10 +114,10 @@ const std::vector<option_choices>& run_choices() {
              "same_core: every thread on CPU 0; separate_cores: the tcpip thread on CPU 0, application threads on "
              "the others"},
             {"--primitive", primitive_names(), "for --scenario primitive (default: all)"},
-            {"--netif", names_of({netif_kind::loopback, netif_kind::tap}),
+            {"--netif", names_of(all_netif_kinds()),
              "tap: a TAP link with the Linux kernel as the peer, in the namespace `scripts/netns.sh up` made "
              "(round_trip, throughput, delivery_latency; needs root)"},
-            {"--sched", names_of({sched_policy::other, sched_policy::fifo}),
+            {"--sched", names_of(k_sched_policies),
              "fifo: SCHED_FIFO, the tcpip thread above the application threads, as on an RTOS (needs CAP_SYS_NICE "
              "or RLIMIT_RTPRIO; exit 2 where not permitted)"},
             {"--format", output_format_names(), "what stdout carries"},

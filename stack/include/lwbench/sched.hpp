@@ -26,6 +26,8 @@
 LWBENCH_NS_BEGIN
 
 enum class sched_policy : std::uint8_t { other, fifo };
+/// Every policy, in declaration order (the one list parsers and option checks use).
+inline constexpr sched_policy k_sched_policies[] = {sched_policy::other, sched_policy::fifo};
 
 /// SCHED_FIFO priorities under sched_policy::fifo: the tcpip thread above the application.
 inline constexpr int k_fifo_tcpip_priority = 20;
