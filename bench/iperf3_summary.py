@@ -20,14 +20,15 @@ import argparse
 import datetime as dt
 import json
 import re
-import statistics
 import sys
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(SRC / "python"))
+sys.path.insert(0, str(SRC / "bench"))
 from lwbench import machine  # noqa: E402
 from lwbench.results import publish_run_folder  # noqa: E402
+from reference_summary import fmt, median_spread, measured_on, our_report  # noqa: E402
 
 DIRECTIONS = ("forward", "reverse")
 CLIENT_SIDE = {"forward": "sum_sent", "reverse": "sum_received"}  # what the client measured itself
@@ -43,20 +44,6 @@ def parse_run(path: Path, direction: str) -> dict:
     return {"mbit_per_s": own["bits_per_second"] / 1e6, "seconds": own["seconds"],
             "sent_bytes": end["sum_sent"]["bytes"], "received_bytes": end["sum_received"]["bytes"],
             "retransmits": end["sum_sent"].get("retransmits")}
-
-
-def our_report(path: Path) -> dict:
-    """The last line of lwbench_tap_iperf3_server's stdout: its JSON report."""
-    lines = [line for line in path.read_text().splitlines() if line.strip().startswith("{")]
-    if not lines:
-        raise ValueError(f"{path.name}: no report")
-    return json.loads(lines[-1])
-
-
-def median_spread(values: list[float]) -> dict:
-    if not values:
-        return {"median": None, "min": None, "max": None, "n": 0}
-    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
 
 
 def summarise(raw: Path) -> dict:
@@ -91,17 +78,12 @@ def summarise(raw: Path) -> dict:
     return {"points": points, "ratio_ours_to_kernel": ratio}
 
 
-def fmt(v, digits=0) -> str:
-    return "n/a" if v is None else f"{v:.{digits}f}"
-
-
 def markdown(doc: dict) -> str:
     s = doc["setup"]
     lines = [
         "# iperf3: lwbench's TCP over a TAP vs the kernel's TCP over a veth pair",
         "",
-        f"git `{str(doc['environment'].get('git_revision', '?'))[:8]}`, {doc['created_utc']}, "
-        f"{doc['environment'].get('cpu_model', '?')}; {s['rounds']} interleaved rounds, each one forward and one "
+        f"{measured_on(doc)}; {s['rounds']} interleaved rounds, each one forward and one "
         f"reverse (-R) iperf3 run of {s['seconds']} s, one stream, every process on CPU {s['cpu']}. Rates in Mbit/s "
         "as the client measured them on its own side; the cell is the median over rounds, min..max beside it.",
         "",
@@ -110,8 +92,8 @@ def markdown(doc: dict) -> str:
     ]
     ratio = doc["ratio_ours_to_kernel"]
     for name, p in sorted(doc["points"].items(), key=lambda kv: kv[0] != "reference"):
-        cell = lambda d: (f"{fmt(p[d]['mbit_per_s']['median'])} "  # noqa: E731
-                          f"({fmt(p[d]['mbit_per_s']['min'])}..{fmt(p[d]['mbit_per_s']['max'])})")
+        cell = lambda d: (f"{fmt(p[d]['mbit_per_s']['median'], 0)} "  # noqa: E731
+                          f"({fmt(p[d]['mbit_per_s']['min'], 0)}..{fmt(p[d]['mbit_per_s']['max'], 0)})")
         r = ratio.get(name, {})
         lines.append(f"| {name} | {p['link']} | {cell('forward')} | {cell('reverse')} | "
                      f"{fmt(r.get('forward'), 3)} | {fmt(r.get('reverse'), 3)} |")

@@ -20,14 +20,15 @@ import argparse
 import datetime as dt
 import json
 import re
-import statistics
 import sys
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(SRC / "python"))
+sys.path.insert(0, str(SRC / "bench"))
 from lwbench import machine  # noqa: E402
 from lwbench.results import publish_run_folder  # noqa: E402
+from reference_summary import fmt, median_spread, measured_on, our_report  # noqa: E402
 
 TARGET_RATIO = 1.5  # issue 15: ours (core locking, inline, one core) <= 1.5x the kernel's
 TARGET_POINT = "core_locking_inline"
@@ -67,14 +68,6 @@ def parse_throughput(text: str) -> dict:
     return {"offered_msg_per_sec": int(rate[1]), "sent": int(sent[1]), "seconds": float(sent[2])}
 
 
-def our_report(path: Path) -> dict:
-    """The last line of lwbench_tap_udp_echo's stdout: its JSON report."""
-    lines = [line for line in path.read_text().splitlines() if line.strip().startswith("{")]
-    if not lines:
-        raise ValueError(f"{path.name}: no report")
-    return json.loads(lines[-1])
-
-
 def tap_dropped(raw: Path) -> int | None:
     """Frames the TAP's queue towards our driver dropped during the throughput run (the
     kernel's tx "dropped" counter of the device, after minus before), or None."""
@@ -84,13 +77,6 @@ def tap_dropped(raw: Path) -> int | None:
     except (OSError, ValueError, KeyError, IndexError):
         return None
     return after - before
-
-
-def median_spread(values: list[float | None]) -> dict:
-    vals = [v for v in values if v is not None]
-    if not vals:
-        return {"median": None, "min": None, "max": None, "n": 0}
-    return {"median": statistics.median(vals), "min": min(vals), "max": max(vals), "n": len(vals)}
 
 
 def summarise(raw: Path, args) -> dict:
@@ -138,17 +124,12 @@ def na(v) -> str:
     return "n/a" if v is None else str(v)
 
 
-def fmt(v, digits=1) -> str:
-    return "n/a" if v is None else f"{v:.{digits}f}"
-
-
 def markdown(doc: dict) -> str:
     s = doc["setup"]
     lines = [
         "# sockperf: lwbench over a TAP vs the kernel's UDP over a veth pair",
         "",
-        f"git `{str(doc['environment'].get('git_revision', '?'))[:8]}`, {doc['created_utc']}, "
-        f"{doc['environment'].get('cpu_model', '?')}; {s['rounds']} interleaved rounds of {s['seconds']} s ping-pong, "
+        f"{measured_on(doc)}; {s['rounds']} interleaved rounds of {s['seconds']} s ping-pong, "
         f"{s['message_size']}-byte messages, every process on CPU {s['cpu']}. Round trips in µs (sockperf --full-rtt); "
         "the cell is the median over rounds, min..max beside it.",
         "",

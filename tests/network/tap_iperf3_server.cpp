@@ -29,12 +29,7 @@ int main(int argc, char** argv) {
     CLI::App app{"lwbench's stack on a TAP link as an iperf3 server (TCP; issue 15 tests)"};
     lw::tap_tool::add_stack_options(app, opt);
     app.add_option("--port", port, "TCP port of the iperf3 server")->capture_default_str()->check(CLI::Range(1, 65535));
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        const int code = app.exit(e);  // prints help, or what is wrong
-        return code == 0 ? 0 : 2;
-    }
+    if (const auto status = lw::tap_tool::parse_flags(app, argc, argv)) return *status;
     lw::tap_tool::tap_stack ts;
     if (const int status = lw::tap_tool::open_tap_stack(opt, "tap_iperf3_server", ts); status != 0) return status;
     nlohmann::json out;

@@ -27,6 +27,16 @@ void add_stack_options(CLI::App& app, stack_options& opt) {
         ->check(CLI::Range(0.1, 3600.0));
 }
 
+std::optional<int> parse_flags(CLI::App& app, int argc, char** argv) {
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e);  // prints help, or what is wrong
+        return code == 0 ? 0 : 2;
+    }
+    return std::nullopt;
+}
+
 int open_tap_stack(const stack_options& opt, const char* program, tap_stack& out) {
     const auto mode = parse_threading_mode(opt.mode);
     const auto input = opt.input == "auto" && mode ? std::optional(paired_input_mode(*mode)) : parse_input_mode(opt.input);

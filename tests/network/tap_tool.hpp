@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -38,6 +39,10 @@ struct stack_options {
 /// Registers --ifname, --ip, --netmask, --mode (also spelt --threading), --input-mode
 /// (also --input), --seconds and --switch-every on `app`, with `opt`'s values as defaults.
 void add_stack_options(CLI::App& app, stack_options& opt);
+
+/// Parses the command line: nullopt to go on, or the exit status to end with now (0
+/// after --help; 2 after printing what is wrong with a flag).
+std::optional<int> parse_flags(CLI::App& app, int argc, char** argv);
 
 /// Our stack with its TAP netif (declared in this order: the netif goes first).
 struct tap_stack {

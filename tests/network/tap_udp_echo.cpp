@@ -101,12 +101,7 @@ int main(int argc, char** argv) {
         ->transform(CLI::CheckedTransformer(
             std::map<std::string, reply_kind>{{"echo", reply_kind::echo}, {"sockperf", reply_kind::sockperf}}))
         ->capture_default_str();
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        const int code = app.exit(e);  // prints help, or what is wrong
-        return code == 0 ? 0 : 2;
-    }
+    if (const auto status = lw::tap_tool::parse_flags(app, argc, argv)) return *status;
     lw::tap_tool::tap_stack ts;
     if (const int status = lw::tap_tool::open_tap_stack(opt, "tap_udp_echo", ts); status != 0) return status;
     lw::stack& s = *ts.s;
