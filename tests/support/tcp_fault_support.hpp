@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <tuple>
 
@@ -47,10 +48,13 @@ inline std::string fault_name(const ::testing::TestParamInfo<fault_param>& i) {
            std::to_string(static_cast<int>(std::get<1>(i.param) * 100 + 0.5));
 }
 
-/// `loss` drop probability plus a fifth of it of every other fault, seeded by loss.
+/// `loss` drop probability plus a fifth of it of every other fault, seeded by loss,
+/// or by the environment's LWBENCH_FAULT_SEED when set (to run a loss test by hand
+/// across many seeds: the suite always uses the fixed seed).
 inline fault_config lossy_faults(double loss) {
     fault_config fc;
-    fc.seed = 1400 + static_cast<std::uint64_t>(loss * 1000);
+    const char* seed = std::getenv("LWBENCH_FAULT_SEED");
+    fc.seed = seed ? std::strtoull(seed, nullptr, 10) : 1400 + static_cast<std::uint64_t>(loss * 1000);
     fc.drop = loss;
     fc.corrupt = loss / 5;
     fc.duplicate = loss / 5;

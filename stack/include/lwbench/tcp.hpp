@@ -95,7 +95,7 @@ struct tcp_config {
     std::uint32_t min_rto_ms = 1000;      ///< RFC 6298 (2.4); tests lower it
     std::uint32_t max_rto_ms = 60000;     ///< RFC 6298 (2.5)
     std::uint32_t time_wait_ms = 60000;   ///< 2 * MSL
-    std::uint8_t max_retries = 12;        ///< retransmissions of one segment before err::timeout
+    std::uint8_t max_retries = 12;        ///< retransmissions of one segment, or unanswered window probes, before err::timeout
     std::uint8_t syn_retries = 6;         ///< SYN / SYN-ACK retransmissions before err::timeout
     std::size_t max_pcbs = 64;            ///< pcb pool size
     std::size_t max_segs = 2048;          ///< segment descriptors (send queues + out-of-order)
@@ -161,7 +161,7 @@ struct tcp_pcb {
     std::uint32_t rto_ms = 1000;
     std::uint32_t rtt_seq = 0;     ///< the timed segment's sequence number (Karn)
     std::int64_t rtt_start_us = -1;  ///< < 0: nothing timed
-    std::uint8_t nrtx = 0;         ///< consecutive timeouts of the oldest segment
+    std::uint8_t nrtx = 0;         ///< consecutive timeouts of the oldest segment, or unanswered window probes
     // timer deadlines (core clock, ms; 0 = off)
     std::uint64_t rto_due = 0, persist_due = 0, delack_due = 0, time_wait_due = 0;
     std::uint32_t persist_backoff_ms = 0;

@@ -480,16 +480,22 @@ void tcp_free_all(stack& s) {
 
 namespace {
 
+/// Counts one more retransmission timeout or unanswered window probe; past the limit
+/// the connection fails with err::timeout (and the peer gets a RST unless the
+/// handshake never finished). Returns false if the pcb was freed.
+bool count_retry(tcp_core& core, tcp_pcb* pcb) {
+    const bool handshake = pcb->state == tcp_state::syn_sent || pcb->state == tcp_state::syn_rcvd;
+    if (++pcb->nrtx <= (handshake ? core.cfg.syn_retries : core.cfg.max_retries)) return true;
+    if (!handshake)
+        send_rst(core.s, pcb->snd_max, pcb->rcv_nxt, true, pcb->local_ip, pcb->remote_ip, pcb->local_port,
+                 pcb->remote_port);
+    pcb_fail(pcb, err::timeout);
+    return false;
+}
+
 /// Retransmission timeout (RFC 6298 5.4-5.7, RFC 5681 (4)). Returns false if the pcb was freed.
 bool on_rto(tcp_core& core, tcp_pcb* pcb) {
-    const bool handshake = pcb->state == tcp_state::syn_sent || pcb->state == tcp_state::syn_rcvd;
-    if (++pcb->nrtx > (handshake ? core.cfg.syn_retries : core.cfg.max_retries)) {
-        if (!handshake)
-            send_rst(core.s, pcb->snd_max, pcb->rcv_nxt, true, pcb->local_ip, pcb->remote_ip, pcb->local_port,
-                     pcb->remote_port);
-        pcb_fail(pcb, err::timeout);
-        return false;
-    }
+    if (!count_retry(core, pcb)) return false;
     core.s.st().tcp_rto.inc();
     pcb->rto_ms = std::min(pcb->rto_ms * 2, core.cfg.max_rto_ms);  // (5.5) back off
     pcb->rtt_start_us = -1;                                        // Karn: nothing in flight is timed now
@@ -502,7 +508,8 @@ bool on_rto(tcp_core& core, tcp_pcb* pcb) {
     rexmit_all(pcb);
     pcb->rto_due = 0;
     (void)tcp_output(pcb);
-    if (pcb->rto_due == 0) pcb->rto_due = core.now_ms() + pcb->rto_ms;  // the resend failed: try again later
+    // The resend failed: try again later; unless the window is closed, and persist took over.
+    if (pcb->rto_due == 0 && pcb->persist_due == 0) pcb->rto_due = core.now_ms() + pcb->rto_ms;
     return true;
 }
 
@@ -517,6 +524,8 @@ bool pcb_timers(tcp_core& core, tcp_pcb* pcb, std::uint64_t now) {
     }
     if (pcb->rto_due && now >= pcb->rto_due && !on_rto(core, pcb)) return false;
     if (pcb->persist_due && now >= pcb->persist_due) {
+        // A probe counts like a retransmission until the peer answers (process_ack).
+        if (!count_retry(core, pcb)) return false;
         send_window_probe(pcb);
         pcb->persist_backoff_ms = std::min(pcb->persist_backoff_ms * 2, core.cfg.max_rto_ms);
         pcb->persist_due = now + pcb->persist_backoff_ms;

@@ -268,14 +268,18 @@ std::uint32_t drop_acked(tcp_pcb* pcb, std::uint32_t ack, bool& fin_acked) {
 outcome process_ack(tcp_pcb* pcb, const segment& seg, bool& fin_acked) {
     stack& s = *pcb->owner;
     const std::uint32_t ack = seg.ack;
+    const std::uint32_t una_before = pcb->snd_una;
     if (seq_gt(ack, pcb->snd_max)) {  // acknowledges something not yet sent
         ack_now(pcb);
         s.st().drop(drop_reason::tcp_unacceptable);
         return outcome::keep;
     }
+    // While we persist, an acceptable ACK answers our probes: the peer is alive, and
+    // its window may stay closed for as long as it keeps answering (RFC 9293 3.8.6.1).
+    if (pcb->persist_due) pcb->nrtx = 0;
     std::uint32_t acked_bytes = 0;
     if (seq_lt(ack, pcb->snd_una)) {
-        // An old duplicate: ignore its ACK (the window check below still applies).
+        // An old duplicate: ignore its ACK, and its window (below).
     } else if (ack == pcb->snd_una) {
         // Duplicate ACK (RFC 5681 2): no data, no SYN/FIN, same window, data outstanding.
         if (seg.len == 0 && !seg.has(flag::syn | flag::fin) && seg.wnd == pcb->snd_wnd && pcb->snd_nxt != pcb->snd_una) {
@@ -324,15 +328,24 @@ outcome process_ack(tcp_pcb* pcb, const segment& seg, bool& fin_acked) {
         }
         rto_restart(pcb);  // RFC 6298 (5.2), (5.3)
     }
-    // Send window update (RFC 9293 3.10.7.4): from the newest segment only.
-    if (seq_lt(pcb->snd_wl1, seg.seq) || (pcb->snd_wl1 == seg.seq && seq_leq(pcb->snd_wl2, ack))) {
+    // Send window update (RFC 9293 3.10.7.4), from the newest segment only. SND.WND
+    // counts from SND.UNA, so SND.UNA + SND.WND is the peer's right edge only if the
+    // window came with the acknowledgement SND.UNA now holds:
+    //  - a segment that acknowledges new data updates it even when its SEQ is older
+    //    than SND.WL1 (the peer's retransmission after a timeout carries its newest
+    //    ACK and window). RFC 9293's SND.WL1 test alone would keep the window of an
+    //    older ACK, move SND.UNA forward under it, and so overshoot the peer's right
+    //    edge: data sent beyond it is refused, and once the peer's window closes, our
+    //    SND.NXT lies beyond its RCV.NXT, where it refuses our ACKs too;
+    //  - an older acknowledgement (below SND.UNA) never updates it, for the same reason;
+    //  - otherwise (the same acknowledgement) SND.WL1/SND.WL2 pick the newest segment.
+    if (seq_gt(ack, una_before) ||
+        (ack == una_before &&
+         (seq_lt(pcb->snd_wl1, seg.seq) || (pcb->snd_wl1 == seg.seq && seq_leq(pcb->snd_wl2, ack))))) {
         pcb->snd_wnd = seg.wnd;
         pcb->snd_wl1 = seg.seq;
         pcb->snd_wl2 = ack;
-        if (pcb->snd_wnd > 0 && pcb->persist_due) {
-            pcb->persist_due = 0;  // the window opened: leave persist
-            pcb->nrtx = 0;
-        }
+        if (pcb->snd_wnd > 0) pcb->persist_due = 0;  // the window opened: leave persist
     }
     if (acked_bytes > 0 && pcb->sent && !(pcb->flags & pcb_flag::app_closed))
         if (pcb->sent(pcb->arg, pcb, acked_bytes) == err::abrt) return outcome::freed;

@@ -137,8 +137,11 @@ err enqueue_flags(tcp_pcb* pcb, std::uint8_t flags) {
 err send_empty_ack(tcp_pcb* pcb) {
     // snd_max, not snd_nxt: after a timeout snd_nxt walks back over data the peer may
     // already hold, and an ACK below its rcv_nxt would be unacceptable to it (dropped
-    // unread), so neither side would ever learn the other's progress.
-    return transmit(pcb, nullptr, pcb->snd_max, 0);
+    // unread), so neither side would ever learn the other's progress. But never beyond
+    // the peer's right edge (a peer that shrank its window): once its window closes,
+    // it accepts an empty segment only at its rcv_nxt, which is that edge.
+    const std::uint32_t right_edge = pcb->snd_una + pcb->snd_wnd;
+    return transmit(pcb, nullptr, seq_gt(pcb->snd_max, right_edge) ? right_edge : pcb->snd_max, 0);
 }
 
 void send_rst(stack& s, std::uint32_t seq, std::uint32_t ack, bool with_ack, ip4_addr local, ip4_addr remote,
@@ -306,9 +309,12 @@ err tcp_output(tcp_pcb* pcb) {
         if (seq_gt(pcb->snd_nxt, pcb->snd_max)) pcb->snd_max = pcb->snd_nxt;
     }
     // Persist (RFC 9293 3.8.6.1): data waits, nothing is in flight to bring an ACK, and
-    // the peer's window cannot take the next segment.
+    // the peer's window cannot take the next segment. Probes replace the retransmission
+    // timer, which has nothing to resend (RFC 6298 (5.2)) and would count a closed
+    // window as lost segments until the connection timed out.
     if (pcb->unsent && !pcb->unacked && pcb->snd_nxt == pcb->snd_una && !(pcb->unsent->flags & flag::syn) &&
         pcb->unsent->seq + pcb->unsent->seq_len() - pcb->snd_una > pcb->snd_wnd) {
+        pcb->rto_due = 0;
         if (pcb->persist_due == 0) {
             pcb->persist_backoff_ms = pcb->rto_ms;
             pcb->persist_due = tcp_core_of(*pcb->owner).now_ms() + pcb->persist_backoff_ms;

@@ -3,7 +3,9 @@
 // RST and challenge ACKs, malformed segments dropped and counted, sequence-number
 // helpers at the wrap, out-of-order reassembly, delayed ACKs, Nagle and TCP_NODELAY,
 // the peer's MSS, retransmission timeout with backoff, fast retransmit, zero window
-// with persist probes (stack/src/core/tcp*.cpp).
+// with persist probes (answered for longer than the retry limit, or unanswered), the
+// send window from the newest acknowledgement, empty segments within a shrunk window
+// (stack/src/core/tcp*.cpp).
 //
 // The stack's netif is a capture netif (10.0.0.1/24): what the stack sends is parsed
 // from its bytes; what the peer (10.0.0.2) sends is built by an independent packet
@@ -601,6 +603,135 @@ TEST_P(TcpStates, ZeroWindowPersist) {
     const auto segs = take();
     ASSERT_EQ(segs.size(), 2u);  // 1460 + 1460; Nagle holds the 80-byte tail until an ACK
     in_core(s, [&] { EXPECT_EQ(p->persist_due, 0u); });
+}
+
+/// Configures short retransmission timers (ms) and a small retry limit for the
+/// timeout and persist tests. Core context.
+void short_timers(stack& s, std::uint8_t max_retries) {
+    tcp_config c = tcp_get_config(s);
+    c.initial_rto_ms = 20;
+    c.min_rto_ms = 20;
+    c.max_rto_ms = 40;
+    c.max_retries = max_retries;
+    ASSERT_EQ(tcp_configure(s, c), err::ok);
+}
+
+// A zero window may outlast any number of retransmission timeouts while the peer
+// answers the probes (RFC 9293 3.8.6.1): the timeout that found the window closed
+// hands over to persist, and each answer resets the count. When the window opens,
+// the data goes out.
+TEST_P(TcpStates, ZeroWindowLastsWhileThePeerAnswersProbes) {
+    in_core(s, [&] { short_timers(s, 3); });
+    tcp_pcb* p = establish_active();
+    const std::uint32_t una = k_our_isn + 1;
+    const bytes d = pattern(100);
+    in_core(s, [&] {
+        ASSERT_EQ(tcp_write(p, d.data(), 100, tcp_write_flags::copy), err::ok);
+        ASSERT_EQ(tcp_output(p), err::ok);
+    });
+    (void)take_one();
+    auto zero = from_peer(flag::ack, peer_isn + 1, una);  // the data was refused: the window is closed
+    zero.wnd = 0;
+    inject(zero);
+    // Three times the retry limit of probes, each answered with the window still closed.
+    int probes = 0;
+    while (probes < 12) {
+        ASSERT_TRUE(wait_core(s, [&] { return !cap.sent.empty() || end.error.has_value(); },
+                              std::chrono::milliseconds(5000)));
+        ASSERT_FALSE(end.error.has_value()) << "gave up after " << probes << " answered probes";
+        for (const auto& seg : take()) {
+            ASSERT_FALSE(seg.has(flag::rst));
+            if (seg.seq == una - 1 && seg.payload.empty()) {
+                ++probes;
+                inject(zero);
+            }
+        }
+    }
+    EXPECT_GE(s.st().tcp_persist_probes.get(), 12u);
+    inject(from_peer(flag::ack, peer_isn + 1, una));  // window 8192: the data goes out again
+    bool resent = false;
+    for (const auto& seg : take()) resent = resent || (seg.seq == una && seg.payload == d);
+    EXPECT_TRUE(resent);
+    EXPECT_FALSE(end.error.has_value());
+}
+
+// Probes nobody answers count like retransmissions: after max_retries of them the
+// connection times out (and the peer gets a RST).
+TEST_P(TcpStates, UnansweredProbesTimeOut) {
+    in_core(s, [&] { short_timers(s, 3); });
+    tcp_pcb* p = establish_active();
+    auto zero = from_peer(flag::ack, peer_isn + 1, k_our_isn + 1);
+    zero.wnd = 0;
+    inject(zero);
+    const bytes d = pattern(100);
+    in_core(s, [&] {
+        ASSERT_EQ(tcp_write(p, d.data(), 100, tcp_write_flags::copy), err::ok);
+        ASSERT_EQ(tcp_output(p), err::ok);
+        EXPECT_NE(p->persist_due, 0u);
+    });
+    ASSERT_TRUE(wait_core(s, [&] { return end.error.has_value(); }));
+    EXPECT_EQ(*end.error, err::timeout);
+    EXPECT_EQ(s.st().tcp_persist_probes.get(), 3u);
+    const auto segs = take();
+    ASSERT_FALSE(segs.empty());
+    EXPECT_TRUE(segs.back().has(flag::rst));
+}
+
+// The peer's window comes with its newest acknowledgement, also on a segment whose
+// SEQ is older than the segment the window was last taken from (the peer's
+// retransmission after its timeout). Keeping the older window while SND.UNA moves on
+// would send beyond the right edge the peer announced.
+TEST_P(TcpStates, NewAckUpdatesTheWindowFromAnOlderSegment) {
+    tcp_pcb* p = establish_active();
+    const std::uint32_t una = k_our_isn + 1;
+    const std::uint32_t peer = peer_isn + 1;
+    // The peer's bytes 1000..1099 arrive before 0..999 (lost): window 3000 from them.
+    auto later = from_peer(flag::ack, peer + 1000, una, pattern(100));
+    later.wnd = 3000;  // right edge: una + 3000
+    inject(later);
+    (void)take();
+    const bytes d = pattern(5000);
+    in_core(s, [&] {
+        tcp_nagle_disable(p);
+        ASSERT_EQ(tcp_write(p, d.data(), 5000, tcp_write_flags::copy), err::ok);
+        ASSERT_EQ(tcp_output(p), err::ok);
+    });
+    ASSERT_EQ(take().size(), 2u);  // 2 x 1460 fit the window, the third would not
+    // The peer resends 0..999, acknowledging our first segment; the same right edge.
+    auto resent = from_peer(flag::ack, peer, una + 1460, pattern(1000));
+    resent.wnd = 3000 - 1460;
+    inject(resent);
+    for (const auto& seg : take())
+        EXPECT_TRUE(seq_leq(seg.seq + static_cast<std::uint32_t>(seg.payload.size()), una + 3000))
+            << "sent " << seg.seq - una << "+" << seg.payload.size() << " beyond the right edge";
+    in_core(s, [&] {
+        EXPECT_EQ(p->snd_wnd, 3000u - 1460u);
+        EXPECT_EQ(p->snd_una, una + 1460);
+    });
+}
+
+// An empty segment (here the ACK of an unacceptable one) never carries a sequence
+// number beyond the peer's right edge, even after the peer shrank its window under
+// data already sent: once that window closes, the peer accepts empty segments only
+// at its RCV.NXT, which is the edge.
+TEST_P(TcpStates, EmptySegmentsStayWithinAShrunkWindow) {
+    tcp_pcb* p = establish_active();
+    const std::uint32_t una = k_our_isn + 1;
+    const bytes d = pattern(3000);
+    in_core(s, [&] {
+        tcp_nagle_disable(p);
+        ASSERT_EQ(tcp_write(p, d.data(), 3000, tcp_write_flags::copy), err::ok);
+        ASSERT_EQ(tcp_output(p), err::ok);
+    });
+    ASSERT_EQ(take().size(), 3u);  // 1460 + 1460 + 80: snd_max = una + 3000
+    auto shrink = from_peer(flag::ack, peer_isn + 1, una);
+    shrink.wnd = 1000;  // right edge una + 1000, left of what we sent
+    inject(shrink);
+    (void)take();
+    inject(from_peer(flag::ack, peer_isn + 1 + 0x10000, una));  // outside our window: answered with an ACK
+    const auto ack = take_one();
+    EXPECT_TRUE(ack.payload.empty());
+    EXPECT_EQ(ack.seq, una + 1000);
 }
 
 // Window updates: the receiver's window closes as data stays unread and reopens with
