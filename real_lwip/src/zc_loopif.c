@@ -37,16 +37,43 @@
  * by lwIP's input path (or here, if the queue is full or tcpip_input() fails:
  * the packet is dropped and counted, as a NIC would).
  *
- * TCP is the one exception to sharing the whole chain: lwIP's tcp_input()
- * rewrites the received TCP header in place (byte order) and moves the first
- * pbuf's payload pointer, while the sender keeps the very same segment for
- * retransmission and reads its header (seqno) to match ACKs — a shared header
- * would leave every sent segment unacknowledged for ever. So a TCP packet's
- * first pbuf (IP + TCP header; with the data too when the segment was
- * written with copy, as lwip_send does) is copied into a PBUF_RAM of its own
- * and the rest of the chain (no-copy data: tcp_write without
- * TCP_WRITE_FLAG_COPY, netconn NETCONN_NOCOPY) is still referenced.
- * lwbench_zc_loopif_tcp_copied_bytes() counts what that copied.
+ * TCP is the one exception to sharing the whole chain: lwIP's TCP changes the
+ * pbuf structs of a segment in place, on both sides of the pair, while the
+ * sender keeps the very same segment for retransmission:
+ *   - the receiver: tcp_input() rewrites the TCP header (byte order) and moves
+ *     the first pbuf's payload pointer; tcp_receive() trims a segment that
+ *     overlaps what it already has or runs past the window (pbuf_remove_header
+ *     on the later pbufs, pbuf_realloc, which cuts the chain), and joins
+ *     out-of-order segments behind the in-order one with pbuf_cat (setting the
+ *     `next` of the segment's last pbuf);
+ *   - the sender: tcp_write() appends new data to the last unsent segment with
+ *     pbuf_cat, and after a retransmission timeout that segment is one already
+ *     sent.
+ * Sharing the sender's pbuf structs with the receiver therefore corrupted the
+ * segments the sender still held. What stalled netconn bulk transfers under
+ * load (a stalled run showed snd_queuelen 65030 with both send queues empty,
+ * after a retransmission timeout, and no packet lost by the pair): the
+ * receiving netconn's mailbox fills, lwIP keeps the data as refused_data and
+ * drops the segments that follow; those after the gap queue
+ * out of order; when the gap is filled, tcp_receive() pbuf_cat()s them behind
+ * the in-order chain, whose last pbuf is the sender's no-copy data pbuf. The
+ * sender's segment chain thus grows; when it is acknowledged, lwIP subtracts
+ * pbuf_clen() of the longer chain from snd_queuelen, which wraps below zero
+ * (to ~65000, above TCP_SND_QUEUELEN); from then on tcp_write() fails with
+ * ERR_MEM while nothing is in flight to retry on, and netconn_write() waits
+ * for ever. Sharing also raced with the receiving application, which frees
+ * (walks) its chain outside the core. So the peer gets pbuf structs of its
+ * own: a copy of the first pbuf (IP + TCP header; with the data too when the
+ * segment was written with
+ * copy, as lwip_send does), and for every later pbuf (no-copy data:
+ * tcp_write without TCP_WRITE_FLAG_COPY, netconn NETCONN_NOCOPY) a *view*: a
+ * custom PBUF_REF pbuf over the same bytes that holds a reference on the
+ * sender's pbuf until the receiver frees it. The payload bytes are still
+ * shared, not copied (lwIP never writes them: it only moves pointers and
+ * lengths). lwbench_zc_loopif_tcp_copied_bytes() counts what the header
+ * copies copied; without custom pbufs (LWIP_SUPPORT_CUSTOM_PBUF=0 in a user's
+ * lwipopts.h) or when the view pool is empty, the whole packet is copied and
+ * counted there too.
  *
  * Zero copy has one caveat lwIP documents for queueing drivers: a PBUF_REF
  * pbuf points at the sender's memory, which must stay unchanged until the
@@ -67,6 +94,7 @@
 #include "lwip/prot/ip.h"
 #include "lwip/prot/ip4.h"
 #include "lwip/ip4_addr.h"
+#include "lwip/memp.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
 #include "lwip/sys.h"
@@ -95,23 +123,88 @@ static unsigned long zc_tcp_copied_bytes;
 
 static void zc_count_drop(void) { __atomic_fetch_add(&zc_dropped, 1ul, __ATOMIC_RELAXED); }
 
+#if LWIP_TCP
+#if LWIP_SUPPORT_CUSTOM_PBUF
+/* The receiver's own pbuf struct over one pbuf of a sent TCP segment (see the
+ * file comment): the bytes stay the sender's, referenced until the view is
+ * freed. Views live in a private pool (lwIP's memp: safe from any thread),
+ * sized for both directions' full windows of 64-byte no-copy segments plus
+ * what waits in mailboxes and out-of-order queues. */
+struct zc_view {
+  struct pbuf_custom custom; /* first: lwIP frees it through its struct pbuf */
+  struct pbuf *backing;      /* the sender's pbuf, referenced (pbuf_ref) */
+};
+#define ZC_VIEWS 8192
+LWIP_MEMPOOL_DECLARE(ZC_VIEW, ZC_VIEWS, sizeof(struct zc_view), "zc_loopif views")
+
+/* custom_free_function: the receiver freed its last reference. Any thread. */
+static void zc_view_free(struct pbuf *p) {
+  struct zc_view *view = (struct zc_view *)(void *)p;
+  struct pbuf *backing = view->backing;
+  LWIP_MEMPOOL_FREE(ZC_VIEW, view);
+  pbuf_free(backing);
+}
+
+/* A view of q (a pbuf of length > 0), or NULL when the pool is empty. */
+static struct pbuf *zc_view_of(struct pbuf *q) {
+  struct zc_view *view = (struct zc_view *)LWIP_MEMPOOL_ALLOC(ZC_VIEW);
+  struct pbuf *p;
+  if (view == NULL) {
+    return NULL;
+  }
+  view->custom.custom_free_function = zc_view_free;
+  view->backing = q;
+  p = pbuf_alloced_custom(PBUF_RAW, q->len, PBUF_REF, &view->custom, q->payload, q->len);
+  pbuf_ref(q);
+  return p;
+}
+#endif /* LWIP_SUPPORT_CUSTOM_PBUF */
+
+static void zc_count_tcp_copy(u16_t bytes) {
+  __atomic_store_n(&zc_tcp_copied_bytes, __atomic_load_n(&zc_tcp_copied_bytes, __ATOMIC_RELAXED) + bytes,
+                   __ATOMIC_RELAXED);
+}
+
+/* The peer's TCP packet: pbuf structs of its own over p's bytes (a copied
+ * first pbuf, views of the rest), or a copy of the whole packet when views
+ * cannot be made. NULL when out of memory. Core context. */
+static struct pbuf *zc_tcp_packet(struct pbuf *p) {
+  struct pbuf *head = pbuf_alloc(PBUF_RAW, p->len, PBUF_RAM);
+  struct pbuf *q;
+  if (head == NULL) {
+    return NULL;
+  }
+  memcpy(head->payload, p->payload, p->len);
+  for (q = p->next; q != NULL; q = q->next) {
+    struct pbuf *view = NULL;
+    if (q->len == 0) {
+      continue;
+    }
+#if LWIP_SUPPORT_CUSTOM_PBUF
+    view = zc_view_of(q);
+#endif
+    if (view == NULL) { /* no view: copy the packet instead */
+      pbuf_free(head);
+      head = pbuf_clone(PBUF_RAW, PBUF_RAM, p);
+      if (head != NULL) {
+        zc_count_tcp_copy(p->tot_len);
+      }
+      return head;
+    }
+    pbuf_cat(head, view);
+  }
+  zc_count_tcp_copy(p->len);
+  return head;
+}
+#endif /* LWIP_TCP */
+
 /* The packet the peer receives: p itself with one more reference, or for TCP
- * a private copy of p's first pbuf chained to (a reference on) the rest. NULL
- * when no memory for the copy. Core context. */
+ * pbuf structs of the peer's own (zc_tcp_packet). NULL when out of memory.
+ * Core context. */
 static struct pbuf *zc_peer_packet(struct pbuf *p) {
 #if LWIP_TCP
   if (p->len >= IP_HLEN && IPH_PROTO((const struct ip_hdr *)p->payload) == IP_PROTO_TCP) {
-    struct pbuf *head = pbuf_alloc(PBUF_RAW, p->len, PBUF_RAM);
-    if (head == NULL) {
-      return NULL;
-    }
-    memcpy(head->payload, p->payload, p->len);
-    __atomic_store_n(&zc_tcp_copied_bytes, __atomic_load_n(&zc_tcp_copied_bytes, __ATOMIC_RELAXED) + p->len,
-                     __ATOMIC_RELAXED);
-    if (p->next != NULL) {
-      pbuf_chain(head, p->next); /* references the no-copy rest */
-    }
-    return head;
+    return zc_tcp_packet(p);
   }
 #endif
   pbuf_ref(p);
@@ -227,6 +320,9 @@ struct netif *lwbench_zc_route(const ip4_addr_t *dest) {
 int lwbench_zc_loopif_add(void) {
   ip4_addr_t addr, mask, gw;
   int i;
+#if LWIP_TCP && LWIP_SUPPORT_CUSTOM_PBUF
+  LWIP_MEMPOOL_INIT(ZC_VIEW);
+#endif
   IP4_ADDR(&mask, 255, 255, 255, 0);
   ip4_addr_set_zero(&gw);
   for (i = 0; i < 2; ++i) {

@@ -24,8 +24,9 @@ unsigned long lwbench_zc_loopif_outputs(void);
  *  Any thread. */
 unsigned long lwbench_zc_loopif_dropped(void);
 
-/** Bytes copied into TCP packets' private first pbufs (headers, and the data
- *  of segments written with copy); see zc_loopif.c. Any thread. */
+/** Bytes copied for the peer's own pbufs of TCP packets: first pbufs (headers,
+ *  and the data of segments written with copy), and whole packets when no view
+ *  of the no-copy rest could be made; see zc_loopif.c. Any thread. */
 unsigned long lwbench_zc_loopif_tcp_copied_bytes(void);
 
 #ifdef __cplusplus
