@@ -129,6 +129,21 @@ protected:
         EXPECT_TRUE(end.connected);
         return p;
     }
+    /// An established active connection whose peer announced a zero window, with
+    /// `data` written (copied): persist is armed.
+    tcp_pcb* persisting(const bytes& data) {
+        tcp_pcb* p = establish_active();
+        auto zero = from_peer(flag::ack, peer_isn + 1, k_our_isn + 1);
+        zero.wnd = 0;
+        inject(zero);
+        in_core(s, [&] {
+            EXPECT_EQ(tcp_write(p, data.data(), static_cast<std::uint32_t>(data.size()), tcp_write_flags::copy),
+                      err::ok);
+            EXPECT_EQ(tcp_output(p), err::ok);
+            EXPECT_NE(p->persist_due, 0u);
+        });
+        return p;
+    }
     /// Passive open: a listener on our_port accepts the peer's connection.
     tcp_pcb* establish_passive() {
         in_core(s, [&] { ASSERT_EQ(server.listen(s, our_port, 2), err::ok); });
@@ -583,17 +598,9 @@ TEST_P(TcpStates, FastRetransmitOnThreeDupAcks) {
 
 // A zero window stops sending; persist probes ask for the window; an update restarts.
 TEST_P(TcpStates, ZeroWindowPersist) {
-    tcp_pcb* p = establish_active();
-    auto zero = from_peer(flag::ack, peer_isn + 1, k_our_isn + 1);
-    zero.wnd = 0;
-    inject(zero);
     const bytes d = pattern(3000);
-    in_core(s, [&] {
-        ASSERT_EQ(tcp_write(p, d.data(), 3000, tcp_write_flags::copy), err::ok);
-        ASSERT_EQ(tcp_output(p), err::ok);
-        EXPECT_NE(p->persist_due, 0u);
-        p->persist_due = 1;  // fire now
-    });
+    tcp_pcb* p = persisting(d);
+    in_core(s, [&] { p->persist_due = 1; });  // fire now
     ASSERT_TRUE(wait_core(s, [&] { return !cap.sent.empty(); }));
     const auto probe = take_one();
     EXPECT_EQ(probe.seq, k_our_isn);  // snd_una - 1: the peer must answer
@@ -659,16 +666,8 @@ TEST_P(TcpStates, ZeroWindowLastsWhileThePeerAnswersProbes) {
 // connection times out (and the peer gets a RST).
 TEST_P(TcpStates, UnansweredProbesTimeOut) {
     in_core(s, [&] { short_timers(s, 3); });
-    tcp_pcb* p = establish_active();
-    auto zero = from_peer(flag::ack, peer_isn + 1, k_our_isn + 1);
-    zero.wnd = 0;
-    inject(zero);
     const bytes d = pattern(100);
-    in_core(s, [&] {
-        ASSERT_EQ(tcp_write(p, d.data(), 100, tcp_write_flags::copy), err::ok);
-        ASSERT_EQ(tcp_output(p), err::ok);
-        EXPECT_NE(p->persist_due, 0u);
-    });
+    (void)persisting(d);
     ASSERT_TRUE(wait_core(s, [&] { return end.error.has_value(); }));
     EXPECT_EQ(*end.error, err::timeout);
     EXPECT_EQ(s.st().tcp_persist_probes.get(), 3u);
