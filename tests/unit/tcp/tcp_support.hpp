@@ -139,6 +139,15 @@ struct tcp_server {
     tcp_end* first() { return ends.empty() ? nullptr : ends.front().get(); }
 };
 
+/// Declared right after a test's tcp_end / tcp_server locals: frees every pcb of `s`
+/// (in core context) when the scope ends, before those locals are destroyed. Without
+/// it a timer or a late segment could call a callback whose arg (a local) is already
+/// gone, between the end of the test body and the fixture's TearDown.
+struct pcbs_freed_at_scope_end {
+    stack& s;
+    ~pcbs_freed_at_scope_end() { in_core(s, [&] { tcp_free_all(s); }); }
+};
+
 /// Waits (bounded; yields between checks) until pred() holds, evaluating it in core
 /// context. false after `limit`: the caller fails the test.
 template <class Pred>

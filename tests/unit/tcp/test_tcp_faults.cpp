@@ -51,6 +51,7 @@ TEST_P(TcpFaults, BulkBothWaysArrivesExact) {
 
     tcp_server server;
     tcp_end client;
+    const pcbs_freed_at_scope_end pcbs_freed{s};
     ASSERT_TRUE(open_connection(s, server, client, k_lo, 80));
     tcp_end& peer = *server.first();
     in_core(s, [&] {

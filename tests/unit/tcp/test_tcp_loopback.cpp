@@ -47,6 +47,7 @@ INSTANTIATE_TEST_SUITE_P(AllConfigs, TcpLoop, ::testing::ValuesIn(all_configs())
 TEST_P(TcpLoop, TransferBothWaysAndClose) {
     tcp_server server;
     tcp_end client;
+    const pcbs_freed_at_scope_end pcbs_freed{s};
     ASSERT_TRUE(open_connection(s, server, client, k_lo, 80));
     const bytes up = pattern(300000, 3), down = pattern(300000, 11);
     tcp_end& peer = *server.first();
@@ -85,6 +86,7 @@ TEST_P(TcpLoop, TransferBothWaysAndClose) {
 TEST_P(TcpLoop, NoCopyPathCopiesNothing) {
     tcp_server server;
     tcp_end client;
+    const pcbs_freed_at_scope_end pcbs_freed{s};
     ASSERT_TRUE(open_connection(s, server, client, k_lo, 81));
     const bytes data = pattern(200000, 5);
     const auto copies0 = s.st().payload_copies.get();
@@ -102,6 +104,7 @@ TEST_P(TcpLoop, NoCopyPathCopiesNothing) {
 // (figure 13): FIN_WAIT_1 -> CLOSING -> TIME_WAIT on both sides.
 TEST_P(TcpLoop, SimultaneousOpenAndClose) {
     tcp_end a, b;
+    const pcbs_freed_at_scope_end pcbs_freed{s};
     in_core(s, [&] {
         tcp_pcb* pa = tcp_new(s);
         tcp_pcb* pb = tcp_new(s);
@@ -154,6 +157,7 @@ TEST_P(TcpLoop, ZeroWindowPersistThenRecover) {
     });
     tcp_server server;
     tcp_end client;
+    const pcbs_freed_at_scope_end pcbs_freed{s};
     ASSERT_TRUE(open_connection(s, server, client, k_lo, 82));
     tcp_end& peer = *server.first();
     const bytes data = pattern(400000, 9);
@@ -190,6 +194,7 @@ TEST_P(TcpLoop, SequenceNumbersWrap) {
     });
     tcp_server server;
     tcp_end client;
+    const pcbs_freed_at_scope_end pcbs_freed{s};
     ASSERT_TRUE(open_connection(s, server, client, k_lo, 83));
     const bytes up = pattern(150000, 4), down = pattern(150000, 8);
     in_core(s, [&] {
@@ -213,6 +218,7 @@ TEST_P(TcpLoop, SequenceNumbersWrap) {
 // A connection to a port nobody listens on is refused with RST: err::rst, pcb freed.
 TEST_P(TcpLoop, ConnectionRefused) {
     tcp_end client;
+    const pcbs_freed_at_scope_end pcbs_freed{s};
     in_core(s, [&] {
         tcp_pcb* p = tcp_new(s);
         client.attach(p);

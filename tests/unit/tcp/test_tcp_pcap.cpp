@@ -56,6 +56,7 @@ protected:
         fault_injector inj(s, &lo.nif(), fc);
         tcp_server server;
         tcp_end client;
+        const pcbs_freed_at_scope_end pcbs_freed{s};
         ASSERT_TRUE(open_connection(s, server, client, k_lo, 80));
         in_core(s, [&] {
             client.send(up.data(), up.size(), true, true);
