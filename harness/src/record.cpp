@@ -88,13 +88,11 @@ json to_json(const record& r) {
         counters[name] = {{"per_op", opt(c.per_op)}, {"total", opt(c.total)}, {"status", c.status}};
     json counts = nullptr;
     if (r.counts) {
-        counts = {{"payload_copies_per_op", opt(r.counts->payload_copies_per_op)},
-                  {"heap_allocs_per_op", opt(r.counts->heap_allocs_per_op)},
-                  {"pool_allocs_per_op", opt(r.counts->pool_allocs_per_op)},
-                  {"sent", r.counts->sent},
+        counts = {{"sent", r.counts->sent},
                   {"received", r.counts->received},
                   {"dropped", r.counts->dropped},
                   {"dropped_by_reason", r.counts->dropped_by_reason}};
+        for (const auto& f : k_stack_count_fields) counts[f.key] = opt((*r.counts).*f.member);
     }
     json visits = json::array();
     for (const auto& v : r.visits) visits.push_back({{"round", v.round}, {"slot", v.slot}, {"counted", v.counted}});
@@ -201,9 +199,7 @@ record record_from_json(const json& j) {
     if (j.contains("stack_counts") && !j.at("stack_counts").is_null()) {
         const auto& c = j.at("stack_counts");
         stack_counts sc;
-        sc.payload_copies_per_op = get_opt_num(c, "payload_copies_per_op");
-        sc.heap_allocs_per_op = get_opt_num(c, "heap_allocs_per_op");
-        sc.pool_allocs_per_op = get_opt_num(c, "pool_allocs_per_op");
+        for (const auto& f : k_stack_count_fields) sc.*f.member = get_opt_num(c, f.key);  // absent in older files: null
         sc.sent = c.at("sent");
         sc.received = c.at("received");
         sc.dropped = c.at("dropped");

@@ -109,12 +109,14 @@ std::vector<column> make_columns() {
                          return it == r.counters.end() ? cell() : number_of(it->second.per_op);
                      }});
     }
-    c.push_back(count_column("payload_copies_per_op", "copy/op", shown_as::per_op,
-                             [](const stack_counts& s) { return number_of(s.payload_copies_per_op); }));
-    c.push_back(count_column("heap_allocs_per_op", "", shown_as::per_op,
-                             [](const stack_counts& s) { return number_of(s.heap_allocs_per_op); }));
-    c.push_back(count_column("pool_allocs_per_op", "", shown_as::per_op,
-                             [](const stack_counts& s) { return number_of(s.pool_allocs_per_op); }));
+    // The stack's per-op counts (record.hpp's list); the ones a reader needs get a title.
+    static const std::map<std::string, std::string> titled_counts = {{"payload_copies_per_op", "copy/op"},
+                                                                      {"api_messages_per_op", "api msg/op"}};
+    for (const auto& f : k_stack_count_fields) {
+        const auto title = titled_counts.find(f.key);
+        c.push_back(count_column(f.key, title == titled_counts.end() ? "" : title->second, shown_as::per_op,
+                                 [member = f.member](const stack_counts& s) { return number_of(s.*member); }));
+    }
     c.push_back(count_column("sent", "", shown_as::integer, [](const stack_counts& s) -> cell { return double(s.sent); }));
     c.push_back(count_column("received", "", shown_as::integer,
                              [](const stack_counts& s) -> cell { return double(s.received); }));

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -50,9 +51,9 @@ constexpr int k_round_trip_payload = 64;
 // ---- the TCP table's cells (both stacks, both modes, interleaved with the UDP ones) ----
 
 /// The TCP cells: bulk transfer with 64 KiB writes, 64-byte request/response and the
-/// connection rate (one 64-byte exchange per connection), same core, raw API (our
-/// stack's netconn/socket over TCP are not available yet: add their APIs here once
-/// they are).
+/// connection rate (one 64-byte exchange per connection), on the same core and on
+/// separate cores; our stack over every API, real lwIP over the raw API (its netconn
+/// bulk stalls in our runner under load: real_lwip/README.md).
 struct tcp_cell {
     scenario_kind scenario;
     int size;
@@ -60,8 +61,9 @@ struct tcp_cell {
 constexpr std::array k_tcp_cells = {tcp_cell{scenario_kind::bulk_tcp, 65536},
                                     tcp_cell{scenario_kind::request_response_tcp, 64},
                                     tcp_cell{scenario_kind::connection_rate_tcp, 64}};
-constexpr std::array k_tcp_apis = {api_kind::raw};
-constexpr pinning k_tcp_pin = pinning::same_core;
+constexpr std::array k_tcp_apis = {api_kind::raw, api_kind::netconn, api_kind::socket};
+constexpr std::array k_lwip_tcp_apis = {api_kind::raw};
+constexpr std::array k_tcp_pins = {pinning::same_core, pinning::separate_cores};
 
 /// Operations per repetition of a TCP cell, from the run's UDP `ops`: a bulk
 /// repetition moves as many payload bytes as a 1458-byte UDP cell's (at least 16
@@ -125,19 +127,20 @@ std::vector<point> our_points(sched_policy sched, long ops, long warmup) {
         pts.push_back(p);
     }
     for (const auto& c : k_tcp_cells)
-        for (auto api : k_tcp_apis)
-            for (auto mode : {threading_mode::message_passing, threading_mode::core_locking}) {
-                point p;
-                p.scenario = c.scenario;
-                p.api = api;
-                p.cfg.mode = mode;
-                p.cfg.input = paired_input_mode(mode);
-                p.payload = static_cast<std::size_t>(c.size);
-                p.pin = k_tcp_pin;
-                p.ops = tcp_ops(c.scenario, c.size, ops);
-                p.warmup = tcp_ops(c.scenario, c.size, warmup);
-                pts.push_back(p);
-            }
+        for (auto pin : k_tcp_pins)
+            for (auto api : k_tcp_apis)
+                for (auto mode : {threading_mode::message_passing, threading_mode::core_locking}) {
+                    point p;
+                    p.scenario = c.scenario;
+                    p.api = api;
+                    p.cfg.mode = mode;
+                    p.cfg.input = paired_input_mode(mode);
+                    p.payload = static_cast<std::size_t>(c.size);
+                    p.pin = pin;
+                    p.ops = tcp_ops(c.scenario, c.size, ops);
+                    p.warmup = tcp_ops(c.scenario, c.size, warmup);
+                    pts.push_back(p);
+                }
     for (auto& p : pts) p.cfg.sched = sched;
     return pts;
 }
@@ -383,10 +386,10 @@ std::string fmt_target(const std::string& what, double ratio_value, bool met) {
 
 /// A TCP cell's record: `stack_prefix` "lwbench" or "lwip" (any version).
 const record* find_tcp(const std::vector<record>& recs, const std::string& stack_prefix, scenario_kind k,
-                       const std::string& api, const std::string& mode) {
+                       const std::string& api, const std::string& mode, pinning pin) {
     for (const auto& r : recs)
         if (r.stack.rfind(stack_prefix, 0) == 0 && r.scenario == to_string(k) && r.api == api &&
-            r.threading_mode == mode && r.pinning == to_string(k_tcp_pin))
+            r.threading_mode == mode && r.pinning == to_string(pin) && r.app_threads == 1)
             for (const auto& c : k_tcp_cells)
                 if (c.scenario == k && r.payload_bytes == c.size) return &r;
     return nullptr;
@@ -420,49 +423,81 @@ std::string tcp_ratio(const record* ours, const record* lw, scenario_kind k) {
     }
 }
 
-/// The TCP table (after the seed table): ours and real lwIP, both modes.
+/// API messages per op of our stack's cell (stack_counts), or "–".
+std::string api_messages(const record* r) {
+    if (!r || !r->counts || !r->counts->api_messages_per_op) return "–";
+    char b[32];
+    std::snprintf(b, sizeof b, "%.2f", *r->counts->api_messages_per_op);
+    return b;
+}
+
+/// The TCP table (after the seed table): ours over every API and real lwIP over the raw
+/// API, both modes, same core and separate cores; then context switches and API
+/// messages per op.
 void tcp_report(std::ostringstream& os, const std::vector<record>& recs) {
-    bool any = false;
-    for (const auto& c : k_tcp_cells)
-        for (const char* mode : {"message_passing", "core_locking"})
-            any = any || find_tcp(recs, "lwbench", c.scenario, "raw", mode) || find_tcp(recs, "lwip", c.scenario, "raw", mode);
-    if (!any) return;
-    os << "\n## TCP: our stack and real lwIP, both modes\n\n"
-       << "One connection over each stack's zero-copy loopback, same core, Nagle off, no-copy writes, every "
-          "received byte checked. Bulk: 64 KiB writes, delivered MB/s (the clock stops when the receiver has every "
-          "byte). Request/response: 64 bytes each way, p50 of single transactions. Connection rate: connect + accept "
-          "+ one 64-byte exchange + close, per second. ± is the spread of the repetitions. netconn and socket over "
-          "TCP: not available in our stack yet (needs TCP sockets), so the table compares the raw API, entered the "
-          "mode's way (core lock, or a message to the tcpip thread).\n\n"
-       << "| TCP, raw API | bulk 64 KiB MP | bulk 64 KiB CL | req/resp 64 B MP | req/resp 64 B CL | connections MP | "
-          "connections CL |\n| --- | --- | --- | --- | --- | --- | --- |\n";
+    constexpr std::array modes = {"message_passing", "core_locking"};
+    // The rows: one per pinning x stack x API that has a cell.
+    struct tcp_row {
+        std::string stack, api;
+        pinning pin;
+    };
     std::vector<std::string> stacks = {"lwbench"};
     for (const auto& r : recs)
         if (r.stack.rfind("lwip", 0) == 0 && is_tcp(*parse_scenario_kind(r.scenario)) &&
             std::find(stacks.begin(), stacks.end(), r.stack) == stacks.end())
             stacks.push_back(r.stack);
-    for (const auto& st : stacks) {
-        os << "| " << st;
+    const auto has_cell = [&](const tcp_row& row) {
         for (const auto& c : k_tcp_cells)
-            for (const char* mode : {"message_passing", "core_locking"})
-                os << " | " << tcp_figure(find_tcp(recs, st, c.scenario, "raw", mode), c.scenario);
+            for (const char* mode : modes)
+                if (find_tcp(recs, row.stack, c.scenario, row.api, mode, row.pin)) return true;
+        return false;
+    };
+    std::vector<tcp_row> rows;
+    for (auto pin : k_tcp_pins)
+        for (const auto& st : stacks)
+            for (auto api : k_tcp_apis)
+                if (tcp_row row{st, to_string(api), pin}; has_cell(row)) rows.push_back(row);
+    if (rows.empty()) return;
+    const auto label = [](const tcp_row& row) { return row.stack + ", " + row.api + ", " + to_string(row.pin); };
+    os << "\n## TCP: our stack and real lwIP, both modes\n\n"
+       << "One connection over each stack's zero-copy loopback, Nagle off, every received byte checked; on the same "
+          "core and on separate cores (the tcpip thread on one CPU, the application threads on another). Bulk: "
+          "64 KiB writes, delivered MB/s (the clock stops when the receiver has every byte). Request/response: 64 "
+          "bytes each way, p50 of single transactions. Connection rate: connect + accept + one 64-byte exchange + "
+          "close, per second. ± is the spread of the repetitions. raw: `tcp_write` (no copy) entered the mode's way "
+          "(core lock, or a message to the tcpip thread), the server end in the receive callback; netconn: "
+          "`netconn_write` without copying and `netconn_recv_tcp` (one more API message per receive, to reopen the "
+          "window), the server end on its own thread; socket: `send`/`recv` (one copy each way). Real lwIP runs the "
+          "raw API here.\n\n"
+       << "| TCP | bulk 64 KiB MP | bulk 64 KiB CL | req/resp 64 B MP | req/resp 64 B CL | connections MP | "
+          "connections CL |\n| --- | --- | --- | --- | --- | --- | --- |\n";
+    for (const auto& row : rows) {
+        os << "| " << label(row);
+        for (const auto& c : k_tcp_cells)
+            for (const char* mode : modes)
+                os << " | " << tcp_figure(find_tcp(recs, row.stack, c.scenario, row.api, mode, row.pin), c.scenario);
         os << " |\n";
     }
-    if (stacks.size() > 1) {
-        os << "| lwbench / real lwIP (> 1: ours better)";
-        for (const auto& c : k_tcp_cells)
-            for (const char* mode : {"message_passing", "core_locking"})
-                os << " | "
-                   << tcp_ratio(find_tcp(recs, "lwbench", c.scenario, "raw", mode),
-                                find_tcp(recs, "lwip", c.scenario, "raw", mode), c.scenario);
-        os << " |\n";
-    }
-    os << "\n| context switches per op (MP / CL) | bulk | req/resp | connections |\n| --- | --- | --- | --- |\n";
-    for (const auto& st : stacks) {
-        os << "| " << st;
-        for (const auto& c : k_tcp_cells)
-            os << " | " << cs(find_tcp(recs, st, c.scenario, "raw", "message_passing")) << " / "
-               << cs(find_tcp(recs, st, c.scenario, "raw", "core_locking"));
+    if (stacks.size() > 1)
+        for (auto pin : k_tcp_pins) {
+            os << "| lwbench / real lwIP, raw, " << to_string(pin) << " (> 1: ours better)";
+            for (const auto& c : k_tcp_cells)
+                for (const char* mode : modes)
+                    os << " | "
+                       << tcp_ratio(find_tcp(recs, "lwbench", c.scenario, "raw", mode, pin),
+                                    find_tcp(recs, "lwip", c.scenario, "raw", mode, pin), c.scenario);
+            os << " |\n";
+        }
+    os << "\n| per op (MP / CL): context switches; API messages (ours) | bulk | req/resp | connections |\n"
+          "| --- | --- | --- | --- |\n";
+    for (const auto& row : rows) {
+        os << "| " << label(row);
+        for (const auto& c : k_tcp_cells) {
+            const record* mp = find_tcp(recs, row.stack, c.scenario, row.api, modes[0], row.pin);
+            const record* cl = find_tcp(recs, row.stack, c.scenario, row.api, modes[1], row.pin);
+            os << " | " << cs(mp) << " / " << cs(cl);
+            if (row.stack == "lwbench") os << "; " << api_messages(mp) << " / " << api_messages(cl);
+        }
         os << " |\n";
     }
 }
@@ -614,14 +649,15 @@ reproduce_result reproduce(const reproduce_options& o) {
                 }
             if (build.port != lwip_port::stock) continue;
             for (const auto& c : k_tcp_cells)
-                for (auto api : k_tcp_apis) {
-                    const lwip_cell cell{runner, c.scenario, api, k_tcp_pin, c.size,
-                                         tcp_ops(c.scenario, c.size, o.ops), tcp_ops(c.scenario, c.size, o.warmup)};
-                    external.push_back({cell.label(), tcp_basis(c.scenario), static_cast<double>(c.size),
-                                        [&o, &res, exe = dir / runner, cell](bool counted) {
-                                            return visit_lwip(exe, cell, o, counted, res.notes);
-                                        }});
-                }
+                for (auto pin : k_tcp_pins)
+                    for (auto api : k_lwip_tcp_apis) {
+                        const lwip_cell cell{runner, c.scenario, api, pin, c.size,
+                                             tcp_ops(c.scenario, c.size, o.ops), tcp_ops(c.scenario, c.size, o.warmup)};
+                        external.push_back({cell.label(), tcp_basis(c.scenario), static_cast<double>(c.size),
+                                            [&o, &res, exe = dir / runner, cell](bool counted) {
+                                                return visit_lwip(exe, cell, o, counted, res.notes);
+                                            }});
+                    }
         }
         if (!missing.empty()) {
             std::string names;
@@ -706,8 +742,8 @@ reproduce_result reproduce(const reproduce_options& o) {
     }
     // TCP targets: bulk throughput with 64 KiB writes, same core, ours against real lwIP.
     for (const auto& [mode, want] : {std::pair{"core_locking", 2.0}, std::pair{"message_passing", 1.0}}) {
-        const record* ours_r = find_tcp(res.records, "lwbench", scenario_kind::bulk_tcp, "raw", mode);
-        const record* lw = find_tcp(res.records, "lwip", scenario_kind::bulk_tcp, "raw", mode);
+        const record* ours_r = find_tcp(res.records, "lwbench", scenario_kind::bulk_tcp, "raw", mode, pinning::same_core);
+        const record* lw = find_tcp(res.records, "lwip", scenario_kind::bulk_tcp, "raw", mode, pinning::same_core);
         char b[240];
         if (!ours_r || !lw || lw->bytes_per_sec <= 0) {
             std::snprintf(b, sizeof b,

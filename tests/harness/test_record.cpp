@@ -37,6 +37,10 @@ record full_record() {
     r.counters["cycles"] = {std::nullopt, std::nullopt, "not available: no PMU"};
     stack_counts c;
     c.payload_copies_per_op = 1.0;  // heap/pool left unmeasured (null)
+    c.api_messages_per_op = 4.0;    // the TCP counts
+    c.window_update_calls_per_op = 2.0;
+    c.write_waits_per_op = 0.0;
+    c.retransmissions_per_op = 0.25;
     c.sent = 3000;
     c.received = 2990;
     c.dropped = 10;
@@ -56,6 +60,9 @@ TEST(Record, JsonRoundTripIsExact) {
     EXPECT_TRUE(j["counters"]["cycles"]["per_op"].is_null());
     EXPECT_TRUE(j["stack_counts"]["heap_allocs_per_op"].is_null());  // unmeasured is null, not 0
     EXPECT_EQ(j["stack_counts"]["payload_copies_per_op"], 1.0);
+    EXPECT_EQ(j["stack_counts"]["api_messages_per_op"], 4.0);
+    EXPECT_EQ(j["stack_counts"]["write_waits_per_op"], 0.0);  // measured 0 stays 0
+    EXPECT_EQ(back.counts, r.counts);
     EXPECT_EQ(back.label(), r.label());
     EXPECT_EQ(back.netif, std::optional<std::string>("tap"));
     EXPECT_NE(r.label().find("/tap"), std::string::npos);  // a TAP point never reads as a loopback one
@@ -78,6 +85,15 @@ TEST(Record, FileWithoutNetifReadsAsNull) {
     auto j = to_json(full_record());
     j.erase("netif");  // written before the TAP netif existed
     EXPECT_EQ(record_from_json(j).netif, std::nullopt);
+}
+
+TEST(Record, FileWithoutTcpCountsReadsThemAsNull) {
+    auto j = to_json(full_record());
+    j["stack_counts"].erase("api_messages_per_op");  // written before the TCP counts existed
+    const record back = record_from_json(j);
+    ASSERT_TRUE(back.counts);
+    EXPECT_EQ(back.counts->api_messages_per_op, std::nullopt);
+    EXPECT_EQ(back.counts->window_update_calls_per_op, 2.0);
 }
 
 TEST(Record, MissingRequiredKeyThrows) {

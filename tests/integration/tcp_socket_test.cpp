@@ -28,7 +28,7 @@ using test::lossy_faults;
 using test::paired;
 
 /// API messages the stack ran, in either mode (posted or inline under the lock).
-std::uint64_t api_messages(const stack& s) { return s.st().tcpip_msgs_api.get() + s.st().api_calls_locked.get(); }
+std::uint64_t api_messages(const stack& s) { return s.st().api_messages(); }
 
 /// Waits (bounded, yielding) until pred() holds.
 template <class Pred>

@@ -246,13 +246,18 @@ def test_reproduce_formats_json(tmp_path):
     assert re.search(r"at most \d+\.\d\d% \(.+\) — target <= 5%: (met|MISSED)$", clock_note), clock_note
     assert "wrote" in r.stderr and "wrote" not in r.stdout
     (report,) = tmp_path.glob("*_reproduce.md")
-    # The TCP table follows the seed table, with our cells in both modes.
+    # The TCP table follows the seed table, with our cells over every API, in both modes,
+    # on the same core and on separate cores (a row per API and pinning).
     text = report.read_text()
     assert text.index("## TCP: our stack and real lwIP") > text.index("## 1458-byte UDP send")
-    tcp = {(rec["scenario"], rec["threading_mode"]) for rec in doc["records"]
+    tcp = {(rec["scenario"], rec["api"], rec["threading_mode"], rec["pinning"]) for rec in doc["records"]
            if rec["scenario"].endswith("_tcp") and rec["stack"] == "lwbench"}
-    assert tcp == {(k, m) for k in ("bulk_tcp", "request_response_tcp", "connection_rate_tcp")
-                   for m in ("message_passing", "core_locking")}
+    assert tcp == {(k, a, m, p) for k in ("bulk_tcp", "request_response_tcp", "connection_rate_tcp")
+                   for a in ("raw", "netconn", "socket") for m in ("message_passing", "core_locking")
+                   for p in ("same_core", "separate_cores")}
+    for api in ("raw", "netconn", "socket"):
+        for pin in ("same_core", "separate_cores"):
+            assert f"| lwbench, {api}, {pin} |" in text, (api, pin)
 
 
 RUNNERS = Path(os.environ.get("LWBENCH_LWIP_RUNNERS", BIN.parents[1] / "real_lwip"))
@@ -272,7 +277,7 @@ def test_reproduce_with_real_lwip_records_say_their_sched_policy(tmp_path):
     assert {rec.get("sched_policy") for rec in doc["records"]} == {"other"}
 
 
-# ---- TCP scenario kinds (our stack: raw API) ------------------------------------------------
+# ---- TCP scenario kinds (our stack: raw, netconn, socket) ------------------------------------------------
 
 
 def test_tcp_kinds_deliver_every_byte_and_count_every_op(tmp_path):
@@ -295,10 +300,50 @@ def test_tcp_kinds_deliver_every_byte_and_count_every_op(tmp_path):
             assert counts["payload_copies_per_op"] == 0, where  # no-copy writes, zero-copy loopback
 
 
-def test_tcp_kinds_over_netconn_say_they_need_tcp_sockets():
-    r = lwbench("run", "--scenario", "bulk_tcp", "--api", "socket", *TINY, "--no-save")
-    assert r.returncode == USAGE_EXIT
-    assert "not available: needs TCP sockets" in r.stderr
+def test_tcp_kinds_over_netconn_and_socket_in_every_mode_count_every_api_message():
+    """Our stack's netconn and socket APIs in the three TCP kinds, every threading mode,
+    same core and separate cores: every byte delivered and checked, and the per-op counts
+    that are exact by construction (a request/response transaction is one write and one
+    window update at each end: 4 API messages, 2 of them window updates, in every mode)."""
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("separate_cores needs at least 2 CPUs")
+    r = lwbench("run", "--scenario", "bulk_tcp,request_response_tcp,connection_rate_tcp", "--api", "netconn,socket",
+                "--mode", "message_passing,core_locking,combining", "--size", "1458",
+                "--pinning", "same_core,separate_cores", "--ops", "100", "--repetitions", "1", "--warmup", "20",
+                "--format", "json", "--no-save", timeout=300)
+    assert r.returncode == 0, r.stderr
+    recs = json.loads(r.stdout)["records"]
+    assert len(recs) == 3 * 2 * 3 * 2  # kinds x APIs x modes x pinnings
+    for rec in recs:
+        where = f"{rec['scenario']}/{rec['api']}/{rec['threading_mode']}/{rec['pinning']}"
+        assert rec["errors"] == 0, where  # every received byte matched the pattern
+        counts = rec["stack_counts"]
+        visits = rec["repetitions"] + rec["counted_repetitions"]
+        assert counts["sent"] == 100 * visits and counts["received"] == counts["sent"], (where, counts)
+        assert counts["retransmissions_per_op"] == 0, (where, counts)  # no loss on the loopback
+        if rec["scenario"] == "request_response_tcp":
+            assert counts["api_messages_per_op"] == 4, (where, counts)
+            assert counts["window_update_calls_per_op"] == 2, (where, counts)
+            assert counts["write_waits_per_op"] == 0, (where, counts)
+        if rec["scenario"] == "bulk_tcp":
+            assert counts["api_messages_per_op"] >= 1, (where, counts)  # the write, plus the receiver's updates
+            if rec["api"] == "netconn":
+                assert counts["payload_copies_per_op"] == 0, where  # no-copy writes, pbufs received as they are
+
+
+def test_bulk_tcp_runs_parallel_connections_and_delivers_them_all():
+    r = lwbench("run", "--scenario", "bulk_tcp", "--api", "raw,netconn,socket", "--threads", "3", "--size", "1458",
+                "--pinning", "same_core", *TINY, "--format", "json", "--no-save", timeout=300)
+    assert r.returncode == 0, r.stderr
+    recs = json.loads(r.stdout)["records"]
+    assert len(recs) == 3 * 2  # APIs x modes
+    for rec in recs:
+        where = f"{rec['api']}/{rec['threading_mode']}"
+        assert rec["app_threads"] == 3 and rec["errors"] == 0, where
+        counts = rec["stack_counts"]
+        visits = rec["repetitions"] + rec["counted_repetitions"]
+        assert counts["sent"] == 3 * 200 * visits and counts["received"] == counts["sent"], (where, counts)
+        assert rec["bytes_per_sec"] == pytest.approx(rec["ops_per_sec"] * rec["payload_bytes"]), where
 
 
 # ---- environment ----------------------------------------------------------------------

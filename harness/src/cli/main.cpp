@@ -376,7 +376,9 @@ int main(int argc, char** argv) {
                     "(max 65536)")
         ->delimiter(',')
         ->check(whole_number_in("--size", 1, 65536));
-    run->add_option("--threads", threads, "application sender threads (throughput)")
+    run->add_option("--threads", threads,
+                    "application sender threads (throughput), or parallel connections with a sender thread each "
+                    "(bulk_tcp)")
         ->delimiter(',')
         ->check(whole_number_in("--threads", 1, 64));
     add_choice_list(*run, "--pinning", pins, "pinning",

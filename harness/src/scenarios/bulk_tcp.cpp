@@ -1,9 +1,13 @@
-// bulk_tcp.cpp — one TCP connection, writes of p.payload bytes; throughput is what the
-// receiver got per second (the clock stops when it has every byte written). Raw API
-// on our stack (netconn/socket need TCP sockets: validate() refuses them).
-// ops are writes; sent/received count writes (received = bytes the receiving end got
-// and checked / write size), so delivered bytes == written bytes shows as sent == received.
-#include "tcp_raw.hpp"
+// bulk_tcp.cpp — p.threads TCP connections in parallel (1..N), each with its own sender
+// thread writing p.payload bytes per op over the point's API (tcp_pair.hpp); throughput
+// is what the receivers got per second, all connections together (the clock stops when
+// every receiver has every byte written to it).
+// ops are writes (all senders' together); sent/received count writes (received = bytes
+// the receiving ends got and checked / write size), so delivered bytes == written bytes
+// shows as sent == received.
+#include <memory>
+
+#include "tcp_pair.hpp"
 
 namespace lwbench::harness::scenarios {
 
@@ -12,29 +16,75 @@ rep_out measure_bulk_tcp(const point& p, const visit& v) {
     const std::vector<std::byte> payload = tcp_pattern(p.payload, 7);  // outlives the stack (no-copy writes)
     pinned_testbed setup(p);
     stack& s = setup.bed.s;
-    tcp_raw_pair pair(s, payload.data(), payload.data(), p.payload, true);
-    std::uint64_t written = 0;
-    const auto write = [&] {
-        const bool ok = write_all(s, pair.client, payload.data(), payload.size(), o.cancel);
-        written += ok ? payload.size() : 0;
+    const auto connections = static_cast<std::size_t>(p.threads);
+    // Connection i: sender thread i (application thread i), its server end (netconn,
+    // socket) on application thread connections + i, its listener on port k_tcp_port + i.
+    std::vector<std::unique_ptr<tcp_pair>> pairs;
+    std::vector<std::uint64_t> written(connections, 0);  // each sender's own (read by this thread after the join)
+    for (std::size_t i = 0; i < connections; ++i)
+        pairs.push_back(std::make_unique<tcp_pair>(s, p.api, tcp_server_role::sink, payload.data(), payload.data(),
+                                                   p.payload, static_cast<std::uint16_t>(k_tcp_port + i),
+                                                   setup.plan.app(static_cast<int>(connections + i)), p.cfg.sched,
+                                                   o.cancel));
+    const auto write = [&](std::size_t i) {
+        const bool ok = pairs[i]->write(p.payload);
+        written[i] += ok ? p.payload : 0;
         return ok;
     };
-    const auto drained = [&] { return pair.server.check.bytes() >= written; };
-    for (long i = 0; i < o.warmup && !cancel_requested(o.cancel); ++i) write();
-    const int per_sample = choose_ops_per_sample(probe_op_ns(write, 50));
+    const auto total = [&](const auto& of) {
+        std::uint64_t sum = 0;
+        for (std::size_t i = 0; i < connections; ++i) sum += of(i);
+        return sum;
+    };
+    const auto received = [&] { return total([&](std::size_t i) { return pairs[i]->server_bytes(); }); };
+    const auto mismatches = [&] { return total([&](std::size_t i) { return pairs[i]->mismatches(); }); };
+    const auto drained = [&] { return received() >= total([&](std::size_t i) { return written[i]; }); };
+    for (long k = 0; k < o.warmup && !cancel_requested(o.cancel); ++k) write(static_cast<std::size_t>(k) % connections);
+    const int per_sample = choose_ops_per_sample(probe_op_ns([&] { return write(0); }, 50));
     wait_until(drained, std::chrono::seconds(10), o.cancel);
     throw_if_cancelled(o.cancel);
-    const std::uint64_t base_written = written, base_bytes = pair.server.check.bytes();
-    const std::uint64_t base_mismatch = pair.server.check.mismatches();
+    const std::uint64_t base_written = total([&](std::size_t i) { return written[i]; }), base_bytes = received();
+    const std::uint64_t base_mismatch = mismatches();
+
+    std::atomic<std::size_t> ready{0};
+    std::atomic<bool> go{false}, abandon{false};
+    std::vector<std::vector<double>> samples(connections);
+    std::vector<long> errors(connections, 0), calls(connections, 0);
+    thread_group senders([&] {
+        abandon.store(true);
+        go.store(true, std::memory_order_release);
+    });
+    for (std::size_t i = 0; i < connections; ++i)
+        senders.spawn([&, i] {
+            const app_thread_setup sender_setup(setup.plan.app(static_cast<int>(i)), p.cfg.sched);
+            ready.fetch_add(1);
+            while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
+            if (abandon.load()) return;
+            calls[i] = sample_loop(o.ops, per_sample, [&] { return write(i); }, samples[i], errors[i], o.cancel);
+        });
+    wait_until([&] { return ready.load() == connections; }, std::chrono::seconds(10), o.cancel);
+    throw_if_cancelled(o.cancel);
     const auto before = counts_snapshot::of(s);
+    counter_window counters(v.counted, o.hardware_counters);  // after every thread exists: counts them too
+    counters.start();
+    const std::int64_t begin = now_ns();
+    go.store(true, std::memory_order_release);
+    senders.wait();
     rep_out out;
-    out.rep = time_stream_repetition(o.ops, per_sample, v.counted, o.hardware_counters, o.cancel, write, drained);
+    if (!wait_until(drained, std::chrono::seconds(10), o.cancel) && !cancel_requested(o.cancel)) out.rep.errors += 1;
+    out.rep.wall_ns = static_cast<double>(now_ns() - begin);
+    counters.stop();
+    throw_if_cancelled(o.cancel);
     const auto after = counts_snapshot::of(s);
-    out.rep.errors += static_cast<long>(pair.server.check.mismatches() - base_mismatch);
-    out.rep.sent = (written - base_written) / p.payload;
-    out.rep.received = (pair.server.check.bytes() - base_bytes) / p.payload;
+    out.rep.ops_per_sample = per_sample;
+    out.rep.counted = v.counted;
+    out.rep.counters = counters.read();
+    out.rep.ops = merge_senders(out.rep, samples, errors, calls);
+    out.rep.errors += static_cast<long>(mismatches() - base_mismatch);
+    out.rep.sent = (total([&](std::size_t i) { return written[i]; }) - base_written) / p.payload;
+    out.rep.received = (received() - base_bytes) / p.payload;
     if (*out.rep.sent > *out.rep.received) out.rep.dropped_by_reason["not_delivered"] = *out.rep.sent - *out.rep.received;
-    out.per_op = per_op_counts(before, after, static_cast<double>(std::max(1L, out.rep.ops)));
+    out.per_op = per_op_counts(before, after, static_cast<double>(std::max(1L, out.rep.ops)), counts_of::tcp);
     return out;
 }
 

@@ -53,14 +53,14 @@ const std::vector<scenario_info>& scenario_catalog() {
                        "semaphore_wake (futex ping-pong), thread_pingpong (atomic spin ping-pong), memcpy, checksum, "
                        "udp_emit_floor (IPv4+UDP header writes + send and verify checksums)";
             case scenario_kind::bulk_tcp:
-                return "one TCP connection, no-copy writes of --size bytes (up to 65536); delivered bytes/s, every "
-                       "byte checked by the receiver (raw API; netconn/socket: not available, needs TCP sockets)";
+                return "1..N TCP connections in parallel (--threads: one sender thread per connection), writes of "
+                       "--size bytes (up to 65536; no copy on raw and netconn, one copy on socket); delivered bytes/s "
+                       "of all connections together, every byte checked by the receivers";
             case scenario_kind::request_response_tcp:
                 return "one TCP connection, --size bytes each way per transaction; transactions/s and their latency "
-                       "percentiles (raw API; netconn/socket: not available, needs TCP sockets)";
+                       "percentiles (the server end echoes from its receive callback, raw, or its own thread)";
             case scenario_kind::connection_rate_tcp:
-                return "connect + accept + one --size exchange + close, per second (raw API; netconn/socket: not "
-                       "available, needs TCP sockets)";
+                return "connect + accept + one --size exchange + close, per second";
         }
         return {};
     };
@@ -68,7 +68,7 @@ const std::vector<scenario_info>& scenario_catalog() {
         std::vector<scenario_info> out;
         for (scenario_kind k : all_scenario_kinds()) {
             std::vector<std::string> params = common;
-            if (k == scenario_kind::throughput) params.insert(params.end() - 1, "--threads");
+            if (k == scenario_kind::throughput || k == scenario_kind::bulk_tcp) params.insert(params.end() - 1, "--threads");
             if (k == scenario_kind::round_trip || k == scenario_kind::throughput || k == scenario_kind::delivery_latency)
                 params.push_back("--netif");
             if (k == scenario_kind::primitive) params = {"--primitive", "--mailbox", "--lock", "--size", "--pinning"};
@@ -93,9 +93,6 @@ std::string point::label() const {
 
 std::optional<std::string> validate(const point& p) {
     if (is_tcp(p.scenario)) {
-        if (p.api != api_kind::raw)
-            return std::string(to_string(p.scenario)) + " over " + to_string(p.api) +
-                   ": not available: needs TCP sockets (netconn/socket over TCP in our stack); use --api raw";
         if (p.payload < 1 || p.payload > k_max_tcp_write)
             return "TCP writes take 1.." + std::to_string(k_max_tcp_write) + " bytes";
         if (p.scenario != scenario_kind::bulk_tcp && p.payload > 0xffff)
@@ -121,8 +118,11 @@ std::optional<std::string> validate(const point& p) {
                "--netif tap";
     if (p.threads < 1) return "threads must be at least 1";
     if (p.threads > 64) return "threads must be at most 64";
-    if (p.threads > 1 && p.scenario != scenario_kind::throughput)
-        return "--threads > 1 only applies to the throughput scenario";
+    if (p.threads > 1 && p.scenario != scenario_kind::throughput && p.scenario != scenario_kind::bulk_tcp)
+        return "--threads > 1 only applies to the throughput and bulk_tcp scenarios";
+    if (p.scenario == scenario_kind::bulk_tcp && p.threads > k_max_bulk_tcp_connections)
+        return "bulk_tcp takes at most " + std::to_string(k_max_bulk_tcp_connections) +
+               " connections (--threads; each has a listener port, a sender and, on netconn/socket, a receiver thread)";
     const int ncpu = online_cpus();
     if (p.pin == pinning::separate_cores && ncpu < 2)
         return "pinning separate_cores needs at least 2 CPUs (this machine has " + std::to_string(ncpu) + ")";

@@ -11,22 +11,42 @@ stack_config testbed_config(const point& p, int tcpip_cpu) {
     c.tcpip_cpu = tcpip_cpu;
     c.pbuf_pool_size = std::max<std::size_t>(c.pbuf_pool_size, 2048);
     c.recv_queue_depth = std::max<std::size_t>(c.recv_queue_depth, 1024);
+    // Parallel bulk connections: each holds up to a send buffer of no-copy segments
+    // (reference pbufs) in flight, and as many again queued for its receiver.
+    if (p.scenario == scenario_kind::bulk_tcp)
+        c.pbuf_ref_pool_size = std::max<std::size_t>(c.pbuf_ref_pool_size, 1024 * static_cast<std::size_t>(p.threads));
     return c;
 }
 
 counts_snapshot counts_snapshot::of(const stack& s) {
     const auto& st = s.st();
-    counts_snapshot c{st.payload_copies.get(), st.heap_alloc.get(), st.pool_alloc.get(), st.ref_alloc.get(), {}};
+    counts_snapshot c;
+    c.copies = st.payload_copies.get();
+    c.heap = st.heap_alloc.get();
+    c.pool = st.pool_alloc.get();
+    c.ref = st.ref_alloc.get();
+    c.api_messages = st.api_messages();
+    c.window_update_calls = st.tcp_recvd_calls.get();
+    c.write_waits = st.tcp_write_waits.get();
+    c.retransmissions = st.tcp_rexmit.get();
     for (const auto& [name, n] : st.drops_by_name()) c.drops[name] = n;
     return c;
 }
 
-stack_counts per_op_counts(const counts_snapshot& before, const counts_snapshot& after, double ops) {
+stack_counts per_op_counts(const counts_snapshot& before, const counts_snapshot& after, double ops,
+                           counts_of which) {
     stack_counts c;
     if (!(ops > 0)) return c;
-    c.payload_copies_per_op = static_cast<double>(after.copies - before.copies) / ops;
-    c.heap_allocs_per_op = static_cast<double>(after.heap - before.heap) / ops;
-    c.pool_allocs_per_op = static_cast<double>((after.pool - before.pool) + (after.ref - before.ref)) / ops;
+    const auto per_op = [ops](std::uint64_t from, std::uint64_t to) { return static_cast<double>(to - from) / ops; };
+    c.payload_copies_per_op = per_op(before.copies, after.copies);
+    c.heap_allocs_per_op = per_op(before.heap, after.heap);
+    c.pool_allocs_per_op = per_op(before.pool + before.ref, after.pool + after.ref);
+    if (which == counts_of::tcp) {
+        c.api_messages_per_op = per_op(before.api_messages, after.api_messages);
+        c.window_update_calls_per_op = per_op(before.window_update_calls, after.window_update_calls);
+        c.write_waits_per_op = per_op(before.write_waits, after.write_waits);
+        c.retransmissions_per_op = per_op(before.retransmissions, after.retransmissions);
+    }
     return c;
 }
 

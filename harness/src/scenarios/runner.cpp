@@ -49,12 +49,8 @@ struct point_state {
 void add_per_op(point_state& st, const std::optional<stack_counts>& c) {
     if (!c) return;
     if (!st.per_op) st.per_op = stack_counts{};
-    const auto add = [](std::optional<double>& into, const std::optional<double>& v) {
-        if (v) into = into.value_or(0) + *v;
-    };
-    add(st.per_op->payload_copies_per_op, c->payload_copies_per_op);
-    add(st.per_op->heap_allocs_per_op, c->heap_allocs_per_op);
-    add(st.per_op->pool_allocs_per_op, c->pool_allocs_per_op);
+    for (const auto& f : k_stack_count_fields)
+        if (const auto& v = (*c).*f.member) (*st.per_op).*f.member = ((*st.per_op).*f.member).value_or(0) + *v;
     ++st.per_op_visits;
 }
 
@@ -62,8 +58,8 @@ std::optional<stack_counts> mean_per_op(const point_state& st) {
     if (!st.per_op || st.per_op_visits == 0) return std::nullopt;
     stack_counts c = *st.per_op;
     const double n = st.per_op_visits;
-    for (auto* f : {&c.payload_copies_per_op, &c.heap_allocs_per_op, &c.pool_allocs_per_op})
-        if (*f) **f /= n;
+    for (const auto& f : k_stack_count_fields)
+        if (auto& v = c.*f.member) *v /= n;
     return c;
 }
 

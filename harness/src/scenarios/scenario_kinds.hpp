@@ -37,7 +37,7 @@ struct visit {
 
 struct rep_out {
     repetition rep;
-    std::optional<stack_counts> per_op;  ///< copies and allocations per op (our stack's own stats)
+    std::optional<stack_counts> per_op;  ///< counts per op from our stack's own stats (per_op_counts)
 };
 
 rep_out measure_send_latency(const point& p, const visit& v);
@@ -49,7 +49,8 @@ rep_out measure_primitive(const point& p, const visit& v);
 /// The netif_kind::tap points (tap.cpp): round_trip, throughput and delivery_latency
 /// against the Linux kernel on the other side of a TAP link.
 rep_out measure_tap(const point& p, const visit& v);
-/// The TCP kinds (raw API; bulk_tcp.cpp, request_response_tcp.cpp, connection_rate_tcp.cpp).
+/// The TCP kinds over any API (tcp_pair.hpp; bulk_tcp.cpp, request_response_tcp.cpp,
+/// connection_rate_tcp.cpp).
 rep_out measure_bulk_tcp(const point& p, const visit& v);
 rep_out measure_request_response_tcp(const point& p, const visit& v);
 rep_out measure_connection_rate_tcp(const point& p, const visit& v);
@@ -93,11 +94,17 @@ struct pinned_testbed {
 /// The stack's counts at one moment, to take differences around the timed work.
 struct counts_snapshot {
     std::uint64_t copies = 0, heap = 0, pool = 0, ref = 0;
+    std::uint64_t api_messages = 0, window_update_calls = 0, write_waits = 0, retransmissions = 0;
     std::map<std::string, std::uint64_t> drops;
     static counts_snapshot of(const stack& s);
 };
-/// Copies and allocations per op between two snapshots.
-stack_counts per_op_counts(const counts_snapshot& before, const counts_snapshot& after, double ops);
+/// Which per-op counts a point's record carries: copies and allocations (every point),
+/// and for the TCP kinds also API messages, window-update calls, delayed writes and
+/// retransmissions (record.hpp, stack_counts).
+enum class counts_of : std::uint8_t { copies_and_allocations, tcp };
+/// The per-op counts between two snapshots.
+stack_counts per_op_counts(const counts_snapshot& before, const counts_snapshot& after, double ops,
+                           counts_of which = counts_of::copies_and_allocations);
 /// Drops by reason between two snapshots.
 std::map<std::string, std::uint64_t> drops_between(const counts_snapshot& before, const counts_snapshot& after);
 

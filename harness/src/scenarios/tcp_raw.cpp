@@ -119,12 +119,12 @@ bool wait_bytes(const tcp_raw_end& e, std::uint64_t total, const std::atomic<boo
 }
 
 tcp_raw_pair::tcp_raw_pair(stack& s, const std::byte* payload, const std::byte* reply, std::size_t period,
-                           bool connect)
-    : client(reply, period), server(payload, period), _s(s) {
+                           std::uint16_t port, bool connect)
+    : client(reply, period), server(payload, period), _s(s), _port(port) {
     const err e = s.call([&]() -> err {
         tcp_pcb* l = tcp_new(s);
         if (l == nullptr) return err::mem;
-        if (const err b = tcp_bind(l, bench::k_lo, k_tcp_port); b != err::ok) {
+        if (const err b = tcp_bind(l, bench::k_lo, _port); b != err::ok) {
             tcp_abort(l);
             return b;
         }
@@ -154,7 +154,7 @@ err tcp_raw_pair::connect_client() {
     tcp_pcb* c = tcp_new(_s);
     if (c == nullptr) return err::mem;
     attach(client, c);
-    const err e = tcp_connect(c, bench::k_lo, k_tcp_port, on_connected);
+    const err e = tcp_connect(c, bench::k_lo, _port, on_connected);
     if (e != err::ok) {
         client.pcb = nullptr;
         tcp_abort(c);

@@ -1,10 +1,9 @@
-// tcp_raw.hpp — private to harness/src/scenarios/: the raw TCP ends the TCP scenario
-// kinds (bulk_tcp.cpp, request_response_tcp.cpp, connection_rate_tcp.cpp) are made of,
-// on our stack's raw TCP API (stack/include/lwbench/tcp.hpp). The real-lwIP runner
-// builds the same scene with lwIP's API (real_lwip/src/tcp_scenarios.cpp): a listener
-// and a client over the zero-copy loopback, Nagle off on both ends, no-copy writes of
-// a payload buffer that never changes, and a receiving end that checks every byte
-// (stream_check.hpp).
+// tcp_raw.hpp — private to harness/src/scenarios/: the raw-API ends of the TCP scenario
+// kinds (bulk_tcp.cpp, request_response_tcp.cpp, connection_rate_tcp.cpp; tcp_pair.hpp
+// puts them beside the netconn and socket ends), on our stack's raw TCP API
+// (stack/include/lwbench/tcp.hpp): a listener and a client over the zero-copy
+// loopback, Nagle off on both ends, no-copy writes of a payload buffer that never
+// changes, and a receiving end that checks every byte (stream_check.hpp).
 //
 // Threading: the ends' pcbs and echo state are core state (changed in the callbacks
 // or inside stack::call); `wakes` and the checks' counts are atomics an application
@@ -21,6 +20,7 @@
 
 namespace lwbench::harness::scenarios {
 
+/// The listening port of a TCP point (bulk_tcp: connection i listens on k_tcp_port + i).
 inline constexpr std::uint16_t k_tcp_port = 5001;
 
 /// One raw end: its pcb (null once closed or freed by the stack), the check of what
@@ -53,14 +53,15 @@ bool write_all(stack& s, tcp_raw_end& e, const std::byte* data, std::size_t len,
 /// Waits (bounded, 10 s) until e's check has seen `total` bytes.
 bool wait_bytes(const tcp_raw_end& e, std::uint64_t total, const std::atomic<bool>* cancel);
 
-/// A listener on 127.0.0.1:k_tcp_port and, unless `connect` is false, one client
+/// A listener on 127.0.0.1:`port` and, unless `connect` is false, one client
 /// connected to it: `client` and `server` are the two ends. The listener accepts one
 /// connection at a time into `server` (connection rate: one after the other).
 class tcp_raw_pair {
 public:
     /// `payload` (the client's pattern) and `reply` (the server's) hold `period` bytes
     /// and must outlive the stack (no-copy writes reference them).
-    tcp_raw_pair(stack& s, const std::byte* payload, const std::byte* reply, std::size_t period, bool connect);
+    tcp_raw_pair(stack& s, const std::byte* payload, const std::byte* reply, std::size_t period, std::uint16_t port,
+                 bool connect);
     ~tcp_raw_pair();
     tcp_raw_pair(const tcp_raw_pair&) = delete;
     tcp_raw_pair& operator=(const tcp_raw_pair&) = delete;
@@ -71,28 +72,9 @@ public:
 
 private:
     stack& _s;
+    std::uint16_t _port;
     tcp_pcb* _listener = nullptr;
 };
-
-/// Warms up, probes (`probe_ops`) and times one repetition of a transaction op
-/// (request/response, connection) on `pair`, with the stack's per-op counts and the
-/// transactions' accounting (count_transactions: checks that failed are errors).
-template <class Op>
-rep_out measure_transactions(stack& s, const tcp_raw_pair& pair, const visit& v, Op& op, long probe_ops) {
-    const run_options& o = v.options;
-    for (long i = 0; i < o.warmup && !cancel_requested(o.cancel); ++i) op();
-    const int per_sample = choose_ops_per_sample(probe_op_ns(op, probe_ops));
-    throw_if_cancelled(o.cancel);
-    const auto mismatches = [&] { return pair.server.check.mismatches() + pair.client.check.mismatches(); };
-    const std::uint64_t base_mismatch = mismatches();
-    const auto before = counts_snapshot::of(s);
-    rep_out out;
-    out.rep = time_repetition(o.ops, per_sample, v.counted, o.hardware_counters, o.cancel, op);
-    const auto after = counts_snapshot::of(s);
-    count_transactions(out.rep, mismatches() - base_mismatch);
-    out.per_op = per_op_counts(before, after, static_cast<double>(std::max(1L, out.rep.ops)));
-    return out;
-}
 
 /// Fills a pattern buffer of n bytes (never changed afterwards).
 std::vector<std::byte> tcp_pattern(std::size_t n, unsigned seed);

@@ -125,6 +125,12 @@ struct stats {
         return drops[static_cast<std::size_t>(r)].get();
     }
     [[nodiscard]] std::uint64_t dropped_total() const noexcept;
+    /// API messages run, whichever way the mode ran them: posted to the tcpip thread,
+    /// inline under the core lock, or combined (by the caller or another holder).
+    [[nodiscard]] std::uint64_t api_messages() const noexcept {
+        return tcpip_msgs_api.get() + api_calls_locked.get() + api_calls_combined_self.get() +
+               api_calls_combined_other.get();
+    }
     /// Non-zero drop counters by name.
     [[nodiscard]] std::vector<std::pair<std::string, std::uint64_t>> drops_by_name() const;
 };

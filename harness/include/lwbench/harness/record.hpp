@@ -31,6 +31,15 @@ struct stack_counts {
     std::optional<double> payload_copies_per_op;
     std::optional<double> heap_allocs_per_op;
     std::optional<double> pool_allocs_per_op;
+    // TCP kinds only (null elsewhere): API messages run in any mode (posted, under the
+    // lock, combined), window-update calls of netconn/sockets (stats::tcp_recvd_calls;
+    // the raw API's tcp_recved in its receive callback is not an API call), writes that
+    // waited for send space with the core released (stats::tcp_write_waits), and
+    // segments retransmitted (stats::tcp_rexmit).
+    std::optional<double> api_messages_per_op;
+    std::optional<double> window_update_calls_per_op;
+    std::optional<double> write_waits_per_op;
+    std::optional<double> retransmissions_per_op;
     std::uint64_t sent = 0, received = 0, dropped = 0;
     std::map<std::string, std::uint64_t> dropped_by_reason;
     friend bool operator==(const stack_counts&, const stack_counts&) = default;
@@ -118,6 +127,22 @@ std::optional<std::string> loss_warning(const record& r);
 
 nlohmann::json to_json(const record& r);
 record record_from_json(const nlohmann::json& j);
+
+/// Every per-op field of stack_counts, in schema order with its JSON key: the one list
+/// the JSON codec, the table columns and the runner's averaging walk.
+struct stack_count_field {
+    const char* key;
+    std::optional<double> stack_counts::*member;
+};
+inline constexpr stack_count_field k_stack_count_fields[] = {
+    {"payload_copies_per_op", &stack_counts::payload_copies_per_op},
+    {"heap_allocs_per_op", &stack_counts::heap_allocs_per_op},
+    {"pool_allocs_per_op", &stack_counts::pool_allocs_per_op},
+    {"api_messages_per_op", &stack_counts::api_messages_per_op},
+    {"window_update_calls_per_op", &stack_counts::window_update_calls_per_op},
+    {"write_waits_per_op", &stack_counts::write_waits_per_op},
+    {"retransmissions_per_op", &stack_counts::retransmissions_per_op},
+};
 
 /// Turns raw counter totals over `ops` operations into per-op entries.
 std::map<std::string, counter_entry> per_op_counters(const std::vector<counter_value>& values, double ops);

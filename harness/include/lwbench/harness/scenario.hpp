@@ -43,6 +43,8 @@ const std::vector<std::string>& api_names();
 
 /// The largest TCP write a bulk_tcp point takes (--size), both stacks.
 inline constexpr std::size_t k_max_tcp_write = 65536;
+/// The most parallel connections a bulk_tcp point takes (--threads).
+inline constexpr int k_max_bulk_tcp_connections = 16;
 
 struct point {
     scenario_kind scenario = scenario_kind::send_latency;
@@ -50,7 +52,7 @@ struct point {
     primitive_kind primitive = primitive_kind::lock_unlock;  ///< for scenario_kind::primitive
     stack_config cfg;                                    ///< mode, input, mailbox, lock (+ pool sizes)
     std::size_t payload = 1458;
-    int threads = 1;
+    int threads = 1;  ///< throughput: sender threads; bulk_tcp: connections (a sender thread each)
     pinning pin = pinning::none;
     netif_kind netif = netif_kind::loopback;
     /// Iterations of the core-work busy loop per packet the stack outputs, run in core
