@@ -20,6 +20,9 @@ import time
 CASES = [(scenario, api) for scenario in ("send_latency", "delivery_latency", "round_trip", "throughput")
          for api in ("raw", "netconn", "socket")]
 CASES += [("recv_latency", "netconn"), ("recv_latency", "socket")]
+# TCP over netconn and socket: the client's bounded calls and the server end's thread stop too
+CASES += [(scenario, api) for scenario in ("bulk_tcp", "request_response_tcp", "connection_rate_tcp")
+          for api in ("netconn", "socket")]
 CASES += [("primitive", p) for p in ("lock_unlock", "mailbox_handoff", "semaphore_wake", "thread_pingpong",
                                      "memcpy", "checksum", "udp_emit_floor")]
 MODES = ("message_passing", "core_locking")
