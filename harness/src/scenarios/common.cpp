@@ -11,10 +11,11 @@ stack_config testbed_config(const point& p, int tcpip_cpu) {
     c.tcpip_cpu = tcpip_cpu;
     c.pbuf_pool_size = std::max<std::size_t>(c.pbuf_pool_size, 2048);
     c.recv_queue_depth = std::max<std::size_t>(c.recv_queue_depth, 1024);
-    // Parallel bulk connections: each holds up to a send buffer of no-copy segments
-    // (reference pbufs) in flight, and as many again queued for its receiver.
+    // Bulk connections: each holds up to a send buffer of no-copy segments (reference
+    // pbufs; 1024 of them with 64-byte writes) in flight, and as many again queued for
+    // its netconn/socket receiver.
     if (p.scenario == scenario_kind::bulk_tcp)
-        c.pbuf_ref_pool_size = std::max<std::size_t>(c.pbuf_ref_pool_size, 1024 * static_cast<std::size_t>(p.threads));
+        c.pbuf_ref_pool_size = std::max<std::size_t>(c.pbuf_ref_pool_size, 4096 * static_cast<std::size_t>(p.threads));
     return c;
 }
 

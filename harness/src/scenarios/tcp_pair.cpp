@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <stdexcept>
+#include <thread>
 #include <utility>
 
 namespace lwbench::harness::scenarios {
@@ -205,21 +206,24 @@ bool tcp_pair::write_on(netconn* conn, int fd, const std::byte* data, std::size_
     auto last_progress = steady::now();
     for (std::size_t off = 0; off < len;) {
         std::size_t queued = 0;
-        bool timed_out = false;
+        bool again = false;  // timed out, or the pools were empty with nothing in flight (the
+                             // receiver still holds the pbufs): retry once it has read some
         if (conn != nullptr) {
             auto n = netconn_write(conn, data + off, len - off, 0);  // no copy: the pattern outlives the stack
             if (n) queued = *n;
-            else timed_out = n.error() == err::timeout;
+            else again = n.error() == err::timeout || n.error() == err::mem;
         } else {
             const ssize_t n = lwip_send(_s, fd, data + off, len - off, 0);
             if (n > 0) queued = static_cast<std::size_t>(n);
-            else timed_out = errno == EAGAIN || errno == EWOULDBLOCK;
+            else again = errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS || errno == ENOMEM;
         }
         if (queued > 0) {
             off += queued;
             last_progress = steady::now();
-        } else if (!timed_out || !may_retry(last_progress, _cancel)) {
+        } else if (!again || !may_retry(last_progress, _cancel)) {
             return false;
+        } else {
+            std::this_thread::yield();
         }
     }
     return true;
