@@ -280,6 +280,16 @@ def test_reproduce_with_real_lwip_records_say_their_sched_policy(tmp_path):
 # ---- TCP scenario kinds (our stack: raw, netconn, socket) ------------------------------------------------
 
 
+def assert_every_op_delivered(rec, ops, where):
+    """A TCP record without errors (every received byte matched the pattern) whose ops
+    (writes, transactions, connections) were all sent and delivered in every visit."""
+    assert rec["errors"] == 0, where
+    counts = rec["stack_counts"]
+    visits = rec["repetitions"] + rec["counted_repetitions"]
+    assert counts["sent"] == ops * visits and counts["received"] == counts["sent"], (where, counts)
+    return counts
+
+
 def test_tcp_kinds_deliver_every_byte_and_count_every_op(tmp_path):
     r = lwbench("run", "--scenario", "bulk_tcp,request_response_tcp,connection_rate_tcp", "--api", "raw",
                 "--size", "64,1458", "--pinning", "same_core", *TINY, "--format", "json", "--no-save", timeout=300)
@@ -288,10 +298,7 @@ def test_tcp_kinds_deliver_every_byte_and_count_every_op(tmp_path):
     assert len(recs) == 3 * 2 * 2  # kinds x sizes x modes
     for rec in recs:
         where = f"{rec['scenario']}/{rec['threading_mode']}/{rec['payload_bytes']}"
-        assert rec["errors"] == 0, where  # every received byte matched the pattern
-        counts = rec["stack_counts"]
-        visits = rec["repetitions"] + rec["counted_repetitions"]
-        assert counts["sent"] == 200 * visits and counts["received"] == counts["sent"], (where, counts)
+        counts = assert_every_op_delivered(rec, 200, where)
         assert counts["dropped"] == 0, (where, counts)
         assert rec["ops_per_sec"] > 0 and rec["latency_ns"]["p50"] > 0, where
         if rec["scenario"] == "bulk_tcp":
@@ -316,10 +323,7 @@ def test_tcp_kinds_over_netconn_and_socket_in_every_mode_count_every_api_message
     assert len(recs) == 3 * 2 * 3 * 2  # kinds x APIs x modes x pinnings
     for rec in recs:
         where = f"{rec['scenario']}/{rec['api']}/{rec['threading_mode']}/{rec['pinning']}"
-        assert rec["errors"] == 0, where  # every received byte matched the pattern
-        counts = rec["stack_counts"]
-        visits = rec["repetitions"] + rec["counted_repetitions"]
-        assert counts["sent"] == 100 * visits and counts["received"] == counts["sent"], (where, counts)
+        counts = assert_every_op_delivered(rec, 100, where)
         assert counts["retransmissions_per_op"] == 0, (where, counts)  # no loss on the loopback
         if rec["scenario"] == "request_response_tcp":
             assert counts["api_messages_per_op"] == 4, (where, counts)
@@ -339,10 +343,8 @@ def test_bulk_tcp_runs_parallel_connections_and_delivers_them_all():
     assert len(recs) == 3 * 2  # APIs x modes
     for rec in recs:
         where = f"{rec['api']}/{rec['threading_mode']}"
-        assert rec["app_threads"] == 3 and rec["errors"] == 0, where
-        counts = rec["stack_counts"]
-        visits = rec["repetitions"] + rec["counted_repetitions"]
-        assert counts["sent"] == 3 * 200 * visits and counts["received"] == counts["sent"], (where, counts)
+        assert rec["app_threads"] == 3, where
+        assert_every_op_delivered(rec, 3 * 200, where)  # each connection's sender: 200 writes
         assert rec["bytes_per_sec"] == pytest.approx(rec["ops_per_sec"] * rec["payload_bytes"]), where
 
 
