@@ -28,7 +28,7 @@ sys.path.insert(0, str(SRC / "python"))
 sys.path.insert(0, str(SRC / "bench"))
 from lwbench import machine  # noqa: E402
 from lwbench.results import publish_run_folder  # noqa: E402
-from reference_summary import fmt, median_spread, measured_on, our_report  # noqa: E402
+from reference_summary import fmt, load_note, median_spread, measured_on, our_report  # noqa: E402
 
 DIRECTIONS = ("forward", "reverse")
 CLIENT_SIDE = {"forward": "sum_sent", "reverse": "sum_received"}  # what the client measured itself
@@ -98,8 +98,7 @@ def markdown(doc: dict) -> str:
         lines.append(f"| {name} | {p['link']} | {cell('forward')} | {cell('reverse')} | "
                      f"{fmt(r.get('forward'), 3)} | {fmt(r.get('reverse'), 3)} |")
     lines += ["", "Our stack's TCP has no window scaling (a 64 KiB window) and one send buffer of 64 KiB; the kernel's "
-                  "uses both sides' autotuned buffers. This machine is shared (2 vCPUs, several sessions): figures are "
-                  "noisy; ratios are within one run."]
+                  "uses both sides' autotuned buffers. " + load_note()]
     return "\n".join(lines) + "\n"
 
 

@@ -33,3 +33,14 @@ def measured_on(doc: dict) -> str:
     """"git `rev`, created, CPU model": where and when the run in `doc` was measured."""
     env = doc["environment"]
     return f"git `{str(env.get('git_revision', '?'))[:8]}`, {doc['created_utc']}, {env.get('cpu_model', '?')}"
+
+
+def load_note() -> str:
+    """The machine's load when the summary was written (lwbench.machine, the result files'
+    own environment capture), so a reader can tell a quiet run from a shared one."""
+    from lwbench import machine
+
+    load = machine.capture().get("load_average", "not available")
+    if isinstance(load, list):
+        load = " / ".join(f"{x:.2f}" for x in load) + " (1 / 5 / 15 min)"
+    return f"Ratios are within one run; load average when this summary was written: {load}."

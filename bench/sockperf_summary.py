@@ -28,7 +28,7 @@ sys.path.insert(0, str(SRC / "python"))
 sys.path.insert(0, str(SRC / "bench"))
 from lwbench import machine  # noqa: E402
 from lwbench.results import publish_run_folder  # noqa: E402
-from reference_summary import fmt, median_spread, measured_on, our_report  # noqa: E402
+from reference_summary import fmt, load_note, median_spread, measured_on, our_report  # noqa: E402
 
 TARGET_RATIO = 1.5  # issue 15: ours (core locking, inline, one core) <= 1.5x the kernel's
 TARGET_POINT = "core_locking_inline"
@@ -156,7 +156,7 @@ def markdown(doc: dict) -> str:
         lines += ["", f"**Live mode switch** during a ping-pong: {live['mode_switches']} switches, sockperf sent "
                       f"{live['sockperf']['sent']} and received {live['sockperf']['received']} (lost {live['lost']}); "
                       f"our stack's drops: {live['our_drops'] or 'none'}."]
-    lines += ["", "This machine is shared (2 vCPUs, several sessions): figures are noisy; the ratio is within one run."]
+    lines += ["", load_note()]
     return "\n".join(lines) + "\n"
 
 
