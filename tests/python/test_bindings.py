@@ -144,10 +144,11 @@ def test_combining_mode_runs_and_switches_live():
 def test_ctrl_c_interrupts_a_long_run_and_the_package_stays_usable():
     # Deliver SIGINT to ourselves shortly after the run starts: the run must stop
     # with KeyboardInterrupt (not finish, not crash), and the next run must work.
-    # SIGINT repeats every 0.5 s until the call returns (at most 20 times): Python can
-    # lose one whose KeyboardInterrupt is raised inside a finaliser the garbage
-    # collector happens to run ("Exception ignored in ..."), which once left this run
-    # going for 15 minutes. Pinned to one core, the run would take ~20 s uninterrupted.
+    # Python's own handler is installed for the test: started as a background job
+    # (SIGINT ignored), the interpreter would have none, and the signal would be lost.
+    # SIGINT repeats every 0.5 s until the call returns (at most 20 times), and the run
+    # is pinned to one core (~20 s uninterrupted), so a lost signal fails in seconds.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     stop = threading.Event()
 
     def interrupt():
@@ -157,8 +158,8 @@ def test_ctrl_c_interrupts_a_long_run_and_the_package_stays_usable():
             signal.raise_signal(signal.SIGINT)
 
     sender = threading.Thread(target=interrupt)
-    sender.start()
     started = time.monotonic()
+    sender.start()
     try:
         with pytest.raises(KeyboardInterrupt):
             lwbench.run(api="socket", mode="message_passing", pinning="same_core", repetitions=50, ops=200000,
@@ -166,6 +167,7 @@ def test_ctrl_c_interrupts_a_long_run_and_the_package_stays_usable():
     finally:
         stop.set()
         sender.join()
+        signal.signal(signal.SIGINT, previous)
     assert time.monotonic() - started < 11.0, "the run outlived 20 SIGINTs"
     res = lwbench.run(api="raw", mode="core_locking", **TINY)
     assert res.records[0].errors == 0

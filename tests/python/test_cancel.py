@@ -30,8 +30,12 @@ except ImportError as e:  # pragma: no cover - reported as a skip reason
 
 pytestmark = pytest.mark.skipif(not HAVE_EXT, reason="extension not built (see lwbench._ext)")
 
+# The child installs Python's own SIGINT handler first: a shell that starts the test
+# command as a background job ignores SIGINT, the child inherits that, and Python then
+# installs no handler at start-up (Ctrl-C at a terminal is what these tests model).
 CHILD = r"""
-import sys, time
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import lwbench
 scenario, api = sys.argv[1], sys.argv[2]
 kw = dict(primitive="semaphore_wake") if scenario == "primitive" else dict(api=api)
