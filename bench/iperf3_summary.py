@@ -16,8 +16,6 @@ medians. For ours also: the bytes each side counted, and our stack's drops by re
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
 import json
 import re
 import sys
@@ -26,9 +24,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(SRC / "python"))
 sys.path.insert(0, str(SRC / "bench"))
-from lwbench import machine  # noqa: E402
-from lwbench.results import publish_run_folder  # noqa: E402
-from reference_summary import fmt, load_note, median_spread, measured_on, our_report  # noqa: E402
+from reference_summary import fmt, load_note, median_spread, measured_on, our_report, summary_main  # noqa: E402
 
 DIRECTIONS = ("forward", "reverse")
 CLIENT_SIDE = {"forward": "sum_sent", "reverse": "sum_received"}  # what the client measured itself
@@ -98,37 +94,15 @@ def markdown(doc: dict) -> str:
         lines.append(f"| {name} | {p['link']} | {cell('forward')} | {cell('reverse')} | "
                      f"{fmt(r.get('forward'), 3)} | {fmt(r.get('reverse'), 3)} |")
     lines += ["", "Our stack's TCP has no window scaling (a 64 KiB window) and one send buffer of 64 KiB; the kernel's "
-                  "uses both sides' autotuned buffers. " + load_note()]
+                  "uses both sides' autotuned buffers. " + load_note(doc)]
     return "\n".join(lines) + "\n"
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("raw", type=Path)
-    ap.add_argument("out", type=Path)
-    ap.add_argument("--seconds", type=int, required=True)
-    ap.add_argument("--rounds", type=int, required=True)
-    ap.add_argument("--cpu", type=int, required=True)
-    args = ap.parse_args()
-    try:
-        result = summarise(args.raw)
-    except (ValueError, OSError, KeyError) as e:
-        print(f"iperf3_summary: {e}", file=sys.stderr)
-        return 1
-    now = dt.datetime.now(dt.timezone.utc)
-    env = machine.capture(now)
-    doc = {"schema": "lwbench.iperf3", "schema_version": 1, "created_utc": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-           "environment": env,
-           "setup": {"seconds": args.seconds, "rounds": args.rounds, "cpu": args.cpu,
-                     "reference": "iperf3 -s in one namespace (192.0.2.9), client in another (192.0.2.10), veth",
-                     "ours": "lwbench_tap_iperf3_server (192.0.2.2) on a TAP, client in its namespace (192.0.2.1)"},
-           **result}
-    md = markdown(doc)
-    final = publish_run_folder(args.raw, args.out, "iperf3", str(env.get("git_revision", "unknown")), now,
-                               {"iperf3.json": json.dumps(doc, indent=2) + "\n", "iperf3.md": md})
-    print(md)
-    print(f"wrote {final}", file=sys.stderr)
-    return 0
+    return summary_main(
+        "iperf3", __doc__.splitlines()[0], lambda args: summarise(args.raw), markdown,
+        lambda args: {"reference": "iperf3 -s in one namespace (192.0.2.9), client in another (192.0.2.10), veth",
+                      "ours": "lwbench_tap_iperf3_server (192.0.2.2) on a TAP, client in its namespace (192.0.2.1)"})
 
 
 if __name__ == "__main__":

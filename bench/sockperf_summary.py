@@ -16,8 +16,6 @@ sockperf's sent/received, our drops by reason.
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
 import json
 import re
 import sys
@@ -26,9 +24,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(SRC / "python"))
 sys.path.insert(0, str(SRC / "bench"))
-from lwbench import machine  # noqa: E402
-from lwbench.results import publish_run_folder  # noqa: E402
-from reference_summary import fmt, load_note, median_spread, measured_on, our_report  # noqa: E402
+from reference_summary import fmt, load_note, median_spread, measured_on, our_report, summary_main  # noqa: E402
 
 TARGET_RATIO = 1.5  # issue 15: ours (core locking, inline, one core) <= 1.5x the kernel's
 TARGET_POINT = "core_locking_inline"
@@ -156,39 +152,19 @@ def markdown(doc: dict) -> str:
         lines += ["", f"**Live mode switch** during a ping-pong: {live['mode_switches']} switches, sockperf sent "
                       f"{live['sockperf']['sent']} and received {live['sockperf']['received']} (lost {live['lost']}); "
                       f"our stack's drops: {live['our_drops'] or 'none'}."]
-    lines += ["", load_note()]
+    lines += ["", load_note(doc)]
     return "\n".join(lines) + "\n"
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("raw", type=Path)
-    ap.add_argument("out", type=Path)
-    ap.add_argument("--seconds", type=int, required=True)
-    ap.add_argument("--rounds", type=int, required=True)
-    ap.add_argument("--cpu", type=int, required=True)
-    ap.add_argument("--message-size", type=int, required=True)
-    args = ap.parse_args()
-    try:
-        result = summarise(args.raw, args)
-    except (ValueError, OSError, KeyError) as e:
-        print(f"sockperf_summary: {e}", file=sys.stderr)
-        return 1
-    now = dt.datetime.now(dt.timezone.utc)
-    env = machine.capture(now)
-    doc = {"schema": "lwbench.sockperf", "schema_version": 1, "created_utc": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-           "environment": env,
-           "setup": {"seconds": args.seconds, "rounds": args.rounds, "cpu": args.cpu, "message_size": args.message_size,
-                     "reference": "sockperf server in one namespace (192.0.2.9), client in another (192.0.2.10), veth",
-                     "ours": "lwbench_tap_udp_echo --reply sockperf (192.0.2.2) on a TAP, client in its namespace "
-                             "(192.0.2.1)"},
-           **result}
-    md = markdown(doc)
-    final = publish_run_folder(args.raw, args.out, "sockperf", str(env.get("git_revision", "unknown")), now,
-                               {"sockperf.json": json.dumps(doc, indent=2) + "\n", "sockperf.md": md})
-    print(md)
-    print(f"wrote {final}", file=sys.stderr)
-    return 0
+    return summary_main(
+        "sockperf", __doc__.splitlines()[0], lambda args: summarise(args.raw, args), markdown,
+        lambda args: {"message_size": args.message_size,
+                      "reference": "sockperf server in one namespace (192.0.2.9), client in another (192.0.2.10), "
+                                   "veth",
+                      "ours": "lwbench_tap_udp_echo --reply sockperf (192.0.2.2) on a TAP, client in its namespace "
+                              "(192.0.2.1)"},
+        extra_int_args=("--message-size",))
 
 
 if __name__ == "__main__":
