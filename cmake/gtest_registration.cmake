@@ -11,7 +11,9 @@
 #   costs more than most of these tests (under TSan on this 2-core VM, loaded: 62 cases
 #   took 2.2 s as one process and 30.6 s as 62 processes), so the sanitizer runs start a
 #   process per shard, not per case. The shards run every case of the filter exactly
-#   once (GoogleTest's sharding contract); a failure's output names the failing case.
+#   once (GoogleTest's sharding contract). GTEST_BRIEF=1: a shard prints only its failing
+#   cases (and what the tests print themselves), so a failure's report is not buried
+#   under hundreds of passing cases' lines (a CI log keeps only part of a long output).
 set(LWBENCH_TEST_SHARDS 0 CACHE STRING "0: one ctest test per GoogleTest case; N: N shards per executable")
 
 function(lwbench_gtest target)
@@ -31,7 +33,7 @@ function(lwbench_gtest target)
       add_test(NAME ${_name} COMMAND $<TARGET_FILE:${target}> ${_args})
       # A shard holds many cases, under a sanitizer: 900 s whatever TIMEOUT says.
       set_tests_properties(${_name} PROPERTIES
-        ENVIRONMENT "GTEST_TOTAL_SHARDS=${LWBENCH_TEST_SHARDS};GTEST_SHARD_INDEX=${i}"
+        ENVIRONMENT "GTEST_TOTAL_SHARDS=${LWBENCH_TEST_SHARDS};GTEST_SHARD_INDEX=${i};GTEST_BRIEF=1"
         LABELS "${arg_LABELS}" TIMEOUT 900)
     endforeach()
   else()
