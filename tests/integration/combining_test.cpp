@@ -4,6 +4,10 @@
 //  - many threads calling at once: every call runs exactly once, mutually exclusive
 //    with every other (TSan checks the plain counter), and is counted exactly once,
 //    as run by its caller or by another thread;
+//  - a caller that finds nothing published and the core free runs its call without
+//    publishing it (counted as run by its caller);
+//  - a waiter that outlasts its spin and its yields sleeps, and the holder's release
+//    runs its call and wakes it;
 //  - (input published by driver threads: tests/unit/api/test_combining_input.cpp);
 //  - publication slots are registered per thread and per stack and given back when
 //    the thread exits; a thread's registrations do not grow with the stacks it used.
@@ -63,6 +67,67 @@ TEST_P(Combining, CallPublishedWhileTheCoreIsHeldIsRunByTheHolder) {
     EXPECT_EQ(st.api_calls_combined_other.get() - other0, 1u) << "counted as run by another thread";
     EXPECT_EQ(st.api_calls_combined_self.get() - self0, 0u);
     EXPECT_EQ(s.published_calls(), 0u);
+}
+
+/// True if some publication slot of `s` is in `state` (slot states: publication_slots.hpp).
+bool any_slot_in(stack& s, std::uint32_t state) {
+    auto& slots = detail::stack_access::slots(s);
+    for (std::size_t i = 0; i < slots.scan_end(); ++i)
+        if (slots[i].state.load(std::memory_order_acquire) == state) return true;
+    return false;
+}
+
+TEST_P(Combining, ALoneCallerRunsItsCallWithoutPublishingIt) {
+    const auto& st = s.st();
+    const std::uint64_t self0 = st.api_calls_combined_self.get(), other0 = st.api_calls_combined_other.get();
+    constexpr int calls = 100;
+    int published_while_running = 0;
+    std::thread caller([&] {
+        for (int i = 0; i < calls; ++i)
+            ASSERT_EQ(s.call([&] {
+                // A published call is claimed (running) while it runs; an unpublished one
+                // leaves every slot idle.
+                if (any_slot_in(s, detail::publication_slot::running) || s.published_calls() != 0)
+                    ++published_while_running;
+                return err::ok;
+            }),
+                      err::ok);
+    });
+    caller.join();
+    EXPECT_EQ(published_while_running, 0) << "a lone caller found the core free: nothing to publish";
+    EXPECT_EQ(st.api_calls_combined_self.get() - self0, static_cast<std::uint64_t>(calls));
+    EXPECT_EQ(st.api_calls_combined_other.get() - other0, 0u);
+}
+
+TEST_P(Combining, AWaiterPastItsSpinAndYieldsSleepsAndTheReleaseRunsItsCallAndWakesIt) {
+    const auto& st = s.st();
+    const std::uint64_t other0 = st.api_calls_combined_other.get();
+    std::atomic<err> result{err::val};
+    std::optional<std::thread> caller;
+    bool ran_in_core = false;
+    {
+        core_guard g(s);
+        caller.emplace([&] {
+            result = s.call([&] {
+                ran_in_core = s.in_core_context();
+                return err::inprogress;
+            });
+        });
+        // The caller finds the core held: it publishes, spins, yields, then sleeps on its
+        // slot (the flag is set just before FUTEX_WAIT, and only after the yields).
+        auto& slots = detail::stack_access::slots(s);
+        ASSERT_TRUE(eventually([&] {
+            for (std::size_t i = 0; i < slots.scan_end(); ++i)
+                if (slots[i].sleeping.load(std::memory_order_acquire) != 0) return true;
+            return false;
+        })) << "the waiter never went to sleep";
+        EXPECT_EQ(s.published_calls(), 1u);
+    }  // the release runs the call, then wakes its caller
+    caller->join();
+    EXPECT_EQ(result.load(), err::inprogress);
+    EXPECT_TRUE(ran_in_core);
+    EXPECT_EQ(st.api_calls_combined_other.get() - other0, 1u);
+    EXPECT_FALSE(any_slot_in(s, detail::publication_slot::published)) << "nothing left published";
 }
 
 TEST_P(Combining, ManyThreadsEveryCallRunsOnceAndIsCountedOnce) {

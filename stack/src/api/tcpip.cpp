@@ -218,16 +218,28 @@ err stack::run_locked(core_fn fn, void* ctx) {
 
 err stack::combine(core_fn fn, void* ctx, bool is_input) {
     detail::publication_slot* slot = detail::thread_slot(_slots);
-    // Every slot taken (more threads than k_publication_slots), or the mode switched
-    // away while we published (see set_threading_mode): run it ourselves, as a holder.
-    const auto run_self = [&] {
-        detail::lock_token t;
-        lock_core(t);
+    // Runs the call on this thread, which holds the core (t), as any holder does: the
+    // calls published meanwhile run too before the release (unlock_core).
+    const auto run_held = [&](detail::lock_token& t) {
         (is_input ? _stats.inputs_combined_self : _stats.api_calls_combined_self).inc();
         const err e = fn(ctx);
         run_deferred();
         unlock_core(t);
         return e;
+    };
+    // Uncontended (nothing published, the core free): take the core and run the call
+    // without publishing it, so a lone caller pays for a try-lock, not for a slot's
+    // hand-over. Safe in any mode (a core holder is exclusive in all of them).
+    if (_slots->pending.load(std::memory_order_relaxed) == 0) {
+        detail::lock_token t;
+        if (try_lock_core(t)) return run_held(t);
+    }
+    // Every slot taken (more threads than k_publication_slots), or the mode switched
+    // away while we published (see set_threading_mode): run it ourselves, as a holder.
+    const auto run_self = [&] {
+        detail::lock_token t;
+        lock_core(t);
+        return run_held(t);
     };
     if (!slot) return run_self();
     slot->publish(fn, ctx, is_input);
@@ -251,7 +263,7 @@ err stack::combine(core_fn fn, void* ctx, bool is_input) {
         }
         // Another thread holds the core: it runs our call before it releases the core,
         // or nudges us if our call came after its scan.
-        if (slot->wait(_combining_spin)) break;
+        if (slot->wait(_combining_spin, k_combining_yield_limit)) break;
         _slots->pending.fetch_add(0, std::memory_order_seq_cst);  // nudged: try again
     }
     const err e = slot->result;

@@ -2,6 +2,7 @@
 #include "lwbench/detail/publication_slots.hpp"
 
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -35,19 +36,24 @@ void publication_slot::publish(err (*call)(void*), void* call_ctx, bool input) n
     state.store(published, std::memory_order_seq_cst);
 }
 
-bool publication_slot::wait(std::uint32_t spin) noexcept {
+bool publication_slot::wait(std::uint32_t spin, std::uint32_t yields) noexcept {
     // Returns false after taking a nudge: nudged → published, so the slot stays
     // published while its owner tries the core (a claim may still beat the owner to it).
     const auto take_nudge = [this] {
         std::uint32_t expected = nudged;
         if (state.compare_exchange_strong(expected, published, std::memory_order_seq_cst)) return false;
-        return wait(0);  // claimed meanwhile (running or done): keep waiting for done
+        return wait(0, 0);  // claimed meanwhile (running or done): keep waiting for done
     };
-    for (std::uint32_t i = 0; i < spin; ++i) {
+    // Spinning, then yielding: the same checks between two pauses or two yields.
+    for (std::uint32_t i = 0; i < spin + yields; ++i) {
         const std::uint32_t s = state.load(std::memory_order_acquire);
         if (s == done) return true;
         if (s == nudged) return take_nudge();
-        cpu_relax();
+        if (i < spin) {
+            cpu_relax();
+        } else {
+            sched_yield();
+        }
     }
     for (;;) {
         // seq_cst pair with complete(): state then sleeping there, sleeping then state

@@ -55,9 +55,15 @@ struct alignas(64) publication_slot {
     // ---- owner side (the thread the slot belongs to) ----
     /// idle → published (seq_cst: ordered before the owner's try of the core lock).
     void publish(err (*call)(void*), void* call_ctx, bool input) noexcept;
-    /// Spins up to `spin` times, then sleeps until the call is done (true) or the owner
-    /// is nudged (false: it must try to take the core; the slot is published again).
-    bool wait(std::uint32_t spin) noexcept;
+    /// Waits until the call is done (true) or the owner is nudged (false: it must try to
+    /// take the core; the slot is published again): spins up to `spin` times, then gives
+    /// its CPU away (sched_yield) up to `yields` times, then sleeps on `state`.
+    /// Why yield before sleeping: a sleeping owner costs the core holder a FUTEX_WAKE per
+    /// call it ran and wakes up onto a CPU that another thread (often the receiver of
+    /// the traffic) was using; a spinning owner keeps that CPU busy for nothing. A
+    /// yielding owner needs no wake-up and lets any runnable thread of its CPU — the
+    /// core holder itself, if it was preempted — run first.
+    bool wait(std::uint32_t spin, std::uint32_t yields) noexcept;
     /// published|nudged → idle if nobody has claimed the call: true. false once a core
     /// holder has claimed it (then wait for done).
     bool withdraw() noexcept;
@@ -94,11 +100,13 @@ public:
     [[nodiscard]] std::uint64_t id() const noexcept { return _id; }
 
     /// Calls published and not yet claimed or withdrawn. Owners add 1 when they
-    /// publish (seq_cst), core holders subtract what they claimed, withdrawals 1.
-    std::atomic<std::uint32_t> pending{0};
+    /// publish (seq_cst), core holders subtract what they claimed, withdrawals 1. On a
+    /// cache line of its own: every publication and every release writes it, and the
+    /// fields below are read by every scan.
+    alignas(64) std::atomic<std::uint32_t> pending{0};
 
 private:
-    std::size_t _capacity;
+    alignas(64) std::size_t _capacity;
     std::unique_ptr<publication_slot[]> _slots;
     std::unique_ptr<bool[]> _used;  // guarded by _mutex
     mutable std::mutex _mutex;
