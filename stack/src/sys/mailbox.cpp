@@ -172,10 +172,13 @@ unsigned current_cpu() noexcept {
 /// on, and whether it is asleep (or about to be). One word, so a reader sees both from
 /// the same moment. A hint only: every wait still ends on a futex semaphore, so a
 /// stale word costs at most one bounded spin or one sleep, never a lost wake-up.
+/// The partner polls this word while it spins: it has a cache line of its own and is
+/// stored only when it changes (in steady state, never), so publishing costs no
+/// cache-line transfer on the hand-off's path.
 class presence {
 public:
-    void running(unsigned cpu) noexcept { _word.store(cpu << 1, std::memory_order_relaxed); }
-    void asleep(unsigned cpu) noexcept { _word.store((cpu << 1) | k_asleep, std::memory_order_relaxed); }
+    void running(unsigned cpu) noexcept { publish(cpu << 1); }
+    void asleep(unsigned cpu) noexcept { publish((cpu << 1) | k_asleep); }
     /// Called by the thread that just woke this side: it runs again soon, on its last CPU.
     void woken() noexcept {
         if (_word.load(std::memory_order_relaxed) & k_asleep) _word.fetch_and(~k_asleep, std::memory_order_relaxed);
@@ -187,8 +190,11 @@ public:
     }
 
 private:
+    void publish(std::uint32_t word) noexcept {
+        if (_word.load(std::memory_order_relaxed) != word) _word.store(word, std::memory_order_relaxed);
+    }
     static constexpr std::uint32_t k_asleep = 1;
-    std::atomic<std::uint32_t> _word{k_asleep};  // nobody has run yet: asleep, CPU 0
+    alignas(k_cache_line) std::atomic<std::uint32_t> _word{k_asleep};  // nobody has run yet: asleep, CPU 0
 };
 
 /// Spins while `partner` runs on another CPU, at most `budget` times, for `ready()`;
@@ -196,8 +202,9 @@ private:
 /// a spinner there would only keep the partner it waits for off the CPU.
 template <class Ready>
 bool spin_while_partner_runs(const presence& partner, unsigned me, std::uint32_t budget, Ready ready) noexcept {
-    for (std::uint32_t i = 0; i < budget && partner.running_elsewhere(me); ++i) {
+    for (std::uint32_t i = 0; i < budget; ++i) {
         if (ready()) return true;
+        if (!partner.running_elsewhere(me)) return false;
         cpu_relax();
     }
     return false;
@@ -206,17 +213,20 @@ bool spin_while_partner_runs(const presence& partner, unsigned me, std::uint32_t
 /// The adaptive kind. The tcpip thread (consumer) and the API callers (producers)
 /// each publish a presence word. A waiter, on either side, spins only while its
 /// partner is running on another CPU, and sleeps at once otherwise: on one CPU it
-/// behaves like a plain blocking mailbox, across CPUs like spin_then_block. Who wakes
-/// a sleeper marks it woken (it runs soon), so the two sides move from sleeping to
-/// spinning after one blocked hand-off. The producers' word is the last blocking
-/// poster's (an API caller); trypost (input, callbacks, which may come from the tcpip
-/// thread itself) leaves it alone.
+/// behaves like a plain blocking mailbox, across CPUs like spin_then_block. Every wait
+/// follows that rule: the tcpip thread for a message, a caller for its completion, and
+/// a poster for room in a full mailbox. Who wakes a sleeper marks it woken (it runs
+/// soon), so the two sides move from sleeping to spinning after one blocked hand-off.
+/// The producers' word is the last blocking poster's (an API caller); trypost (input,
+/// callbacks, which may come from the tcpip thread itself) leaves it alone.
 class adaptive_mailbox final : public mailbox {
 public:
     adaptive_mailbox(std::size_t cap, std::uint32_t spin) : _q(cap), _spin(spin) {}
     void post(tcpip_msg* m) override {
-        _producer.running(current_cpu());
-        _q.push(m);
+        const unsigned me = current_cpu();
+        _producer.running(me);
+        if (!_q.try_push(m) && !spin_while_partner_runs(_consumer, me, _spin, [&] { return _q.try_push(m); }))
+            _q.push(m);
         _consumer.woken();
     }
     bool trypost(tcpip_msg* m) override {

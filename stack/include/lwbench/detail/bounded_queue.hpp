@@ -26,7 +26,7 @@ template <class T>
 class bounded_queue {
 public:
     explicit bounded_queue(std::size_t capacity, std::uint32_t spin = 0)
-        : _ring(capacity), _limit(capacity), _spin(spin), _items(0),
+        : _ring(capacity), _spin(spin), _limit(capacity), _items(0),
           _spaces(static_cast<std::uint32_t>(capacity)) {}
 
     /// Never blocks. false if full (size >= limit) or closed; `v` is untouched then.
@@ -136,12 +136,17 @@ private:
         _ring[(_head + _size) % _ring.size()] = v;
         ++_size;
     }
-    std::vector<T> _ring;
-    std::size_t _head = 0, _size = 0, _limit;
+    // Layout: a pusher and a popper on different CPUs each write the ring state and
+    // one semaphore and poll the other semaphore while they wait. Each of those three
+    // has a cache line of its own (k_cache_line), so a waiter's polling never steals
+    // the line its partner is writing; the rest is read-mostly.
+    std::vector<T> _ring;  // the buffer is written under _lock
     std::uint32_t _spin;
-    mutable std::atomic_flag _lock = ATOMIC_FLAG_INIT;
     std::atomic<bool> _closed{false};
-    futex_sem _items, _spaces;
+    alignas(k_cache_line) mutable std::atomic_flag _lock = ATOMIC_FLAG_INIT;
+    std::size_t _head = 0, _size = 0, _limit;  // guarded by _lock
+    alignas(k_cache_line) futex_sem _items;   // posted by pushers, polled and taken by poppers
+    alignas(k_cache_line) futex_sem _spaces;  // posted by poppers, polled and taken by pushers
 };
 
 }  // namespace detail
