@@ -5,11 +5,13 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -319,6 +321,21 @@ inline pid_t tcpip_tid(stack& s) {
         },
         &tid);
     return tid;
+}
+
+/// Sets the nice value of thread `tid` (0: the calling thread) where the process may
+/// (root, CAP_SYS_NICE); returns the value it had. Tests that count context switches
+/// or sleeps run their threads at nice -20, so that another process on their CPU (a
+/// parallel ctest job under a sanitizer, a build) rarely preempts them: each such
+/// preemption adds a switch, or a partner's sleep, that is not the stack's. Equal nice
+/// values leave the measured threads' order among themselves as it was. Without the
+/// permission nothing changes and the test runs at the default nice.
+inline int set_thread_nice(pid_t tid, int nice) {
+    const auto who = static_cast<id_t>(tid);
+    errno = 0;
+    const int before = ::getpriority(PRIO_PROCESS, who);
+    (void)::setpriority(PRIO_PROCESS, who, nice);
+    return errno == 0 ? before : 0;
 }
 
 /// "voluntary_ctxt_switches" (or another key) of a thread of this process; -1 if unknown.

@@ -174,6 +174,10 @@ TEST_P(SpinningMailbox, AcrossCpusARunningPartnerCostsNoSleep) {
     cfg.mailbox = GetParam();
     cfg.tcpip_cpu = 0;
     stack s(cfg);
+    // Both sides shielded from other processes on their CPUs (set_thread_nice): a
+    // preempted partner makes the spinner sleep once, which is the machine's, not the kind's.
+    const int nice_before = set_thread_nice(0, -20);
+    set_thread_nice(tcpip_tid(s), -20);
     const auto noop = [](void*) { return err::ok; };
     const auto tcpip_sleeps = [&] {
         long n = -1;
@@ -188,6 +192,7 @@ TEST_P(SpinningMailbox, AcrossCpusARunningPartnerCostsNoSleep) {
     for (int i = 0; i < calls; ++i) ASSERT_EQ(s.call(noop, nullptr), err::ok);
     const long caller = voluntary_switches() - caller_before;
     const long tcpip = tcpip_sleeps() - tcpip_before;
+    set_thread_nice(0, nice_before);
     EXPECT_LE(caller, calls / 100) << "the caller slept " << caller << " times in " << calls << " calls";
     EXPECT_LE(tcpip, calls / 100) << "the tcpip thread slept " << tcpip << " times in " << calls << " calls";
 }
