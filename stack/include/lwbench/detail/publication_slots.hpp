@@ -30,6 +30,7 @@
 
 #include "lwbench/config.hpp"
 #include "lwbench/err.hpp"
+#include "lwbench/detail/spin.hpp"
 
 LWBENCH_NS_BEGIN
 namespace detail {
@@ -43,7 +44,7 @@ inline constexpr std::size_t k_publication_slots = 64;
 /// One thread's published call. The owner writes fn/ctx/is_input before publishing
 /// and reads result after done; the core holder reads fn/ctx after claiming and writes
 /// result before done. `state` is the futex word the owner sleeps on.
-struct alignas(64) publication_slot {
+struct alignas(k_cache_line) publication_slot {
     enum : std::uint32_t { idle, published, nudged, running, done };
     std::atomic<std::uint32_t> state{idle};
     std::atomic<std::uint32_t> sleeping{0};  ///< the owner is (about to be) in FUTEX_WAIT
@@ -103,10 +104,10 @@ public:
     /// publish (seq_cst), core holders subtract what they claimed, withdrawals 1. On a
     /// cache line of its own: every publication and every release writes it, and the
     /// fields below are read by every scan.
-    alignas(64) std::atomic<std::uint32_t> pending{0};
+    alignas(k_cache_line) std::atomic<std::uint32_t> pending{0};
 
 private:
-    alignas(64) std::size_t _capacity;
+    alignas(k_cache_line) std::size_t _capacity;
     std::unique_ptr<publication_slot[]> _slots;
     std::unique_ptr<bool[]> _used;  // guarded by _mutex
     mutable std::mutex _mutex;
