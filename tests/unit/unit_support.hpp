@@ -41,13 +41,14 @@ inline bytes hex(std::string_view h) {
 // ---- an independent RFC 1071 checksum (big-endian words, byte at a time) -----------
 
 /// Folded ones'-complement sum of big-endian 16-bit words, starting from `acc`.
-inline std::uint32_t ref_sum(std::span<const std::uint8_t> b, std::uint32_t acc = 0) {
+inline std::uint32_t ref_sum(std::span<const std::uint8_t> b, std::uint32_t start = 0) {
+    std::uint64_t acc = start;  // 64 bits: no overflow for any buffer length
     for (std::size_t i = 0; i < b.size(); i += 2) {
-        acc += static_cast<std::uint32_t>(b[i]) << 8;
+        acc += static_cast<std::uint64_t>(b[i]) << 8;
         if (i + 1 < b.size()) acc += b[i + 1];
     }
     while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
-    return acc;
+    return static_cast<std::uint32_t>(acc);
 }
 /// The checksum as a number (big-endian on the wire: high byte first).
 inline std::uint16_t ref_chksum(std::span<const std::uint8_t> b, std::uint32_t acc = 0) {

@@ -1,4 +1,4 @@
-// inet_chksum.hpp — the Internet checksum (RFC 1071), word at a time.
+// inet_chksum.hpp — the Internet checksum (RFC 1071), 64 bytes at a time in vector lanes.
 //
 // The sum is computed over native-endian words and folded; by RFC 1071's byte-order
 // independence the folded result, stored in native order, is the correct checksum
@@ -27,7 +27,17 @@ std::uint16_t inet_chksum_pbuf(const pbuf* p) noexcept;
 std::uint16_t inet_chksum_pseudo(const pbuf* p, std::uint8_t proto, std::uint16_t proto_len, ip4_addr src,
                                  ip4_addr dst) noexcept;
 /// The obvious byte-at-a-time implementation, kept as the reference for tests and
-/// for the micro benchmark that shows what the word loop buys.
+/// for the micro benchmark that shows what the vector loop buys.
 std::uint16_t inet_chksum_bytewise(const void* data, std::size_t len) noexcept;
+
+namespace detail {
+/// The compiled variants of the summing loop; chksum_sum and everything above use the
+/// best one the CPU supports. Named here so that tests check each of them.
+enum class chksum_variant : std::uint8_t { portable, avx2 };
+/// Whether this build and CPU can run `v` (portable: always).
+bool chksum_variant_available(chksum_variant v) noexcept;
+/// chksum_sum computed by variant `v` (which must be available).
+std::uint16_t chksum_sum_variant(chksum_variant v, const void* data, std::size_t len) noexcept;
+}  // namespace detail
 
 LWBENCH_NS_END

@@ -1,9 +1,13 @@
-// test_inet_chksum.cpp — RFC 1071 checksum: known vectors, real packets, the word
-// loop against the byte-at-a-time reference, chains split at odd offsets, and the
-// UDP pseudo header (stack/src/core/inet_chksum.cpp).
+// test_inet_chksum.cpp — RFC 1071 checksum: known vectors, real packets, each compiled
+// variant of the vector loop against the byte-at-a-time reference (every length and
+// alignment, carries at the lanes' limits), chains split at odd offsets, and the UDP
+// pseudo header (stack/src/core/inet_chksum.cpp).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "lwbench/inet_chksum.hpp"
 #include "lwbench/pbuf.hpp"
@@ -52,7 +56,7 @@ class Chksum : public ::testing::Test {
 protected:
     void TearDown() override { expect_no_leaks(s); }
     /// A chain of stable ref pbufs over buf, cut at the given offsets.
-    pbuf* split(const std::uint8_t* buf, std::size_t len, std::initializer_list<std::size_t> cuts) {
+    pbuf* split(const std::uint8_t* buf, std::size_t len, const std::vector<std::size_t>& cuts) {
         pbuf* head = nullptr;
         std::size_t from = 0;
         auto add = [&](std::size_t to) {
@@ -134,8 +138,8 @@ TEST_F(Chksum, RealPacketsUdpPseudoHeader) {
     }
 }
 
-// The word-at-a-time loop equals the byte-at-a-time reference for every length
-// 0..300 at every start alignment 0..7 (random bytes, fixed seed).
+// The dispatched loop (inet_chksum) equals the byte-at-a-time reference for every
+// length 0..300 at every start alignment 0..7 (random bytes, fixed seed).
 TEST_F(Chksum, WordLoopMatchesBytewiseAllLengthsAndAlignments) {
     std::mt19937 rng(12345);
     alignas(64) std::uint8_t buf[320];
@@ -216,6 +220,88 @@ TEST_F(Chksum, PseudoHeaderMatchesExplicitComputation) {
     pbuf* p = split(data.data(), data.size(), {});
     EXPECT_NE(wire16(inet_chksum_pseudo(p, 6, 77, src, dst)), want);
     pbuf_free(p);
+}
+
+// ---- each compiled variant of the summing loop ----------------------------------------
+
+std::string variant_name(detail::chksum_variant v) {
+    return v == detail::chksum_variant::portable ? "portable" : "avx2";
+}
+
+class ChksumVariant : public ::testing::TestWithParam<detail::chksum_variant> {
+protected:
+    void SetUp() override {
+        if (!detail::chksum_variant_available(GetParam()))
+            GTEST_SKIP() << "this CPU (or build) cannot run the " << variant_name(GetParam()) << " variant";
+    }
+    /// The variant's checksum (complemented sum), comparable with inet_chksum_bytewise.
+    std::uint16_t chksum(const std::uint8_t* d, std::size_t len) const {
+        return static_cast<std::uint16_t>(~detail::chksum_sum_variant(GetParam(), d, len));
+    }
+};
+
+// Random bytes, every length 0..2200 (the 64-byte vector blocks, the 32-byte and word
+// tails, odd lengths) at every start alignment 0..63: equal to the reference.
+TEST_P(ChksumVariant, MatchesBytewiseEveryLengthAndAlignment) {
+    std::mt19937 rng(4242);
+    std::vector<std::uint8_t> buf(2200 + 64);
+    for (auto& c : buf) c = static_cast<std::uint8_t>(rng());
+    int mismatches = 0;
+    for (std::size_t align = 0; align < 64; ++align)
+        for (std::size_t len = 0; len <= 2200; ++len) {
+            const std::uint8_t* d = buf.data() + align;
+            const std::uint16_t got = chksum(d, len), want = inet_chksum_bytewise(d, len);
+            if (got != want && ++mismatches < 10)
+                ADD_FAILURE() << "len " << len << " align " << align << ": " << std::hex << got << " != " << want;
+        }
+    EXPECT_EQ(mismatches, 0);
+}
+
+// Carries at their limits: all-0xff bytes (every 16-bit word 0xffff) fill the 32-bit
+// lanes fastest; lengths around one accumulation round (8192 blocks of 64 bytes) and
+// beyond several rounds, odd ones included. (Both references sum in 64 bits.)
+TEST_P(ChksumVariant, LaneCarriesAtTheirLimits) {
+    constexpr std::size_t round = 8192 * 64;
+    std::vector<std::uint8_t> ff(4 * round + 128, 0xff);
+    for (std::size_t len : {round - 1, round, round + 1, round + 63, round + 64, round + 65, 2 * round + 3,
+                            4 * round + 127}) {
+        SCOPED_TRACE(len);
+        EXPECT_EQ(chksum(ff.data(), len), inet_chksum_bytewise(ff.data(), len));
+        EXPECT_EQ(wire16(chksum(ff.data(), len)), ref_chksum({ff.data(), len}));
+        EXPECT_EQ(chksum(ff.data() + 1, len), inet_chksum_bytewise(ff.data() + 1, len));
+    }
+    // Mixed words whose sum wraps the 16 bits many times.
+    std::vector<std::uint8_t> mixed(round + 77);
+    std::mt19937 rng(99);
+    for (auto& c : mixed) c = static_cast<std::uint8_t>(0xf0u | (rng() & 0x0fu));
+    EXPECT_EQ(chksum(mixed.data(), mixed.size()), inet_chksum_bytewise(mixed.data(), mixed.size()));
+}
+
+INSTANTIATE_TEST_SUITE_P(Variants, ChksumVariant,
+                         ::testing::Values(detail::chksum_variant::portable, detail::chksum_variant::avx2),
+                         [](const auto& param_info) { return variant_name(param_info.param); });
+
+// Segment-sized chains (1500 bytes, odd start) cut at random points (odd offsets and
+// parts long enough for the vector loop) checksum like the flat buffer.
+TEST_F(Chksum, RandomChainsOfSegmentSize) {
+    constexpr std::size_t n = 1500;
+    std::vector<std::uint8_t> storage(n + 1);
+    std::mt19937 rng(31337);
+    for (auto& c : storage) c = static_cast<std::uint8_t>(rng());
+    const std::uint8_t* buf = storage.data() + 1;
+    const std::uint16_t flat = inet_chksum(buf, n);
+    ASSERT_EQ(flat, inet_chksum_bytewise(buf, n));
+    int bad = 0;
+    for (int trial = 0; trial < 300; ++trial) {
+        std::vector<std::size_t> cuts(1 + rng() % 4);
+        for (auto& c : cuts) c = rng() % (n + 1);
+        std::sort(cuts.begin(), cuts.end());
+        pbuf* head = split(buf, n, cuts);
+        ASSERT_NE(head, nullptr);
+        if (inet_chksum_pbuf(head) != flat && ++bad < 10) ADD_FAILURE() << "trial " << trial;
+        pbuf_free(head);
+    }
+    EXPECT_EQ(bad, 0);
 }
 
 }  // namespace
