@@ -117,13 +117,18 @@ public:
 
 private:
     friend std::uint8_t pbuf_free(pbuf* p);
+    /// One pool: a free list and its counts, all changed only under `lock` (so the
+    /// counts are plain load+store increments, readable from any thread).
     struct fixed_pool {
         std::unique_ptr<std::byte[]> memory;
         std::size_t element = 0, count = 0;
         pbuf* free_list = nullptr;
         std::atomic_flag lock = ATOMIC_FLAG_INIT;
         std::atomic<std::size_t> in_use{0};
-        pbuf* take() noexcept;
+        core_counter* allocs = nullptr;     ///< the stats counters of this pool
+        core_counter* frees = nullptr;
+        core_counter* exhausted = nullptr;
+        pbuf* take() noexcept;              ///< nullptr (exhausted counted) when empty
         void give(pbuf* p) noexcept;
     };
     void release(pbuf* p) noexcept;  // returns one pbuf (ref already 0) to its memory

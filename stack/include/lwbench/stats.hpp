@@ -2,11 +2,13 @@
 // allocations, and the tcpip thread's work.
 //
 // Two kinds of counter, chosen by who writes them:
-//  - `core_counter`: written only in core context (one thread at a time, ordered by
-//    the core lock / tcpip thread hand-off), so an increment is a plain load+store of
-//    a relaxed atomic — no lock prefix on the hot path, yet readable from any thread.
-//  - `shared_counter`: written from any thread (pbuf pools, the socket layer's
-//    copies): a relaxed fetch_add.
+//  - `core_counter`: written by one thread at a time — in core context (ordered by
+//    the core lock / tcpip thread hand-off), or under the lock of the structure it
+//    counts (the pbuf pools' counts, under each pool's lock) — so an increment is a
+//    plain load+store of a relaxed atomic: no lock prefix on the hot path, yet
+//    readable from any thread.
+//  - `shared_counter`: written from any thread with no lock held (the heap fallback,
+//    the socket layer's copies): a relaxed fetch_add.
 #pragma once
 
 #include <array>
@@ -87,9 +89,9 @@ inline constexpr std::size_t k_drop_reasons = static_cast<std::size_t>(drop_reas
 const char* drop_reason_name(drop_reason r) noexcept;
 
 struct stats {
-    // pbufs (any thread)
-    shared_counter pool_alloc, pool_free, pool_exhausted;
-    shared_counter ref_alloc, ref_free, ref_exhausted;
+    // pbufs (any thread): the pool counts change under their pool's lock
+    core_counter pool_alloc, pool_free, pool_exhausted;
+    core_counter ref_alloc, ref_free, ref_exhausted;
     shared_counter heap_alloc, heap_free;  ///< PBUF_RAM-style heap fallbacks
     shared_counter payload_copies;         ///< memcpy of payload bytes inside the stack (count of copies)
     shared_counter payload_copy_bytes;

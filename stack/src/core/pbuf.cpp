@@ -16,13 +16,18 @@ constexpr std::size_t round_up(std::size_t n) { return (n + k_align - 1) / k_ali
 constexpr std::size_t k_hdr = round_up(sizeof(pbuf));
 }  // namespace
 
+// The counts change under the pool's lock: plain load+store (one locked instruction,
+// the lock's own, per take or give).
 pbuf* pbuf_pools::fixed_pool::take() noexcept {
     detail::spin_guard g(lock);
     pbuf* p = free_list;
-    if (p) {
-        free_list = p->next;
-        in_use.fetch_add(1, std::memory_order_relaxed);
+    if (!p) {
+        exhausted->inc();
+        return nullptr;
     }
+    free_list = p->next;
+    in_use.store(in_use.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    allocs->inc();
     return p;
 }
 
@@ -30,13 +35,18 @@ void pbuf_pools::fixed_pool::give(pbuf* p) noexcept {
     detail::spin_guard g(lock);
     p->next = free_list;
     free_list = p;
-    in_use.fetch_sub(1, std::memory_order_relaxed);
+    in_use.store(in_use.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+    frees->inc();
 }
 
 pbuf_pools::pbuf_pools(stats& st, std::size_t pool_count, std::size_t ref_count) : _stats(st) {
     const auto init = [this](fixed_pool& fp, std::size_t count, std::size_t element) {
         fp.element = element;
         fp.count = count;
+        const bool pool = &fp == &_pool;
+        fp.allocs = pool ? &_stats.pool_alloc : &_stats.ref_alloc;
+        fp.frees = pool ? &_stats.pool_free : &_stats.ref_free;
+        fp.exhausted = pool ? &_stats.pool_exhausted : &_stats.ref_exhausted;
         fp.memory.reset(new (std::align_val_t{k_align}) std::byte[element * count]);
         for (std::size_t i = count; i-- > 0;) {
             auto* p = new (fp.memory.get() + i * element) pbuf{};
@@ -90,11 +100,9 @@ pbuf* pbuf_pools::alloc(pbuf_layer layer, std::size_t len, pbuf_type type) {
             do {
                 pbuf* p = _pool.take();
                 if (!p) {
-                    _stats.pool_exhausted.inc();
                     if (head) pbuf_free(head);
                     return nullptr;
                 }
-                _stats.pool_alloc.inc();
                 auto* buf = reinterpret_cast<std::byte*>(p) + k_hdr;
                 const std::size_t here = std::min(left, k_pool_bufsize - off);
                 init_pbuf(p, pbuf_type::pool, buf, off, here);
@@ -121,11 +129,7 @@ pbuf* pbuf_pools::alloc(pbuf_layer layer, std::size_t len, pbuf_type type) {
         }
         case pbuf_type::ref: {
             pbuf* p = _refs.take();
-            if (!p) {
-                _stats.ref_exhausted.inc();
-                return nullptr;
-            }
-            _stats.ref_alloc.inc();
+            if (!p) return nullptr;
             init_pbuf(p, pbuf_type::ref, nullptr, 0, len);
             return p;
         }
@@ -147,12 +151,10 @@ pbuf* pbuf_pools::alloc_ref(const void* data, std::size_t len, bool stable, pbuf
 void pbuf_pools::release(pbuf* p) noexcept {
     switch (p->type) {
         case pbuf_type::pool:
-            _stats.pool_free.inc();
             _pool.give(p);
             break;
         case pbuf_type::ref:
             if (p->free_fn) p->free_fn(p->free_arg, p->payload);
-            _stats.ref_free.inc();
             _refs.give(p);
             break;
         case pbuf_type::ram:
@@ -172,11 +174,18 @@ void pbuf_ref(pbuf* p) noexcept {
 std::uint8_t pbuf_free(pbuf* p) {
     std::uint8_t freed = 0;
     while (p) {
-        // acq_rel: the thread that frees must see every write made to the pbuf by
-        // the threads that dropped their references before it.
-        const auto before = p->ref.fetch_sub(1, std::memory_order_acq_rel);
-        assert(before > 0 && "pbuf_free on a freed pbuf");
-        if (before != 1) break;  // still referenced: the rest of the chain stays too
+        // acq_rel / acquire: the thread that frees must see every write made to the
+        // pbuf by the threads that dropped their references before it. The sole
+        // holder (ref == 1) needs no atomic decrement: no other thread holds a
+        // reference, so none may take or drop one concurrently (pbuf_ref requires a
+        // reference). It stores 0 so that a double free still trips the assertion.
+        if (p->ref.load(std::memory_order_acquire) == 1) {
+            p->ref.store(0, std::memory_order_relaxed);
+        } else {
+            const auto before = p->ref.fetch_sub(1, std::memory_order_acq_rel);
+            assert(before > 0 && "pbuf_free on a freed pbuf");
+            if (before != 1) break;  // still referenced: the rest of the chain stays too
+        }
         pbuf* next = p->next;
         p->owner->release(p);
         ++freed;

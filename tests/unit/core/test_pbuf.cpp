@@ -515,5 +515,43 @@ TEST_F(Pbuf, ConcurrentRefAndFreeLoseNoUpdate) {
     EXPECT_EQ(h.calls.load(), 1);
 }
 
+// Threads allocating and freeing from both pools at once: the pools' counts, which
+// change under each pool's lock as plain increments, lose no update, and every pbuf
+// comes back.
+TEST_F(Pbuf, ConcurrentAllocFreeCountsExactly) {
+    constexpr int threads = 4, iterations = 20000;
+    static const char data[16] = {};
+    std::atomic<int> go{0};
+    std::atomic<long> pool_ok{0}, ref_ok{0};
+    std::vector<std::thread> ts;
+    for (int t = 0; t < threads; ++t)
+        ts.emplace_back([&] {
+            go.fetch_add(1);
+            while (go.load() < threads) std::this_thread::yield();
+            for (int i = 0; i < iterations; ++i) {
+                // The pools hold k_pool / k_refs elements: one at a time per thread always fits.
+                if (pbuf* p = alloc(64)) {
+                    pbuf_free(p);
+                    pool_ok.fetch_add(1);
+                }
+                if (pbuf* r = pbuf_alloc_ref(s, data, sizeof data, true)) {
+                    pbuf_free(r);
+                    ref_ok.fetch_add(1);
+                }
+            }
+        });
+    for (auto& t : ts) t.join();
+    EXPECT_EQ(pool_ok.load(), long{threads} * iterations);
+    EXPECT_EQ(ref_ok.load(), long{threads} * iterations);
+    EXPECT_EQ(st().pool_alloc.get(), std::uint64_t{threads} * iterations);
+    EXPECT_EQ(st().pool_free.get(), std::uint64_t{threads} * iterations);
+    EXPECT_EQ(st().ref_alloc.get(), std::uint64_t{threads} * iterations);
+    EXPECT_EQ(st().ref_free.get(), std::uint64_t{threads} * iterations);
+    EXPECT_EQ(st().pool_exhausted.get(), 0u);
+    EXPECT_EQ(st().ref_exhausted.get(), 0u);
+    EXPECT_EQ(s.pools().pool_in_use(), 0u);
+    EXPECT_EQ(s.pools().ref_in_use(), 0u);
+}
+
 }  // namespace
 }  // namespace lwbench::test
