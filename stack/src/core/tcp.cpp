@@ -2,6 +2,7 @@
 // per-stack TCP core, RFC 6298 timing and the cyclic timer (lwIP's tcp_tmr).
 // Segment input is in tcp_in.cpp, segment output in tcp_out.cpp.
 #include <algorithm>
+#include <ctime>
 #include <random>
 
 #include "lwbench/detail/ports.hpp"
@@ -28,6 +29,33 @@ const char* tcp_state_name(tcp_state s) noexcept {
 
 // ---- the core ----------------------------------------------------------------------------
 
+namespace {
+
+// The timers' clock (see tcp_core::now_ms): CLOCK_MONOTONIC_COARSE where the system
+// has it, else the precise steady clock (resolution taken as 1 ms).
+#if defined(CLOCK_MONOTONIC_COARSE)
+std::uint64_t coarse_clock_ms() noexcept {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1000u + static_cast<std::uint64_t>(ts.tv_nsec) / 1000000u;
+}
+std::uint32_t coarse_clock_resolution_ms() noexcept {
+    timespec res{};
+    if (clock_getres(CLOCK_MONOTONIC_COARSE, &res) != 0) return 1;
+    const auto ns = static_cast<std::uint64_t>(res.tv_sec) * 1000000000u + static_cast<std::uint64_t>(res.tv_nsec);
+    return static_cast<std::uint32_t>((ns + 999999u) / 1000000u);  // rounded up
+}
+#else
+std::uint64_t coarse_clock_ms() noexcept {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::steady_clock::now().time_since_epoch())
+                                          .count());
+}
+std::uint32_t coarse_clock_resolution_ms() noexcept { return 1; }
+#endif
+
+}  // namespace
+
 namespace detail {
 
 tcp_core::tcp_core(stack& st, const tcp_config& c)
@@ -43,6 +71,8 @@ tcp_core::tcp_core(stack& st, const tcp_config& c)
     segs_available = seg_storage.size();
     isn_key = std::random_device{}();
     epoch = std::chrono::steady_clock::now();
+    epoch_ms = coarse_clock_ms();
+    clock_resolution_ms = coarse_clock_resolution_ms();
 }
 
 tcp_core::~tcp_core() {
@@ -57,11 +87,10 @@ tcp_core::~tcp_core() {
 }
 
 std::uint64_t tcp_core::now_ms() const noexcept {
-    // +1: 0 means "timer off" in the pcb deadlines.
-    return static_cast<std::uint64_t>(
-               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - epoch).count()) +
-           1;
+    return coarse_clock_ms() - epoch_ms + 1;  // +1: 0 means "timer off" in the pcb deadlines
 }
+
+std::uint64_t tcp_core::deadline_ms(std::uint32_t ms) const noexcept { return now_ms() + ms + clock_resolution_ms; }
 
 std::int64_t tcp_core::now_us() const noexcept {
     return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - epoch).count();
@@ -248,7 +277,7 @@ void enter_time_wait(tcp_pcb* pcb) {
     tcp_core& core = tcp_core_of(*pcb->owner);
     pcb->state = tcp_state::time_wait;
     pcb->rto_due = pcb->persist_due = 0;
-    pcb->time_wait_due = core.now_ms() + core.cfg.time_wait_ms;
+    pcb->time_wait_due = core.deadline_ms(core.cfg.time_wait_ms);
 }
 
 void rtt_sample(tcp_pcb* pcb, std::int64_t r) {
@@ -273,7 +302,7 @@ void rto_restart(tcp_pcb* pcb) {
         pcb->rto_due = 0;
         return;
     }
-    pcb->rto_due = tcp_core_of(*pcb->owner).now_ms() + pcb->rto_ms;
+    pcb->rto_due = tcp_core_of(*pcb->owner).deadline_ms(pcb->rto_ms);
 }
 
 }  // namespace detail
@@ -509,7 +538,7 @@ bool on_rto(tcp_core& core, tcp_pcb* pcb) {
     pcb->rto_due = 0;
     (void)tcp_output(pcb);
     // The resend failed: try again later; unless the window is closed, and persist took over.
-    if (pcb->rto_due == 0 && pcb->persist_due == 0) pcb->rto_due = core.now_ms() + pcb->rto_ms;
+    if (pcb->rto_due == 0 && pcb->persist_due == 0) pcb->rto_due = core.deadline_ms(pcb->rto_ms);
     return true;
 }
 
@@ -528,7 +557,7 @@ bool pcb_timers(tcp_core& core, tcp_pcb* pcb, std::uint64_t now) {
         if (!count_retry(core, pcb)) return false;
         send_window_probe(pcb);
         pcb->persist_backoff_ms = std::min(pcb->persist_backoff_ms * 2, core.cfg.max_rto_ms);
-        pcb->persist_due = now + pcb->persist_backoff_ms;
+        pcb->persist_due = core.deadline_ms(pcb->persist_backoff_ms);
     }
     if ((pcb->flags & pcb_flag::ack_delay) && now >= pcb->delack_due) pcb->flags |= pcb_flag::ack_now;
     if (pcb->flags & (pcb_flag::ack_now | pcb_flag::output_retry)) {

@@ -194,7 +194,7 @@ outcome receive_text(tcp_pcb* pcb, segment& seg, bool our_fin_acked) {
             ack_now(pcb);
         } else {
             pcb->flags |= pcb_flag::ack_delay;
-            pcb->delack_due = tcp_core_of(*pcb->owner).now_ms() + tcp_core_of(*pcb->owner).cfg.delack_ms;
+            pcb->delack_due = tcp_core_of(*pcb->owner).deadline_ms(tcp_core_of(*pcb->owner).cfg.delack_ms);
         }
         pbuf* p = seg.data;
         const std::uint32_t n = seg.len;
@@ -568,17 +568,21 @@ void tcp_input(stack& s, pbuf* p, netif* inp, ip4_addr src, ip4_addr dst) {
     const auto hdr = *wire::tcp_view::parse({p->bytes(), p->len});
     if (inp->caps.chksum_check_tcp && inet_chksum_pseudo(p, wire::k_proto_tcp, p->tot_len, src, dst) != 0)
         return drop(drop_reason::tcp_bad_checksum);
-    const auto opts = wire::parse_tcp_options(hdr.options());
-    if (!opts) return drop(drop_reason::tcp_bad_options);
+    segment seg;
+    // The options are walked only when there are any: data segments and ACKs carry
+    // none, and copying the walk's nested optionals cost a store-forwarding stall.
+    if (!hdr.options().empty()) {
+        const auto opts = wire::parse_tcp_options(hdr.options());
+        if (!opts) return drop(drop_reason::tcp_bad_options);
+        seg.mss = opts->mss;
+    }
     if (dst.is_broadcast() || dst.is_multicast() || src.is_broadcast() || src.is_multicast() || src.is_any())
         return drop(drop_reason::tcp_unacceptable);  // TCP is unicast only
 
-    segment seg;
     seg.seq = hdr.seq();
     seg.ack = hdr.ack();
     seg.flags = hdr.flags();
     seg.wnd = hdr.window();
-    seg.mss = opts->mss;
     seg.src = src;
     seg.dst = dst;
     seg.sport = hdr.src_port();

@@ -100,7 +100,7 @@ err send_segment(tcp_pcb* pcb, tcp_seg* seg) {
         pcb->rtt_start_us = tcp_core_of(*pcb->owner).now_us();
         pcb->rtt_seq = seg->seq;
     }
-    if (pcb->rto_due == 0) pcb->rto_due = tcp_core_of(*pcb->owner).now_ms() + pcb->rto_ms;
+    if (pcb->rto_due == 0) pcb->rto_due = tcp_core_of(*pcb->owner).deadline_ms(pcb->rto_ms);
     return err::ok;
 }
 
@@ -317,7 +317,7 @@ err tcp_output(tcp_pcb* pcb) {
         pcb->rto_due = 0;
         if (pcb->persist_due == 0) {
             pcb->persist_backoff_ms = pcb->rto_ms;
-            pcb->persist_due = tcp_core_of(*pcb->owner).now_ms() + pcb->persist_backoff_ms;
+            pcb->persist_due = tcp_core_of(*pcb->owner).deadline_ms(pcb->persist_backoff_ms);
         }
     } else {
         pcb->persist_due = 0;

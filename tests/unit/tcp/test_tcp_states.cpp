@@ -40,6 +40,31 @@ TEST(TcpSeq, ComparisonsAcrossTheWrap) {
     EXPECT_TRUE(seq_gt(0u, 0x80000001u));   // more than 2^31: the other way round
 }
 
+// ---- the timers' clock -------------------------------------------------------------------
+
+// tcp_core's deadlines come from a coarse clock that lags real time; a deadline is
+// padded by the clock's resolution so that a timer never fires early: by the time
+// now_ms() reaches deadline_ms(d), at least d ms of real time have passed. Checked by
+// polling the clocks (bounded: the loop ends at the deadline or after 2 s).
+TEST(TcpClock, DeadlineNeverEarly) {
+    stack s;
+    in_core(s, [&] {
+        detail::tcp_core& core = detail::tcp_core_of(s);
+        EXPECT_GE(core.now_ms(), 1u);  // 0 means "timer off"
+        EXPECT_GE(core.clock_resolution_ms, 1u);
+        for (std::uint32_t d : {1u, 5u, 12u}) {
+            const auto start = std::chrono::steady_clock::now();
+            const std::uint64_t due = core.deadline_ms(d);
+            EXPECT_GE(due, core.now_ms() + d);
+            while (core.now_ms() < due && std::chrono::steady_clock::now() - start < std::chrono::seconds(2)) {
+            }
+            const auto elapsed = std::chrono::steady_clock::now() - start;
+            EXPECT_GE(core.now_ms(), due) << "the clock did not reach the deadline within 2 s";
+            EXPECT_GE(elapsed, std::chrono::milliseconds(d)) << "deadline " << d << " ms came early";
+        }
+    });
+}
+
 // ---- the fake-peer fixture ---------------------------------------------------------------
 
 class TcpStates : public ::testing::TestWithParam<threading_mode> {

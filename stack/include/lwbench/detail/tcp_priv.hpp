@@ -61,9 +61,22 @@ struct tcp_core {
     tcp_pcb* active = nullptr;  ///< SYN_SENT .. TIME_WAIT
     int timer_id = 0;           ///< 0: the cyclic timer is not registered
     std::uint32_t isn_key = 0;
-    std::chrono::steady_clock::time_point epoch;
+    std::chrono::steady_clock::time_point epoch;  ///< of now_us
+    std::uint64_t epoch_ms = 0;                   ///< of now_ms (the coarse clock)
+    std::uint32_t clock_resolution_ms = 0;        ///< of now_ms
 
+    /// Milliseconds since the core was made, for timer deadlines, from the coarse
+    /// monotonic clock — what the kernel's own TCP timers use (jiffies): a few ns to
+    /// read instead of tens, which matters because every ACK restarts the
+    /// retransmission timer and every other segment arms the delayed ACK. It lags
+    /// real time by up to clock_resolution_ms (one scheduler tick). Never 0 (0 means
+    /// "timer off" in the pcb deadlines).
     [[nodiscard]] std::uint64_t now_ms() const noexcept;
+    /// The deadline `ms` from now: now_ms() + ms + clock_resolution_ms, so that a
+    /// timer never fires early although now_ms() lags (it may fire up to two
+    /// resolutions plus one timer tick late).
+    [[nodiscard]] std::uint64_t deadline_ms(std::uint32_t ms) const noexcept;
+    /// Microseconds since the core was made, from the precise clock: RTT samples, ISNs.
     [[nodiscard]] std::int64_t now_us() const noexcept;
     tcp_seg* seg_alloc() noexcept;
     void seg_free(tcp_seg* seg) noexcept;  ///< frees its data too
