@@ -419,8 +419,14 @@ void tcp_recved(tcp_pcb* pcb, std::uint32_t len) {
     const std::uint32_t wnd_max = tcp_core_of(*pcb->owner).cfg.wnd;
     const std::uint32_t announced = seq_gt(pcb->rcv_ann_right, pcb->rcv_nxt) ? pcb->rcv_ann_right - pcb->rcv_nxt : 0;
     pcb->rcv_wnd = std::min(wnd_max, pcb->rcv_wnd + len);
-    // Send a window update only when it is worth a segment (receiver SWS avoidance).
-    if (pcb->rcv_wnd >= announced + std::min<std::uint32_t>(wnd_max / 2, pcb->mss) &&
+    // A window update is a segment of its own only when the sender needs it: the window
+    // it knows has shrunk to half the buffer or less, and the update at least doubles
+    // it (Linux's rule; lwIP waits for 4 MSS of growth). Otherwise the new window rides
+    // on the next ACK (every second segment, or the delayed-ACK timer), and a sender
+    // with more than half a window open has data in flight to bring that ACK. Never a
+    // growth below min(buffer/2, MSS) (receiver SWS avoidance, RFC 9293 3.8.6.2.2).
+    if (2 * announced <= wnd_max && pcb->rcv_wnd >= 2 * announced &&
+        pcb->rcv_wnd >= announced + std::min<std::uint32_t>(wnd_max / 2, pcb->mss) &&
         (pcb->state == tcp_state::established || pcb->state == tcp_state::fin_wait_1 ||
          pcb->state == tcp_state::fin_wait_2)) {
         pcb->flags |= pcb_flag::ack_now;

@@ -759,18 +759,31 @@ TEST_P(TcpStates, EmptySegmentsStayWithinAShrunkWindow) {
 }
 
 // Window updates: the receiver's window closes as data stays unread and reopens with
-// tcp_recved, announced only when it grows by at least min(wnd/2, MSS).
+// tcp_recved. An update goes out as a segment of its own only when the window the
+// sender knows has shrunk to half the buffer or less and the update at least doubles
+// it; otherwise the new window rides on the next ACK.
 TEST_P(TcpStates, ReceiveWindowAndUpdates) {
     tcp_pcb* p = establish_active();
     end.auto_recved = false;
     const std::uint32_t base = peer_isn + 1;
     std::uint32_t off = 0;
-    for (int i = 0; i < 4; ++i, off += 1000) inject(from_peer(flag::ack | flag::psh, base + off, k_our_isn + 1, pattern(1000)));
+    const auto peer_sends = [&](int segments) {
+        for (int i = 0; i < segments; ++i, off += 1000)
+            inject(from_peer(flag::ack | flag::psh, base + off, k_our_isn + 1, pattern(1000)));
+    };
+    peer_sends(4);
     auto acks = take();
     ASSERT_FALSE(acks.empty());
     EXPECT_EQ(acks.back().wnd, 0xffff - 4000);
     const auto updates0 = s.st().tcp_window_updates.get();
-    in_core(s, [&] { tcp_recved(p, 500); });  // less than an MSS: no update
+    in_core(s, [&] { end.recved_all(); });  // more than half the window still open: no update of its own
+    EXPECT_TRUE(take().empty());
+    EXPECT_EQ(s.st().tcp_window_updates.get(), updates0);
+    peer_sends(36);  // the next ACKs carry the reopened window; 36000 bytes stay unread
+    acks = take();
+    ASSERT_FALSE(acks.empty());
+    EXPECT_EQ(acks.back().wnd, 0xffff - 36000);
+    in_core(s, [&] { tcp_recved(p, 500); });  // does not double the window: no update
     EXPECT_TRUE(take().empty());
     in_core(s, [&] { end.recved_all(); });
     EXPECT_EQ(take_one().wnd, 0xffff);
