@@ -7,6 +7,7 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "lwbench/pbuf.hpp"
 #include "lwbench/tcpip.hpp"
@@ -412,6 +413,20 @@ TEST_F(Pbuf, CloneCopiesOnceIntoPoolChain) {
 
 // ---- threads --------------------------------------------------------------------------
 
+/// Runs body(index) on `threads` threads that start together; returns when all are joined.
+template <class F>
+void run_together(int threads, F&& body) {
+    std::atomic<int> go{0};
+    std::vector<std::thread> ts;
+    for (int t = 0; t < threads; ++t)
+        ts.emplace_back([&, t] {
+            go.fetch_add(1);
+            while (go.load() < threads) std::this_thread::yield();
+            body(t);
+        });
+    for (auto& th : ts) th.join();
+}
+
 // Pbufs allocated on one thread and freed on another all return to the pool.
 TEST_F(Pbuf, CrossThreadFree) {
     constexpr int n = 5000;
@@ -471,16 +486,8 @@ TEST_F(Pbuf, ConcurrentLastFreeReleasesOnce) {
         pbuf* p = pbuf_alloc_ref(s, data, sizeof data, true, &hook_log::fn, &h);
         ASSERT_NE(p, nullptr);
         for (int i = 1; i < threads; ++i) pbuf_ref(p);
-        std::atomic<int> go{0};
         std::atomic<int> released{0};
-        std::vector<std::thread> ts;
-        for (int i = 0; i < threads; ++i)
-            ts.emplace_back([&] {
-                go.fetch_add(1);
-                while (go.load() < threads) std::this_thread::yield();
-                released.fetch_add(pbuf_free(p));
-            });
-        for (auto& t : ts) t.join();
+        run_together(threads, [&](int) { released.fetch_add(pbuf_free(p)); });
         ASSERT_EQ(released.load(), 1) << "round " << r;
         ASSERT_EQ(h.calls.load(), 1) << "round " << r;
     }
@@ -496,20 +503,14 @@ TEST_F(Pbuf, ConcurrentRefAndFreeLoseNoUpdate) {
     pbuf* p = pbuf_alloc_ref(s, data, sizeof data, true, &hook_log::fn, &h);
     ASSERT_NE(p, nullptr);
     for (int i = 1; i < threads; ++i) pbuf_ref(p);  // one reference per thread
-    std::atomic<int> go{0};
     std::atomic<int> released{0}, early{0};
-    std::vector<std::thread> ts;
-    for (int t = 0; t < threads; ++t)
-        ts.emplace_back([&] {
-            go.fetch_add(1);
-            while (go.load() < threads) std::this_thread::yield();
-            for (int i = 0; i < iterations; ++i) {
-                pbuf_ref(p);
-                if (pbuf_free(p) != 0) early.fetch_add(1);
-            }
-            released.fetch_add(pbuf_free(p));
-        });
-    for (auto& t : ts) t.join();
+    run_together(threads, [&](int) {
+        for (int i = 0; i < iterations; ++i) {
+            pbuf_ref(p);
+            if (pbuf_free(p) != 0) early.fetch_add(1);
+        }
+        released.fetch_add(pbuf_free(p));
+    });
     EXPECT_EQ(early.load(), 0) << "freed while references were still held";
     EXPECT_EQ(released.load(), 1);
     EXPECT_EQ(h.calls.load(), 1);
@@ -521,26 +522,20 @@ TEST_F(Pbuf, ConcurrentRefAndFreeLoseNoUpdate) {
 TEST_F(Pbuf, ConcurrentAllocFreeCountsExactly) {
     constexpr int threads = 4, iterations = 20000;
     static const char data[16] = {};
-    std::atomic<int> go{0};
     std::atomic<long> pool_ok{0}, ref_ok{0};
-    std::vector<std::thread> ts;
-    for (int t = 0; t < threads; ++t)
-        ts.emplace_back([&] {
-            go.fetch_add(1);
-            while (go.load() < threads) std::this_thread::yield();
-            for (int i = 0; i < iterations; ++i) {
-                // The pools hold k_pool / k_refs elements: one at a time per thread always fits.
-                if (pbuf* p = alloc(64)) {
-                    pbuf_free(p);
-                    pool_ok.fetch_add(1);
-                }
-                if (pbuf* r = pbuf_alloc_ref(s, data, sizeof data, true)) {
-                    pbuf_free(r);
-                    ref_ok.fetch_add(1);
-                }
+    run_together(threads, [&](int) {
+        for (int i = 0; i < iterations; ++i) {
+            // The pools hold k_pool / k_refs elements: one at a time per thread always fits.
+            if (pbuf* p = alloc(64)) {
+                pbuf_free(p);
+                pool_ok.fetch_add(1);
             }
-        });
-    for (auto& t : ts) t.join();
+            if (pbuf* r = pbuf_alloc_ref(s, data, sizeof data, true)) {
+                pbuf_free(r);
+                ref_ok.fetch_add(1);
+            }
+        }
+    });
     EXPECT_EQ(pool_ok.load(), long{threads} * iterations);
     EXPECT_EQ(ref_ok.load(), long{threads} * iterations);
     EXPECT_EQ(st().pool_alloc.get(), std::uint64_t{threads} * iterations);
