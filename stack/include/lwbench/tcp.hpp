@@ -216,8 +216,10 @@ err tcp_write(tcp_pcb* pcb, const void* data, std::uint32_t len, std::uint8_t fl
 /// Errors: arg, and the output error of the first segment that could not be sent
 /// (it stays queued and is retried by the timer).
 err tcp_output(tcp_pcb* pcb);
-/// The application consumed len bytes: reopens the receive window (sends a window
-/// update when it grew by at least min(wnd/2, MSS)).
+/// The application consumed len bytes: reopens the receive window. A window update
+/// goes out at once only when the window the peer knows has shrunk to half the buffer
+/// or less and the update at least doubles it (and grows it by at least min(wnd/2,
+/// MSS)); otherwise the new window rides on the next ACK.
 void tcp_recved(tcp_pcb* pcb, std::uint32_t len);
 /// Free send buffer (bytes tcp_write accepts now).
 std::uint32_t tcp_sndbuf(const tcp_pcb* pcb);
