@@ -637,13 +637,14 @@ TEST_P(TcpStates, ZeroWindowPersist) {
     in_core(s, [&] { EXPECT_EQ(p->persist_due, 0u); });
 }
 
-/// Configures short retransmission timers (ms) and a small retry limit for the
-/// timeout and persist tests. Core context.
-void short_timers(stack& s, std::uint8_t max_retries) {
+/// Configures short retransmission timers (ms: initial and minimum `min_rto_ms`,
+/// backed off up to twice that) and a small retry limit for the timeout and persist
+/// tests. Core context.
+void short_timers(stack& s, std::uint8_t max_retries, std::uint32_t min_rto_ms = 20) {
     tcp_config c = tcp_get_config(s);
-    c.initial_rto_ms = 20;
-    c.min_rto_ms = 20;
-    c.max_rto_ms = 40;
+    c.initial_rto_ms = min_rto_ms;
+    c.min_rto_ms = min_rto_ms;
+    c.max_rto_ms = 2 * min_rto_ms;
     c.max_retries = max_retries;
     ASSERT_EQ(tcp_configure(s, c), err::ok);
 }
@@ -653,7 +654,11 @@ void short_timers(stack& s, std::uint8_t max_retries) {
 // hands over to persist, and each answer resets the count. When the window opens,
 // the data goes out.
 TEST_P(TcpStates, ZeroWindowLastsWhileThePeerAnswersProbes) {
-    in_core(s, [&] { short_timers(s, 3); });
+    // The test thread answers each probe; if it stalled for max_retries unanswered probes
+    // the connection would rightly time out. At 20-40 ms per probe a loaded machine
+    // (sanitizer shards in parallel, load 10-12) stalled it that long now and then;
+    // at 150-300 ms that takes a stall of over half a second (12 probes: ~2-4 s).
+    in_core(s, [&] { short_timers(s, 3, 150); });
     tcp_pcb* p = establish_active();
     const std::uint32_t una = k_our_isn + 1;
     const bytes d = pattern(100);
