@@ -55,6 +55,17 @@ bool counted_in_round(int round, int rounds, int counted) {
     return ((round + 1) * counted) / rounds > (round * counted) / rounds;
 }
 
+long merge_senders(repetition& rep, const std::vector<std::vector<double>>& samples, const std::vector<long>& errors,
+                   const std::vector<long>& calls) {
+    long total = 0;
+    for (std::size_t t = 0; t < samples.size(); ++t) {
+        rep.samples_ns.insert(rep.samples_ns.end(), samples[t].begin(), samples[t].end());
+        rep.errors += errors[t];
+        total += calls[t];
+    }
+    return total;
+}
+
 std::vector<bool> repetition_plan(int timed, int counted) {
     std::vector<bool> plan;
     const int rounds = std::max(timed, counted);

@@ -52,8 +52,7 @@ constexpr int k_round_trip_payload = 64;
 
 /// The TCP cells: bulk transfer with 64 KiB writes, 64-byte request/response and the
 /// connection rate (one 64-byte exchange per connection), on the same core and on
-/// separate cores; our stack over every API, real lwIP over the raw API (its netconn
-/// bulk stalls in our runner under load: real_lwip/README.md).
+/// separate cores, over every API, both stacks.
 struct tcp_cell {
     scenario_kind scenario;
     int size;
@@ -62,8 +61,12 @@ constexpr std::array k_tcp_cells = {tcp_cell{scenario_kind::bulk_tcp, 65536},
                                     tcp_cell{scenario_kind::request_response_tcp, 64},
                                     tcp_cell{scenario_kind::connection_rate_tcp, 64}};
 constexpr std::array k_tcp_apis = {api_kind::raw, api_kind::netconn, api_kind::socket};
-constexpr std::array k_lwip_tcp_apis = {api_kind::raw};
 constexpr std::array k_tcp_pins = {pinning::same_core, pinning::separate_cores};
+/// The parallel-connections cells: the bulk cell (64 KiB writes) on the same core, every
+/// API, both stacks, both modes, with this many connections (a sender thread each);
+/// the one-connection figure beside it is the TCP table's same-core bulk cell.
+constexpr tcp_cell k_parallel_cell = k_tcp_cells[0];
+constexpr int k_parallel_connections = 4;
 
 /// Operations per repetition of a TCP cell, from the run's UDP `ops`: a bulk
 /// repetition moves as many payload bytes as a 1458-byte UDP cell's (at least 16
@@ -126,21 +129,25 @@ std::vector<point> our_points(sched_policy sched, long ops, long warmup) {
         p.pin = pinning::same_core;
         pts.push_back(p);
     }
-    for (const auto& c : k_tcp_cells)
-        for (auto pin : k_tcp_pins)
-            for (auto api : k_tcp_apis)
-                for (auto mode : {threading_mode::message_passing, threading_mode::core_locking}) {
-                    point p;
-                    p.scenario = c.scenario;
-                    p.api = api;
-                    p.cfg.mode = mode;
-                    p.cfg.input = paired_input_mode(mode);
-                    p.payload = static_cast<std::size_t>(c.size);
-                    p.pin = pin;
-                    p.ops = tcp_ops(c.scenario, c.size, ops);
-                    p.warmup = tcp_ops(c.scenario, c.size, warmup);
-                    pts.push_back(p);
-                }
+    const auto tcp_point = [&](const tcp_cell& c, pinning pin, api_kind api, threading_mode mode, int threads) {
+        point p;
+        p.scenario = c.scenario;
+        p.api = api;
+        p.cfg.mode = mode;
+        p.cfg.input = paired_input_mode(mode);
+        p.payload = static_cast<std::size_t>(c.size);
+        p.pin = pin;
+        p.threads = threads;
+        p.ops = tcp_ops(c.scenario, c.size, ops);
+        p.warmup = tcp_ops(c.scenario, c.size, warmup);
+        pts.push_back(p);
+    };
+    for (auto api : k_tcp_apis)
+        for (auto mode : {threading_mode::message_passing, threading_mode::core_locking}) {
+            for (const auto& c : k_tcp_cells)
+                for (auto pin : k_tcp_pins) tcp_point(c, pin, api, mode, 1);
+            tcp_point(k_parallel_cell, pinning::same_core, api, mode, k_parallel_connections);
+        }
     for (auto& p : pts) p.cfg.sched = sched;
     return pts;
 }
@@ -153,9 +160,10 @@ struct lwip_cell {
     pinning pin;
     int size = k_payload;
     long ops = 0, warmup = 0;
+    int threads = 1;  ///< application threads (bulk_tcp: parallel connections)
     [[nodiscard]] std::string label() const {
         return "real lwIP " + runner + " " + to_string(scenario) + "/" + to_string(api) + "/" + std::to_string(size) +
-               "B/" + to_string(pin);
+               "B/" + std::to_string(threads) + "/" + to_string(pin);
     }
 };
 
@@ -253,6 +261,7 @@ std::optional<external_point::visit> visit_lwip(const fs::path& exe, const lwip_
                                            "--api", to_string(c.api),
                                            "--size", std::to_string(c.size),
                                            "--pinning", to_string(c.pin),
+                                           "--threads", std::to_string(c.threads),
                                            "--repetitions", counted ? "0" : "1",
                                            "--counted-repetitions", counted ? "1" : "0",
                                            "--ops", std::to_string(c.ops),
@@ -261,7 +270,7 @@ std::optional<external_point::visit> visit_lwip(const fs::path& exe, const lwip_
     const child_output run = run_child(argv, o.cancel);
     if (run.cancelled) return std::nullopt;
     const std::string name = exe.filename().string() + " " + to_string(c.scenario) + " " + to_string(c.api) + " " +
-                             to_string(c.pin);
+                             to_string(c.pin) + (c.threads > 1 ? " " + std::to_string(c.threads) + " threads" : "");
     if (!WIFEXITED(run.status) || WEXITSTATUS(run.status) != 0) {
         const std::string how = WIFSIGNALED(run.status) ? "was killed by signal " + std::to_string(WTERMSIG(run.status))
                                                         : "exited with status " + std::to_string(WEXITSTATUS(run.status));
@@ -384,12 +393,13 @@ std::string fmt_target(const std::string& what, double ratio_value, bool met) {
     return "target " + what + ": " + b + " — " + (met ? "met" : "MISSED");
 }
 
-/// A TCP cell's record: `stack_prefix` "lwbench" or "lwip" (any version).
+/// A TCP cell's record: `stack_prefix` "lwbench" or "lwip" (any version); `threads`
+/// application threads (bulk_tcp: parallel connections).
 const record* find_tcp(const std::vector<record>& recs, const std::string& stack_prefix, scenario_kind k,
-                       const std::string& api, const std::string& mode, pinning pin) {
+                       const std::string& api, const std::string& mode, pinning pin, int threads = 1) {
     for (const auto& r : recs)
         if (r.stack.rfind(stack_prefix, 0) == 0 && r.scenario == to_string(k) && r.api == api &&
-            r.threading_mode == mode && r.pinning == to_string(pin) && r.app_threads == 1)
+            r.threading_mode == mode && r.pinning == to_string(pin) && r.app_threads == threads)
             for (const auto& c : k_tcp_cells)
                 if (c.scenario == k && r.payload_bytes == c.size) return &r;
     return nullptr;
@@ -431,6 +441,47 @@ std::string api_messages(const record* r) {
     return b;
 }
 
+/// The parallel-connections table: bulk with 64 KiB writes on the same core, one
+/// connection and k_parallel_connections, both modes, a row per stack and API with a
+/// cell, then ours / real lwIP per API.
+void parallel_report(std::ostringstream& os, const std::vector<record>& recs, const std::vector<std::string>& stacks) {
+    constexpr std::array modes = {"message_passing", "core_locking"};
+    const std::array<int, 2> connections = {1, k_parallel_connections};
+    const auto find_cell = [&](const std::string& stack_name, const char* api, const char* mode, int threads) {
+        return find_tcp(recs, stack_name, k_parallel_cell.scenario, api, mode, pinning::same_core, threads);
+    };
+    std::ostringstream rows;
+    for (const auto& st : stacks)
+        for (auto api : k_tcp_apis) {
+            if (!find_cell(st, to_string(api), modes[0], k_parallel_connections) &&
+                !find_cell(st, to_string(api), modes[1], k_parallel_connections))
+                continue;
+            rows << "| " << st << ", " << to_string(api);
+            for (const char* mode : modes)
+                for (int n : connections)
+                    rows << " | " << tcp_figure(find_cell(st, to_string(api), mode, n), k_parallel_cell.scenario);
+            rows << " |\n";
+        }
+    if (rows.str().empty()) return;
+    const std::string n = std::to_string(k_parallel_connections);
+    os << "\n### TCP bulk, 1 and " << n << " connections in parallel (64 KiB writes, same core)\n\n"
+       << "Each connection has its own sender thread (and, netconn and socket, its own receiving thread); "
+          "delivered MB/s over all connections, every byte checked on every connection.\n\n"
+       << "| bulk 64 KiB, same core | MP, 1 | MP, " << n << " | CL, 1 | CL, " << n << " |\n"
+       << "| --- | --- | --- | --- | --- |\n"
+       << rows.str();
+    if (stacks.size() > 1)
+        for (auto api : k_tcp_apis) {
+            os << "| lwbench / real lwIP, " << to_string(api) << " (> 1: ours better)";
+            for (const char* mode : modes)
+                for (int c : connections)
+                    os << " | "
+                       << tcp_ratio(find_cell("lwbench", to_string(api), mode, c), find_cell("lwip", to_string(api), mode, c),
+                                    k_parallel_cell.scenario);
+            os << " |\n";
+        }
+}
+
 /// The TCP table (after the seed table): ours over every API and real lwIP over the raw
 /// API, both modes, same core and separate cores; then context switches and API
 /// messages per op.
@@ -467,8 +518,8 @@ void tcp_report(std::ostringstream& os, const std::vector<record>& recs) {
           "close, per second. ± is the spread of the repetitions. raw: `tcp_write` (no copy) entered the mode's way "
           "(core lock, or a message to the tcpip thread), the server end in the receive callback; netconn: "
           "`netconn_write` without copying and `netconn_recv_tcp` (one more API message per receive, to reopen the "
-          "window), the server end on its own thread; socket: `send`/`recv` (one copy each way). Real lwIP runs the "
-          "raw API here.\n\n"
+          "window), the server end on its own thread; socket: `send`/`recv` (one copy each way). Both stacks run "
+          "every API.\n\n"
        << "| TCP | bulk 64 KiB MP | bulk 64 KiB CL | req/resp 64 B MP | req/resp 64 B CL | connections MP | "
           "connections CL |\n| --- | --- | --- | --- | --- | --- | --- |\n";
     for (const auto& row : rows) {
@@ -479,15 +530,17 @@ void tcp_report(std::ostringstream& os, const std::vector<record>& recs) {
         os << " |\n";
     }
     if (stacks.size() > 1)
-        for (auto pin : k_tcp_pins) {
-            os << "| lwbench / real lwIP, raw, " << to_string(pin) << " (> 1: ours better)";
-            for (const auto& c : k_tcp_cells)
-                for (const char* mode : modes)
-                    os << " | "
-                       << tcp_ratio(find_tcp(recs, "lwbench", c.scenario, "raw", mode, pin),
-                                    find_tcp(recs, "lwip", c.scenario, "raw", mode, pin), c.scenario);
-            os << " |\n";
-        }
+        for (auto pin : k_tcp_pins)
+            for (auto api : k_tcp_apis) {
+                const char* api_name = to_string(api);
+                os << "| lwbench / real lwIP, " << api_name << ", " << to_string(pin) << " (> 1: ours better)";
+                for (const auto& c : k_tcp_cells)
+                    for (const char* mode : modes)
+                        os << " | "
+                           << tcp_ratio(find_tcp(recs, "lwbench", c.scenario, api_name, mode, pin),
+                                        find_tcp(recs, "lwip", c.scenario, api_name, mode, pin), c.scenario);
+                os << " |\n";
+            }
     os << "\n| per op (MP / CL): context switches; API messages (ours) | bulk | req/resp | connections |\n"
           "| --- | --- | --- | --- |\n";
     for (const auto& row : rows) {
@@ -500,6 +553,7 @@ void tcp_report(std::ostringstream& os, const std::vector<record>& recs) {
         }
         os << " |\n";
     }
+    parallel_report(os, recs, stacks);
 }
 
 }  // namespace
@@ -641,23 +695,26 @@ reproduce_result reproduce(const reproduce_options& o) {
             }
             for (auto pin : {pinning::same_core, pinning::separate_cores})
                 for (auto api : {api_kind::socket, api_kind::netconn, api_kind::raw}) {
-                    const lwip_cell cell{runner, scenario_kind::send_latency, api, pin, k_payload, o.ops, o.warmup};
+                    const lwip_cell cell{runner, scenario_kind::send_latency, api, pin, k_payload, o.ops, o.warmup, 1};
                     external.push_back({cell.label(), rate_basis::operations, static_cast<double>(k_payload),
                                         [&o, &res, exe = dir / runner, cell](bool counted) {
                                             return visit_lwip(exe, cell, o, counted, res.notes);
                                         }});
                 }
             if (build.port != lwip_port::stock) continue;
-            for (const auto& c : k_tcp_cells)
-                for (auto pin : k_tcp_pins)
-                    for (auto api : k_lwip_tcp_apis) {
-                        const lwip_cell cell{runner, c.scenario, api, pin, c.size,
-                                             tcp_ops(c.scenario, c.size, o.ops), tcp_ops(c.scenario, c.size, o.warmup)};
-                        external.push_back({cell.label(), tcp_basis(c.scenario), static_cast<double>(c.size),
-                                            [&o, &res, exe = dir / runner, cell](bool counted) {
-                                                return visit_lwip(exe, cell, o, counted, res.notes);
-                                            }});
-                    }
+            const auto tcp_cell_of = [&](const tcp_cell& c, pinning pin, api_kind api, int threads) {
+                const lwip_cell cell{runner, c.scenario, api, pin, c.size, tcp_ops(c.scenario, c.size, o.ops),
+                                     tcp_ops(c.scenario, c.size, o.warmup), threads};
+                external.push_back({cell.label(), tcp_basis(c.scenario), static_cast<double>(c.size),
+                                    [&o, &res, exe = dir / runner, cell](bool counted) {
+                                        return visit_lwip(exe, cell, o, counted, res.notes);
+                                    }});
+            };
+            for (auto api : k_tcp_apis) {
+                for (const auto& c : k_tcp_cells)
+                    for (auto pin : k_tcp_pins) tcp_cell_of(c, pin, api, 1);
+                tcp_cell_of(k_parallel_cell, pinning::same_core, api, k_parallel_connections);
+            }
         }
         if (!missing.empty()) {
             std::string names;

@@ -40,10 +40,10 @@
 #define MEM_LIBC_MALLOC                 0
 #define MEMP_MEM_MALLOC                 0
 #define MEM_SIZE                        (4 * 1024 * 1024)
-#define MEMP_NUM_PBUF                   1024
+#define MEMP_NUM_PBUF                   8192  /* TCP below: every no-copy pbuf of 16 send queues */
 #define PBUF_POOL_SIZE                  256
 #define MEMP_NUM_UDP_PCB                32
-#define MEMP_NUM_NETCONN                32
+#define MEMP_NUM_NETCONN                48    /* TCP below: 16 connections' two ends, a listener */
 #define MEMP_NUM_NETBUF                 512
 #define MEMP_NUM_TCPIP_MSG_API          512
 #define MEMP_NUM_TCPIP_MSG_INPKT        512
@@ -58,7 +58,10 @@
  * stack does not implement either). The send queue may hold 512 pbufs (lwIP's
  * default formula allows 4 * SND_BUF / MSS = 180, which 64-byte no-copy writes,
  * two pbufs each, exhaust long before the buffer: the writer would then wait
- * for ACKs with a half-empty buffer); MEMP_NUM_TCP_SEG covers that queue.
+ * for ACKs with a half-empty buffer); MEMP_NUM_TCP_SEG and MEMP_NUM_PBUF cover that
+ * queue on each of the 16 parallel connections bulk_tcp takes (--threads, lwbench's
+ * k_max_bulk_tcp_connections; real_lwip/src/tcp_scenarios.cpp checks these sizes), so a
+ * writer never meets an empty pool (ERR_MEM) that another connection's queue holds.
  * 64 pcbs, as lwbench's tcp_config::max_pcbs: the connection-rate scenario
  * leaves one TIME_WAIT pcb per connection, and tcp_alloc() recycles the oldest
  * when the pool is empty, as lwbench's tcp_new does. Timers stay lwIP's
@@ -68,7 +71,7 @@
 #define TCP_WND                         0xffff
 #define TCP_SND_BUF                     0xffff
 #define TCP_SND_QUEUELEN                512
-#define MEMP_NUM_TCP_SEG                512
+#define MEMP_NUM_TCP_SEG                (16 * TCP_SND_QUEUELEN)
 #define MEMP_NUM_TCP_PCB                64
 #define MEMP_NUM_TCP_PCB_LISTEN         4
 #define TCP_LISTEN_BACKLOG              1

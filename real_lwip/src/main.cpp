@@ -36,7 +36,11 @@ int main(int argc, char** argv) {
     app.add_option("--api", opt.apis, "socket | netconn | raw (comma list)")->delimiter(',');
     app.add_option("--size", opt.sizes, "UDP payload bytes, or TCP bytes per write / request (comma list)")
         ->delimiter(',');
-    app.add_option("--threads", opt.threads, "sender threads, throughput only (comma list)")->delimiter(',');
+    app.add_option("--threads", opt.threads,
+                   "application threads (comma list): throughput's sender threads, or bulk_tcp's parallel "
+                   "connections (a sender thread each, 1.." +
+                       std::to_string(hx::k_max_bulk_tcp_connections) + ")")
+        ->delimiter(',');
     app.add_option("--pinning", opt.pinnings, "none | same_core | separate_cores (comma list)")->delimiter(',');
     app.add_option("--variant", opt.variants, "zero_copy | stock_loopif (comma list)")->delimiter(',');
     app.add_option("--repetitions", opt.repetitions, "timed repetitions per point (no perf counters open)")
@@ -81,12 +85,19 @@ int main(int argc, char** argv) {
                         throw CLI::ValidationError("--size", s + " takes at most 65535 bytes per request");
         for (int t : opt.threads)
             if (t < 1 || t > 64) throw CLI::ValidationError("--threads", "must be 1..64");
-        // --threads applies to throughput only; other scenarios always run one
-        // application thread (round_trip: plus the ponger).
-        const bool has_throughput = std::any_of(opt.scenarios.begin(), opt.scenarios.end(),
-                                                [](const std::string& s) { return s == "throughput"; });
-        if (!has_throughput && std::any_of(opt.threads.begin(), opt.threads.end(), [](int t) { return t != 1; }))
-            throw CLI::ValidationError("--threads", "only throughput takes more than one sender thread");
+        // --threads applies to the kinds that take it (throughput, bulk_tcp); the
+        // others always run one application thread (round_trip: plus the ponger).
+        const bool any_takes_threads = std::any_of(opt.scenarios.begin(), opt.scenarios.end(), [](const std::string& s) {
+            return hx::takes_threads(*hx::parse_scenario_kind(s));
+        });
+        const int most_threads = *std::max_element(opt.threads.begin(), opt.threads.end());
+        if (!any_takes_threads && most_threads != 1)
+            throw CLI::ValidationError("--threads", "only throughput and bulk_tcp take more than one thread");
+        for (const auto& s : opt.scenarios)
+            if (s == "bulk_tcp" && most_threads > hx::k_max_bulk_tcp_connections)
+                throw CLI::ValidationError("--threads", "bulk_tcp takes at most " +
+                                                            std::to_string(hx::k_max_bulk_tcp_connections) +
+                                                            " connections (lwIP's pools are sized for that many)");
     } catch (const CLI::Success&) {
         std::printf("%s", app.help().c_str());
         return 0;
@@ -109,7 +120,9 @@ int main(int argc, char** argv) {
             for (const auto& api : opt.apis)
                 for (const auto& pinning : opt.pinnings)
                     for (int size : opt.sizes)
-                        for (int threads : (scenario == "throughput" ? opt.threads : std::vector<int>{1})) {
+                        for (int threads : (hx::takes_threads(*hx::parse_scenario_kind(scenario))
+                                                ? opt.threads
+                                                : std::vector<int>{1})) {
                             const point pt{*hx::parse_scenario_kind(scenario), *hx::parse_api_kind(api), pinning,
                                            variant, size, threads};
                             scenario_result res;

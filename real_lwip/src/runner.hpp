@@ -237,6 +237,50 @@ struct scenario_result {
     std::vector<hx::repetition> reps;  ///< every repetition, for --emit-repetitions
 };
 
+/// One repetition of `threads` application threads working in parallel (throughput's
+/// senders, bulk_tcp's connections; lwbench's own scenarios do the same): thread i is
+/// pinned to `plan.app(i)` and runs sample_loop(ops, per_sample, op(i)) once all
+/// threads exist and are released together. The clock (and the counter window, opened
+/// after the threads exist so it counts them) runs from the release until every thread
+/// has finished and `settled()` holds — waited for up to 10 s; rep.errors + 1 if it
+/// never does. Each thread frees lwIP's per-thread semaphore when it ends. Throws
+/// hx::cancelled on SIGINT.
+template <class Op, class Settled>
+hx::repetition time_parallel_repetition(int threads, const hx::cpu_plan& plan, long ops, int per_sample, bool counted,
+                                        bool hw_counters, Op&& op, Settled&& settled) {
+    const auto n = static_cast<std::size_t>(threads);
+    std::vector<std::vector<double>> samples(n);
+    std::vector<long> errors(n, 0), calls(n, 0);
+    std::latch ready(threads);
+    std::latch go(1);
+    std::vector<std::thread> workers;
+    for (std::size_t i = 0; i < n; ++i)
+        workers.emplace_back([&, i] {
+            pin_or_fail(plan.app(static_cast<int>(i)));
+            ready.count_down();
+            go.wait();
+            calls[i] = hx::sample_loop(ops, per_sample, [&] { return op(i); }, samples[i], errors[i], &g_cancel);
+            lwip_socket_thread_cleanup();
+        });
+    ready.wait();
+    hx::counter_window counters(counted, hw_counters);
+    counters.start();
+    const auto begin = hx::now_ns();
+    go.count_down();
+    for (auto& w : workers) w.join();
+    hx::repetition rep;
+    if (!hx::wait_until(settled, std::chrono::seconds(10), &g_cancel) && !hx::cancel_requested(&g_cancel))
+        rep.errors += 1;
+    rep.wall_ns = static_cast<double>(hx::now_ns() - begin);
+    counters.stop();
+    hx::throw_if_cancelled(&g_cancel);
+    rep.ops_per_sample = per_sample;
+    rep.counted = counted;
+    rep.counters = counters.read();
+    rep.ops = hx::merge_senders(rep, samples, errors, calls);
+    return rep;
+}
+
 /// Measures one point of a TCP scenario kind (tcp_scenarios.cpp) into res; `payload`
 /// holds k_max_tcp_write bytes that never change.
 void run_tcp_point(const point& pt, const options& opt, const std::uint8_t* payload, scenario_result& res);

@@ -2,8 +2,6 @@
 // throughput, timed with lwbench's measurement core (timing.hpp, aggregate.hpp): the
 // same probe, batching, sample loop, timed/counted repetitions and aggregation as
 // lwbench's own scenarios, so the records of both stacks mean the same.
-#include <latch>
-
 #include "runner.hpp"
 
 namespace lwbench::lwip_runner {
@@ -277,50 +275,20 @@ private:
         const int per_sample = hx::choose_ops_per_sample(hx::probe_op_ns([&] { return senders[0]->send(); }));
         wait_sink(start + senders[0]->sent());
 
+        const hx::cpu_plan cpus = plan_of(pt.pinning);
         for (const bool counted : plan()) {
             arm_watchdog();
-            std::vector<std::vector<double>> samples(static_cast<std::size_t>(n));
-            std::vector<long> errors(static_cast<std::size_t>(n), 0), calls(static_cast<std::size_t>(n), 0);
-            std::latch ready(n);
-            std::latch go(1);
-            std::vector<std::thread> workers;
-            for (int i = 0; i < n; ++i) {
-                workers.emplace_back([&, i] {
-                    const auto at = static_cast<std::size_t>(i);
-                    pin_or_fail(plan_of(pt.pinning).app(i));
-                    sender& s = *senders[at];
-                    ready.count_down();
-                    go.wait();
-                    calls[at] = hx::sample_loop(_opt.ops, per_sample, [&] { return s.send(); }, samples[at], errors[at],
-                                                &g_cancel);
-                    lwip_socket_thread_cleanup();
-                });
-            }
-            ready.wait();
             const std::uint64_t before = g_sink_received.load();
-            hx::counter_window counters(counted, _opt.hw_counters);  // after the workers exist: counts them too
-            counters.start();
-            const auto t0 = hx::now_ns();
-            go.count_down();
-            for (auto& w : workers) w.join();
             // Delivered means processed: in the message-passing build the input of the
             // last datagrams may still wait in the mailbox; a callback posted behind it
             // runs after them (FIFO). Then the clock stops, as lwbench's flush does.
-            on_tcpip_thread([] {});
-            const auto t1 = hx::now_ns();
-            counters.stop();
-            hx::throw_if_cancelled(&g_cancel);
-            hx::repetition rep;
-            rep.ops_per_sample = per_sample;
-            rep.counted = counted;
-            rep.wall_ns = static_cast<double>(t1 - t0);
-            rep.counters = counters.read();
-            for (int i = 0; i < n; ++i) {
-                const auto at = static_cast<std::size_t>(i);
-                rep.samples_ns.insert(rep.samples_ns.end(), samples[at].begin(), samples[at].end());
-                rep.errors += errors[at];
-                rep.ops += calls[at];
-            }
+            hx::repetition rep = time_parallel_repetition(
+                n, cpus, _opt.ops, per_sample, counted, _opt.hw_counters,
+                [&](std::size_t i) { return senders[i]->send(); },
+                [] {
+                    on_tcpip_thread([] {});
+                    return true;
+                });
             set_delivery(rep, static_cast<std::uint64_t>(rep.ops - rep.errors), g_sink_received.load() - before);
             res.reps.push_back(std::move(rep));
         }

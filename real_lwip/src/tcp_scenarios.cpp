@@ -2,7 +2,7 @@
 // connection_rate_tcp) for the raw, netconn and socket APIs, timed with lwbench's
 // measurement core like the UDP scenarios (scenarios.cpp).
 //
-// The scene: a listener on zc1 (10.0.0.2, a port per point), the client on zc0 (10.0.0.1),
+// The scene: a listener on zc1 (10.0.0.2, a port per connection), the client on zc0 (10.0.0.1),
 // Nagle off on both ends (every write goes out at once, as in lwbench's TCP
 // scenarios: the figure is the API path, not Nagle's coalescing with delayed ACKs).
 // The writer sends the runner's payload buffer over and over; the receiving end
@@ -18,9 +18,11 @@
 //   netconn  netconn_write(NETCONN_NOCOPY) and netconn_recv_tcp_pbuf (which updates
 //            the window: one more API message per receive in message passing);
 //   socket   lwip_send / lwip_recv (copies, as every BSD API does).
-// Records: ops are writes (bulk), transactions or connections; sent/received count
-// writes (bulk: bytes delivered / write size; the receiver's byte count must equal
-// the bytes written), transactions or connections answered.
+// bulk_tcp runs 1..N connections in parallel (--threads), a sender thread each, as
+// lwbench's bulk_tcp does.
+// Records: ops are writes (bulk, all connections'), transactions or connections;
+// sent/received count writes (bulk: bytes delivered / write size; the receivers' byte
+// count must equal the bytes written), transactions or connections answered.
 #include "runner.hpp"
 
 #include "lwbench/harness/stream_check.hpp"
@@ -41,16 +43,29 @@ void run_tcp_point(const point& pt, const options&, const std::uint8_t*, scenari
 
 namespace {
 
-/// The listening port of the next point: one lwIP instance serves every point of a
-/// run, and the previous point's connections may still hold their port (TIME_WAIT),
-/// where lwIP refuses a new bind without SO_REUSE; so each point listens on a port
-/// of its own (5001, 5002, …).
+/// The listening port of the next connection pair or connection-rate point: one lwIP
+/// instance serves every point of a run, and the previous point's connections may
+/// still hold their port (TIME_WAIT), where lwIP refuses a new bind without SO_REUSE;
+/// so each listens on a port of its own (5001, 5002, …).
 u16_t next_listen_port() {
     static u16_t next = 5000;
     next = static_cast<u16_t>(next >= 5999 ? 5001 : next + 1);
     return next;
 }
-constexpr u32_t k_wait_ms = 2000;  // a stalled transfer fails instead of hanging
+constexpr u32_t k_wait_ms = 2000;  // one wait for a wake-up of a raw end
+/// A raw write fails after this long without progress (lwbench's TCP scenarios give up
+/// after the same 10 s): longer than lwIP's retransmission timeout, so a segment the
+/// zero-copy pair dropped (tcpip mailbox full) is resent before the write gives up.
+constexpr auto k_stall_limit = std::chrono::seconds(10);
+
+// bulk_tcp opens up to k_max_bulk_tcp_connections pairs at once: lwIP's pools must hold
+// every pair's two netconns (and the listener of the one being opened), pcbs, and full
+// send queues (lwbench_lwipopts_defaults.h sizes them), or a writer would meet ERR_MEM
+// that another connection's queue causes.
+static_assert(MEMP_NUM_NETCONN >= 2 * hx::k_max_bulk_tcp_connections + 1);
+static_assert(MEMP_NUM_TCP_PCB >= 2 * hx::k_max_bulk_tcp_connections + 1);
+static_assert(MEMP_NUM_TCP_SEG >= hx::k_max_bulk_tcp_connections * TCP_SND_QUEUELEN);
+static_assert(MEMP_NUM_PBUF >= hx::k_max_bulk_tcp_connections * TCP_SND_QUEUELEN);
 
 template <class F>
 err_t core_run(F&& f) {
@@ -165,9 +180,11 @@ bool raw_wait(raw_end& e, F&& ready) {
 }
 
 /// Queues `len` bytes of `data` (no copy) on e's pcb from an application thread,
-/// waiting for acknowledgements while the send buffer (or send queue) is full.
+/// waiting for acknowledgements while the send buffer (or send queue) is full; false
+/// when the connection is gone or made no progress for k_stall_limit.
 bool raw_write_all(raw_end& e, const std::uint8_t* data, std::size_t len) {
     std::size_t off = 0;
+    auto last_progress = std::chrono::steady_clock::now();
     while (off < len) {
         std::size_t wrote = 0;
         bool gone = false;
@@ -183,28 +200,34 @@ bool raw_write_all(raw_end& e, const std::uint8_t* data, std::size_t len) {
         });
         if (gone) return false;
         off += wrote;
-        if (off < len && wrote == 0 && sys_arch_sem_wait(&e.wake, k_wait_ms) == SYS_ARCH_TIMEOUT) return false;
+        if (wrote > 0) last_progress = std::chrono::steady_clock::now();
+        if (off < len && wrote == 0 && sys_arch_sem_wait(&e.wake, k_wait_ms) == SYS_ARCH_TIMEOUT &&
+            std::chrono::steady_clock::now() - last_progress > k_stall_limit)
+            return false;
     }
     return true;
 }
 
 // ---- the ends of one connection, per API ------------------------------------------------
 
-/// A connected pair (client on zc0, server end on zc1) of one API, with the server
-/// end's behaviour (sink or echo) and, for netconn/socket, the thread that runs it.
-/// The check of the server end sees what the client wrote; the client's check sees
-/// what the server replied.
+/// A connected pair (client on zc0, server end on zc1, a listening port of its own)
+/// of one API, with the server end's behaviour (sink or echo) and, for netconn/socket,
+/// the thread that runs it, pinned to `server_cpu`. The listener is closed once the
+/// pair is connected (lwIP has MEMP_NUM_TCP_PCB_LISTEN listeners; bulk_tcp opens up
+/// to k_max_bulk_tcp_connections pairs). The check of the server end sees what the
+/// client wrote; the client's check sees what the server replied.
 class tcp_pair {
 public:
-    tcp_pair(hx::api_kind api, const point& pt, const std::uint8_t* payload, const std::uint8_t* pong, int echo)
-        : _api(api), _payload(payload), _pong(pong), _echo(echo), _client_end(pong, static_cast<std::size_t>(pt.size)),
-          _server_end(payload, static_cast<std::size_t>(pt.size)) {
+    tcp_pair(hx::api_kind api, const point& pt, const std::uint8_t* payload, const std::uint8_t* pong, int echo,
+             int server_cpu)
+        : _api(api), _payload(payload), _pong(pong), _echo(echo), _server_cpu(server_cpu),
+          _client_end(pong, static_cast<std::size_t>(pt.size)), _server_end(payload, static_cast<std::size_t>(pt.size)) {
         IP_ADDR4(&_server_ip, 10, 0, 0, 2);
         _rx.resize(static_cast<std::size_t>(std::max(pt.size, 65536)));
         switch (api) {
             case hx::api_kind::raw: open_raw(); break;
-            case hx::api_kind::netconn: open_netconn(pt); break;
-            case hx::api_kind::socket: open_socket(pt); break;
+            case hx::api_kind::netconn: open_netconn(); break;
+            case hx::api_kind::socket: open_socket(); break;
         }
     }
     tcp_pair(const tcp_pair&) = delete;
@@ -259,8 +282,7 @@ public:
                 in_core([&] {
                     if (_client_end.pcb != nullptr) raw_close(_client_end.pcb);
                     if (_server_end.pcb != nullptr) raw_close(_server_end.pcb);
-                    if (_listener != nullptr) tcp_close(_listener);
-                    _client_end.pcb = _server_end.pcb = _listener = nullptr;
+                    _client_end.pcb = _server_end.pcb = nullptr;
                 });
                 break;
             case hx::api_kind::netconn:
@@ -277,7 +299,7 @@ public:
     }
 
 private:
-    // raw: the listener's accept callback attaches the server end.
+    // raw: the listener's accept callback attaches the server end (once).
     static err_t on_accept(void* arg, tcp_pcb* pcb, err_t err) {
         auto* self = static_cast<tcp_pair*>(arg);
         if (err != ERR_OK || pcb == nullptr || self->_server_end.pcb != nullptr) return ERR_VAL;
@@ -289,13 +311,14 @@ private:
         _server_end.echo = _echo;
         _server_end.reply = _pong;
         bool ok = false;
+        tcp_pcb* listener = nullptr;
         in_core([&] {
             tcp_pcb* l = tcp_new();
             if (l == nullptr || tcp_bind(l, &_server_ip, _port) != ERR_OK) return;
-            _listener = tcp_listen_with_backlog(l, 1);
-            if (_listener == nullptr) return;
-            tcp_arg(_listener, this);
-            tcp_accept(_listener, on_accept);
+            listener = tcp_listen_with_backlog(l, 1);
+            if (listener == nullptr) return;
+            tcp_arg(listener, this);
+            tcp_accept(listener, on_accept);
             tcp_pcb* c = tcp_new();
             if (c == nullptr) return;
             raw_attach(_client_end, c);
@@ -310,10 +333,11 @@ private:
             });
             return established;
         });
+        in_core([&] { tcp_close(listener); });
         if (!up) fail("raw TCP connection was not established");
     }
 
-    void open_netconn(const point& pt) {
+    void open_netconn() {
         netconn* listener = netconn_new(NETCONN_TCP);
         if (listener == nullptr || netconn_bind(listener, &_server_ip, _port) != ERR_OK ||
             netconn_listen_with_backlog(listener, 1) != ERR_OK)
@@ -328,8 +352,8 @@ private:
             tcp_nagle_disable(_client_conn->pcb.tcp);
             tcp_nagle_disable(server->pcb.tcp);
         });
-        _server = std::thread([this, server, pinning = pt.pinning] {
-            pin_or_fail(plan_of(pinning).app(1));
+        _server = std::thread([this, server] {
+            pin_or_fail(_server_cpu);
             hx::stream_check& c = _server_end.check;
             std::uint64_t unanswered = 0;
             for (;;) {
@@ -347,7 +371,7 @@ private:
         });
     }
 
-    void open_socket(const point& pt) {
+    void open_socket() {
         const int listener = lwip_socket(AF_INET, SOCK_STREAM, 0);
         _client_fd = lwip_socket(AF_INET, SOCK_STREAM, 0);
         sockaddr_in at = to_sockaddr(_server_ip, _port);
@@ -361,8 +385,8 @@ private:
         lwip_close(listener);
         lwip_setsockopt(_client_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         lwip_setsockopt(server, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        _server = std::thread([this, server, pinning = pt.pinning] {
-            pin_or_fail(plan_of(pinning).app(1));
+        _server = std::thread([this, server] {
+            pin_or_fail(_server_cpu);
             std::vector<std::uint8_t> buf(65536);
             hx::stream_check& c = _server_end.check;
             std::uint64_t unanswered = 0;
@@ -383,10 +407,10 @@ private:
     const std::uint8_t* _payload;
     const std::uint8_t* _pong;
     int _echo;
+    int _server_cpu;
     ip_addr_t _server_ip{};
     u16_t _port = next_listen_port();
     raw_end _client_end, _server_end;  // raw: the pcbs; every API: the checks
-    tcp_pcb* _listener = nullptr;
     netconn* _client_conn = nullptr;
     int _client_fd = -1;
     std::thread _server;
@@ -407,39 +431,53 @@ void finish_tcp(scenario_result& res, double payload_bytes, hx::rate_basis basis
     acc.finish(res.rec, payload_bytes, basis);
 }
 
-/// bulk_tcp: ops are writes of pt.size bytes; the clock stops when the receiver has
-/// every byte; delivered = bytes received / write size.
+/// bulk_tcp: pt.threads connections in parallel (1..k_max_bulk_tcp_connections), each
+/// with its own sender thread writing pt.size bytes per op, as lwbench's bulk_tcp
+/// (harness/src/scenarios/bulk_tcp.cpp): connection i's sender runs on application CPU
+/// i and its server end (netconn, socket) on application CPU threads + i. ops are
+/// writes (all senders' together); the clock stops when every receiving end has every
+/// byte written to it; sent/received count writes (received = bytes the receiving ends
+/// got and checked / write size), so delivered bytes/s is over all connections.
 void bulk(const point& pt, const options& opt, const std::uint8_t* payload, scenario_result& res) {
-    tcp_pair pair(pt.api, pt, payload, payload, 0);
+    const auto connections = static_cast<std::size_t>(pt.threads);
+    const hx::cpu_plan cpus = plan_of(pt.pinning);
+    std::vector<std::unique_ptr<tcp_pair>> pairs;
+    for (std::size_t i = 0; i < connections; ++i)
+        pairs.push_back(std::make_unique<tcp_pair>(pt.api, pt, payload, payload, 0,
+                                                   cpus.app(static_cast<int>(connections + i))));
     const auto size = static_cast<std::size_t>(pt.size);
-    std::uint64_t written = 0;
-    auto op = [&] {
-        const bool ok = pair.write(size);
-        written += ok ? size : 0;
+    std::vector<std::uint64_t> written(connections, 0);  // each sender's own (read here after the join)
+    const auto write = [&](std::size_t i) {
+        const bool ok = pairs[i]->write(size);
+        written[i] += ok ? size : 0;
         return ok;
     };
+    const auto total = [&](const auto& of) {
+        std::uint64_t sum = 0;
+        for (std::size_t i = 0; i < connections; ++i) sum += of(i);
+        return sum;
+    };
+    const auto received = [&] { return total([&](std::size_t i) { return pairs[i]->server_bytes(); }); };
+    const auto mismatches = [&] { return total([&](std::size_t i) { return pairs[i]->mismatches(); }); };
+    const auto all_written = [&] { return total([&](std::size_t i) { return written[i]; }); };
+    const auto drained = [&] { return received() >= all_written(); };
     alarm(opt.watchdog_s);
-    for (long i = 0; i < opt.warmup; ++i) op();
-    const int per_sample = hx::choose_ops_per_sample(hx::probe_op_ns(op, 50));
+    for (long k = 0; k < opt.warmup; ++k) write(static_cast<std::size_t>(k) % connections);
+    const int per_sample = hx::choose_ops_per_sample(hx::probe_op_ns([&] { return write(0); }, 50));
     for (const bool counted : plan_of_reps(opt)) {
         alarm(opt.watchdog_s);
-        if (!hx::wait_until([&] { return pair.server_bytes() >= written; }, std::chrono::seconds(10), &g_cancel))
-            fail("bulk_tcp: the warm-up did not drain");
-        const std::uint64_t base_bytes = pair.server_bytes();
-        const std::uint64_t base_written = written;
-        const std::uint64_t base_mismatch = pair.mismatches();
-        hx::repetition rep = hx::time_stream_repetition(opt.ops, per_sample, counted, opt.hw_counters, &g_cancel, op,
-                                                        [&] { return pair.server_bytes() >= written; });
-        rep.errors += static_cast<long>(pair.mismatches() - base_mismatch);
-        const std::uint64_t sent = (written - base_written) / size;
-        const std::uint64_t received = (pair.server_bytes() - base_bytes) / size;
-        rep.sent = sent;
-        rep.received = received;
-        if (sent > received) rep.dropped_by_reason["not_delivered"] = sent - received;
+        if (!hx::wait_until(drained, std::chrono::seconds(10), &g_cancel)) fail("bulk_tcp: the warm-up did not drain");
+        const std::uint64_t base_bytes = received(), base_written = all_written(), base_mismatch = mismatches();
+        hx::repetition rep = time_parallel_repetition(pt.threads, cpus, opt.ops, per_sample, counted, opt.hw_counters,
+                                                      write, drained);
+        rep.errors += static_cast<long>(mismatches() - base_mismatch);
+        rep.sent = (all_written() - base_written) / size;
+        rep.received = (received() - base_bytes) / size;
+        if (*rep.sent > *rep.received) rep.dropped_by_reason["not_delivered"] = *rep.sent - *rep.received;
         res.reps.push_back(std::move(rep));
     }
     alarm(0);
-    pair.close();
+    for (auto& pair : pairs) pair->close();
     finish_tcp(res, pt.size, hx::rate_basis::delivered);
 }
 
@@ -463,7 +501,7 @@ void time_transactions(const options& opt, Op& op, Mismatches&& mismatches, long
 /// request_response_tcp: one transaction = the client writes pt.size bytes and reads
 /// the server's pt.size-byte reply.
 void request_response(const point& pt, const options& opt, const std::uint8_t* payload, scenario_result& res) {
-    tcp_pair pair(pt.api, pt, payload, payload, pt.size);
+    tcp_pair pair(pt.api, pt, payload, payload, pt.size, plan_of(pt.pinning).app(1));
     const auto size = static_cast<std::size_t>(pt.size);
     std::uint64_t expected = 0;
     auto op = [&] {
@@ -700,6 +738,7 @@ void connection_rate(const point& pt, const options& opt, const std::uint8_t* pa
 
 void run_tcp_point(const point& pt, const options& opt, const std::uint8_t* payload, scenario_result& res) {
     const unsigned long zc_before = lwbench_zc_loopif_outputs();
+    const unsigned long dropped_before = lwbench_zc_loopif_dropped();
     if (pt.variant != "zero_copy") fail("the TCP scenarios run on the zero-copy pair only (--variant zero_copy)");
     switch (pt.scenario) {
         case hx::scenario_kind::bulk_tcp: bulk(pt, opt, payload, res); break;
@@ -708,6 +747,14 @@ void run_tcp_point(const point& pt, const options& opt, const std::uint8_t* payl
         default: fail("not a TCP scenario");
     }
     check_path(pt.variant, zc_before, 1);
+    // A segment the pair dropped (the tcpip mailbox was full: message passing, where
+    // input and API messages share lwIP's one mailbox) costs a retransmission timeout;
+    // with LWIP_STATS=0 the record has no field for it, so it is said here.
+    if (const unsigned long dropped = lwbench_zc_loopif_dropped() - dropped_before; dropped > 0)
+        std::fprintf(stderr,
+                     "lwip_runner: %s %s: the zero-copy pair dropped %lu packets (tcpip mailbox full); TCP resent "
+                     "them after its retransmission timeout\n",
+                     k_stack.c_str(), res.rec.label().c_str(), dropped);
 }
 
 #endif  // LWIP_TCP

@@ -128,13 +128,14 @@ static void zc_count_drop(void) { __atomic_fetch_add(&zc_dropped, 1ul, __ATOMIC_
 /* The receiver's own pbuf struct over one pbuf of a sent TCP segment (see the
  * file comment): the bytes stay the sender's, referenced until the view is
  * freed. Views live in a private pool (lwIP's memp: safe from any thread),
- * sized for both directions' full windows of 64-byte no-copy segments plus
- * what waits in mailboxes and out-of-order queues. */
+ * sized for bulk_tcp's 16 parallel connections of 64-byte no-copy segments: on
+ * each, a full receive window (1024 segments) waiting to be read plus a send
+ * queue in flight (TCP_SND_QUEUELEN pbufs, 256 such segments). */
 struct zc_view {
   struct pbuf_custom custom; /* first: lwIP frees it through its struct pbuf */
   struct pbuf *backing;      /* the sender's pbuf, referenced (pbuf_ref) */
 };
-#define ZC_VIEWS 8192
+#define ZC_VIEWS (16 * 1280)
 LWIP_MEMPOOL_DECLARE(ZC_VIEW, ZC_VIEWS, sizeof(struct zc_view), "zc_loopif views")
 
 /* custom_free_function: the receiver freed its last reference. Any thread. */

@@ -8,9 +8,14 @@
       mode, input mode and lwip_options (the port among them) match the build; the
       percentiles are positive and ordered; no errors and, where the sink
       counts, no loss. The TCP scenarios (bulk_tcp, request_response_tcp,
-      connection_rate_tcp) run on the zero-copy pair at the sizes of TCP_SIZES;
-      their receivers check every byte (a mismatch is an error), and every
-      write / transaction / connection must be delivered (sent == received).
+      connection_rate_tcp) run on the zero-copy pair at the sizes of TCP_SIZES,
+      bulk_tcp with 1 and BULK_CONNECTIONS connections in parallel; their receivers
+      check every byte (a mismatch is an error), and every write / transaction /
+      connection must be delivered (sent == received; bulk: over all connections).
+  smoke_check.py bad-flags --runner PATH
+      Checks that the runner refuses --threads it cannot honour with exit 2 and a
+      message naming the flag: more than one thread for a kind that runs one, and
+      more bulk_tcp connections than lwIP's pools are sized for.
   smoke_check.py context-switches --locking PATH --msgpassing PATH --msgpassing-fixedport PATH
       Checks, for one socket send on one core, that core locking costs no
       context switch (<= 0.5 per op), that message passing on the stock unix
@@ -39,6 +44,11 @@ SMOKE_REPS = 2
 # bulk writes (64 B .. 64 KiB) and one that is not a multiple of the MSS.
 TCP_SIZES = {"bulk_tcp": [64, 3000, 65536], "request_response_tcp": [64, 1458], "connection_rate_tcp": [64]}
 TCP_OPS = {"bulk_tcp": 200, "request_response_tcp": 300, "connection_rate_tcp": 100}
+# Parallel connections of the bulk smoke run (besides one): each with its own sender
+# thread, as lwbench's own bulk_tcp --threads.
+BULK_CONNECTIONS = 3
+# The most bulk_tcp connections a runner takes (harness kinds.hpp k_max_bulk_tcp_connections).
+MAX_BULK_CONNECTIONS = 16
 # Context switches per message-passing socket send on one core (see context-switches):
 # measured on this repository's 2-vCPU VM under load from other jobs, the stock port
 # gave MEASURED_STOCK and the fixed port MEASURED_FIXED; the bounds leave a margin.
@@ -136,20 +146,24 @@ def cmd_smoke_tcp(a):
     mode = mode_of(a.runner)
     sizes = TCP_SIZES[a.scenario]
     ops = TCP_OPS[a.scenario]
+    threads = [1, BULK_CONNECTIONS] if a.scenario == "bulk_tcp" else [1]
     recs = []
     for api in APIS:
         out = run_runner(a.runner, ["--scenario", a.scenario, "--api", api, "--size",
-                                    ",".join(str(s) for s in sizes), "--pinning", "none", "--repetitions",
-                                    str(SMOKE_REPS), "--ops", str(ops), "--warmup", "20"])
+                                    ",".join(str(s) for s in sizes), "--threads", ",".join(str(t) for t in threads),
+                                    "--pinning", "none", "--repetitions", str(SMOKE_REPS), "--ops", str(ops),
+                                    "--warmup", "20"])
         expect(isinstance(out.get("records"), list), "no records array")
         recs += out["records"]
-    want = {(api, size) for api in APIS for size in sizes}
+    want = {(api, size, t) for api in APIS for size in sizes for t in threads}
     seen = set()
     for rec in recs:
-        where = f"{a.scenario}/{rec.get('api')}/{rec.get('payload_bytes')}B"
+        where = f"{a.scenario}/{rec.get('api')}/{rec.get('payload_bytes')}B/{rec.get('app_threads')} threads"
+        # check_record: sent == ops x visits x app_threads (each connection's sender
+        # wrote `ops`), received == sent (every byte of every connection, checked)
         check_record(rec, where, mode, a.lwip_version, a.port, a.scenario, ops)
         expect((rec.get("variant") or "zero_copy") == "zero_copy", f"{where}: not on the zero-copy pair")
-        seen.add((rec["api"], rec["payload_bytes"]))
+        seen.add((rec["api"], rec["payload_bytes"], rec["app_threads"]))
     expect(len(recs) == len(want) and seen == want, f"points {sorted(seen)}, expected {sorted(want)}")
     print(f"real_lwip smoke {os.path.basename(a.runner)} {a.scenario}: {len(recs)} records OK")
 
@@ -174,6 +188,21 @@ def cmd_smoke(a):
         seen.add((rec["api"], rec.get("variant") or "zero_copy", rec["app_threads"]))
     expect(len(seen) == want, f"duplicate or missing scenario points: {sorted(seen)}")
     print(f"real_lwip smoke {os.path.basename(a.runner)} {a.scenario}: {len(recs)} records OK")
+
+
+def cmd_bad_flags(a):
+    cases = [
+        (["--scenario", "request_response_tcp", "--api", "raw", "--size", "64", "--threads", "2"], "--threads"),
+        (["--scenario", "bulk_tcp", "--api", "raw", "--size", "1458", "--threads", str(MAX_BULK_CONNECTIONS + 1)],
+         f"at most {MAX_BULK_CONNECTIONS} connections"),
+    ]
+    for args, said in cases:
+        proc = subprocess.run([a.runner] + args, capture_output=True, text=True, timeout=60)
+        expect(proc.returncode == 2, f"{' '.join(args)}: exit {proc.returncode}, expected 2")
+        expect(said in proc.stderr, f"{' '.join(args)}: stderr does not say {said!r}: {proc.stderr.strip()}")
+        expect(proc.stdout == "", f"{' '.join(args)}: printed on stdout: {proc.stdout[:200]!r}")
+    print(f"real_lwip bad-flags {os.path.basename(a.runner)}: {len(cases)} refusals OK")
+    return 0
 
 
 def cs_per_op(runner):
@@ -212,6 +241,8 @@ def main():
     c.add_argument("--locking", required=True)
     c.add_argument("--msgpassing", required=True)
     c.add_argument("--msgpassing-fixedport", required=True)
+    b = sub.add_parser("bad-flags")
+    b.add_argument("--runner", required=True)
     u = sub.add_parser("unavailable")
     u.add_argument("--reason", required=True)
     a = p.parse_args()
@@ -225,6 +256,8 @@ def main():
         if a.cmd == "smoke":
             cmd_smoke(a)
             return 0
+        if a.cmd == "bad-flags":
+            return cmd_bad_flags(a)
         return cmd_context_switches(a)
     except CheckFailed as e:
         print(f"FAILED: {e}", file=sys.stderr)

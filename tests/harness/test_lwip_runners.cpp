@@ -1,6 +1,7 @@
-// The real-lwIP runner builds (lwip_runners.hpp, generated from cmake/lwip_runners.cmake)
-// and what the seed report makes of the fixed port: its own row, and the port's share of
-// message passing's cost.
+// The real-lwIP runner builds (lwip_runners.hpp, generated from cmake/lwip_runners.cmake),
+// what the seed report makes of the fixed port (its own row, and the port's share of
+// message passing's cost), and the TCP table's real-lwIP rows: every API, ours / real
+// lwIP per API, and the parallel-connections table.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -69,6 +70,57 @@ TEST(LwipRunners, NoPortNoteWithoutBothPorts) {
     EXPECT_TRUE(lwip_port_notes({seed_cell(stock, "socket", "message_passing", 4000, 4.2),
                                  seed_cell(stock, "socket", "core_locking", 600, 0)})
                     .empty());
+}
+
+/// A bulk_tcp cell (64 KiB writes, same core) of `stack` delivering `mb_per_s` MB/s.
+record bulk_cell(const std::string& stack, const char* api, const char* mode, int connections, double mb_per_s) {
+    record r;
+    r.stack = stack;
+    r.scenario = "bulk_tcp";
+    r.api = api;
+    r.threading_mode = mode;
+    r.payload_bytes = 65536;
+    r.pinning = "same_core";
+    r.app_threads = connections;
+    r.bytes_per_sec = mb_per_s * 1e6;
+    r.ops_per_sec = r.bytes_per_sec / 65536;
+    return r;
+}
+
+TEST(LwipRunners, TcpReportComparesEveryApiAndTheParallelConnections) {
+    const std::string stock = lwip_stack_name("2.1.3", lwip_port::stock);
+    std::vector<record> recs;
+    // ours twice real lwIP's figure with one connection, three times with four.
+    for (const char* api : {"raw", "netconn", "socket"})
+        for (const char* mode : {"message_passing", "core_locking"}) {
+            recs.push_back(bulk_cell("lwbench", api, mode, 1, 2000));
+            recs.push_back(bulk_cell(stock, api, mode, 1, 1000));
+            recs.push_back(bulk_cell("lwbench", api, mode, 4, 3000));
+            recs.push_back(bulk_cell(stock, api, mode, 4, 1000));
+        }
+    const std::string report = seed_report(recs, {});
+    for (const char* api : {"raw", "netconn", "socket"}) {
+        const std::string a = api;
+        // the TCP table: a row per stack and API, and ours / real lwIP per API
+        EXPECT_NE(report.find("| lwip-2.1.3, " + a + ", same_core | 1000 MB/s"), std::string::npos) << a << report;
+        EXPECT_NE(report.find("| lwbench / real lwIP, " + a + ", same_core (> 1: ours better) | 2.00× | 2.00× |"),
+                  std::string::npos)
+            << a << report;
+        // the parallel table: 1 and 4 connections per mode, then the ratios per API
+        EXPECT_NE(report.find("| lwbench, " + a + " | 2000 MB/s (±0%) | 3000 MB/s (±0%) | 2000 MB/s (±0%) | 3000 MB/s"),
+                  std::string::npos)
+            << a << report;
+        EXPECT_NE(report.find("| lwbench / real lwIP, " + a + " (> 1: ours better) | 2.00× | 3.00× | 2.00× | 3.00× |"),
+                  std::string::npos)
+            << a << report;
+    }
+    EXPECT_NE(report.find("### TCP bulk, 1 and 4 connections in parallel"), std::string::npos) << report;
+}
+
+TEST(LwipRunners, NoParallelTableWithoutParallelCells) {
+    const std::string report = seed_report({bulk_cell("lwbench", "raw", "core_locking", 1, 2000)}, {});
+    EXPECT_NE(report.find("## TCP: our stack and real lwIP"), std::string::npos) << report;
+    EXPECT_EQ(report.find("connections in parallel"), std::string::npos) << report;
 }
 
 }  // namespace

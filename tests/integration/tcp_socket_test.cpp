@@ -2,7 +2,7 @@
 // sockets.cpp) in both threading modes with their paired input modes: echo byte-exact
 // (also several MB each way under 1-10 % loss, and an echo of several MB at 10 % loss,
 // where both directions' windows close), API messages per write and window updates per
-// receive (exact), the delayed write, full duplex with a close from a third thread,
+// receive and per connection (exact), the delayed write, full duplex with a close from a third thread,
 // timeouts, non-blocking calls, poll, half close, a live mode switch in the middle of
 // a bulk transfer, and the errno of bad calls. Every wait is bounded (watchdog).
 #include <gtest/gtest.h>
@@ -245,6 +245,58 @@ TEST_P(TcpSocket, OneApiMessagePerWriteAndOneWindowUpdatePerReceive) {
 
     EXPECT_EQ(netconn_delete(sv), err::ok);
     EXPECT_EQ(netconn_delete(c), err::ok);
+    EXPECT_EQ(netconn_delete(l), err::ok);
+}
+
+// One connection of connection_rate_tcp (connect + accept + one exchange + close) over
+// netconn is exactly 10 API messages: each call below that enters the core is one (run
+// the mode's way: posted, under the lock, or combined), the others none. The harness's
+// scenario asserts the same total per op (tests/python/test_cli_formats.py).
+TEST_P(TcpSocket, OneConnectionWithOneExchangeIsTenApiMessages) {
+    netconn* l = netconn_new(s, netconn_type::tcp);
+    ASSERT_TRUE(l);
+    ASSERT_EQ(netconn_bind(l, k_lo_ip, 7030), err::ok);
+    ASSERT_EQ(netconn_listen(l, 2), err::ok);
+    const auto request = make_payload(64, 5), reply = make_payload(64, 6);
+    const std::uint64_t start = api_messages(s);
+    std::uint64_t mark = start;
+    const auto messages_since_mark = [&] {
+        const std::uint64_t now = api_messages(s), n = now - mark;
+        mark = now;
+        return n;
+    };
+    netconn* c = netconn_new(s, netconn_type::tcp);  // the pcb is made in core context
+    ASSERT_TRUE(c);
+    EXPECT_EQ(messages_since_mark(), 1u) << "netconn_new";
+    ASSERT_EQ(netconn_set_nodelay(c, true), err::ok);
+    EXPECT_EQ(messages_since_mark(), 1u) << "netconn_set_nodelay";
+    ASSERT_EQ(netconn_connect(c, k_lo_ip, 7030), err::ok);  // waits for the SYN-ACK on the netconn's semaphore
+    EXPECT_EQ(messages_since_mark(), 1u) << "netconn_connect";
+    auto accepted = netconn_accept(l);  // takes what the core put in the accept mailbox
+    ASSERT_TRUE(accepted);
+    netconn* sv = *accepted;
+    EXPECT_EQ(messages_since_mark(), 0u) << "netconn_accept";
+    ASSERT_EQ(netconn_set_nodelay(sv, true), err::ok);
+    EXPECT_EQ(messages_since_mark(), 1u) << "netconn_set_nodelay (server end)";
+    ASSERT_TRUE(netconn_write(c, request.data(), request.size(), netconn_write_flags::copy));
+    EXPECT_EQ(messages_since_mark(), 1u) << "netconn_write (request)";
+    auto in = netconn_recv_tcp(sv);  // one segment; its window update is the message
+    ASSERT_TRUE(in);
+    ASSERT_EQ(in->len(), request.size());
+    in->reset();
+    EXPECT_EQ(messages_since_mark(), 1u) << "netconn_recv_tcp (request)";
+    ASSERT_TRUE(netconn_write(sv, reply.data(), reply.size(), netconn_write_flags::copy));
+    EXPECT_EQ(messages_since_mark(), 1u) << "netconn_write (reply)";
+    auto back = netconn_recv_tcp(c);
+    ASSERT_TRUE(back);
+    ASSERT_EQ(back->len(), reply.size());
+    back->reset();
+    EXPECT_EQ(messages_since_mark(), 1u) << "netconn_recv_tcp (reply)";
+    EXPECT_EQ(netconn_delete(sv), err::ok);
+    EXPECT_EQ(messages_since_mark(), 1u) << "netconn_delete (server end)";
+    EXPECT_EQ(netconn_delete(c), err::ok);
+    EXPECT_EQ(messages_since_mark(), 1u) << "netconn_delete (client)";
+    EXPECT_EQ(api_messages(s) - start, 10u);
     EXPECT_EQ(netconn_delete(l), err::ok);
 }
 

@@ -258,6 +258,15 @@ def test_reproduce_formats_json(tmp_path):
     for api in ("raw", "netconn", "socket"):
         for pin in ("same_core", "separate_cores"):
             assert f"| lwbench, {api}, {pin} |" in text, (api, pin)
+    # The parallel-connections cells: bulk with 4 connections on the same core, every API
+    # and mode, in a table of their own beside the one-connection cells.
+    parallel = {(rec["api"], rec["threading_mode"]) for rec in doc["records"]
+                if rec["scenario"] == "bulk_tcp" and rec["stack"] == "lwbench" and rec["app_threads"] == 4
+                and rec["pinning"] == "same_core"}
+    assert parallel == {(a, m) for a in ("raw", "netconn", "socket") for m in ("message_passing", "core_locking")}
+    assert text.index("### TCP bulk, 1 and 4 connections in parallel") > text.index("## TCP: our stack and real lwIP")
+    for api in ("raw", "netconn", "socket"):
+        assert f"| lwbench, {api} | " in text, api
 
 
 RUNNERS = Path(os.environ.get("LWBENCH_LWIP_RUNNERS", BIN.parents[1] / "real_lwip"))
@@ -275,6 +284,28 @@ def test_reproduce_with_real_lwip_records_say_their_sched_policy(tmp_path):
     assert {rec["threading_mode"] for rec in lwip if rec["scenario"] == "send_latency"} == {
         "message_passing", "core_locking"}
     assert {rec.get("sched_policy") for rec in doc["records"]} == {"other"}
+    # Real lwIP's TCP cells over every API in both builds (stock port), one connection on
+    # both pinnings and 4 in parallel on the same core, every byte delivered; the report
+    # prints them and ours / real lwIP per API.
+    tcp = {(rec["scenario"], rec["api"], rec["threading_mode"], rec["pinning"], rec["app_threads"])
+           for rec in lwip if rec["scenario"].endswith("_tcp")}
+    apis, modes = ("raw", "netconn", "socket"), ("message_passing", "core_locking")
+    assert tcp == ({(k, a, m, p, 1) for k in ("bulk_tcp", "request_response_tcp", "connection_rate_tcp")
+                    for a in apis for m in modes for p in ("same_core", "separate_cores")}
+                   | {("bulk_tcp", a, m, "same_core", 4) for a in apis for m in modes})
+    for rec in lwip:
+        if rec["scenario"].endswith("_tcp"):
+            where = f"{rec['scenario']}/{rec['api']}/{rec['threading_mode']}/{rec['app_threads']}"
+            assert rec["errors"] == 0, where
+            assert rec["stack_counts"]["received"] == rec["stack_counts"]["sent"] > 0, where
+    (report,) = tmp_path.glob("*_reproduce.md")
+    text = report.read_text()
+    for api in apis:
+        for pin in ("same_core", "separate_cores"):
+            assert re.search(rf"\| lwip-[^,|]+, {api}, {pin} \|", text), (api, pin)
+            assert f"| lwbench / real lwIP, {api}, {pin} (> 1: ours better) |" in text, (api, pin)
+        assert re.search(rf"\| lwip-[^,|]+, {api} \| ", text), api  # the parallel table's row
+        assert f"| lwbench / real lwIP, {api} (> 1: ours better) |" in text, api
 
 
 # ---- TCP scenario kinds (our stack: raw, netconn, socket) ------------------------------------------------
@@ -305,13 +336,38 @@ def test_tcp_kinds_deliver_every_byte_and_count_every_op(tmp_path):
             # delivered bytes/s is delivered writes/s x write size
             assert rec["bytes_per_sec"] == pytest.approx(rec["ops_per_sec"] * rec["payload_bytes"]), where
             assert counts["payload_copies_per_op"] == 0, where  # no-copy writes, zero-copy loopback
+        if rec["scenario"] == "connection_rate_tcp":
+            # raw: the client's connect and its close, each run in core context the mode's
+            # way (stack::call); the server end lives in core callbacks and sends none.
+            assert counts["api_messages_per_op"] == 2, (where, counts)
+
+
+# API messages of one connection_rate_tcp op (connect + accept + one exchange + close)
+# over our netconn API; every call below that enters the core is one API message
+# (posted to the tcpip thread, run under the core lock, or combined: the stack counts
+# each). The client thread: netconn_new (the pcb is made in core context) 1,
+# netconn_set_nodelay 1, netconn_connect 1 (tcp_connect; the wait for the SYN-ACK is on
+# the netconn's semaphore), netconn_write of one request (within one send buffer) 1,
+# netconn_recv_tcp of the one-segment reply 1 (its window update, netconn_tcp_recvd),
+# netconn_delete 1 (the close) = 6. The server thread: netconn_accept 0 (it takes the
+# connection the core put in the accept mailbox), netconn_set_nodelay 1,
+# netconn_recv_tcp of the request 1, netconn_write of the reply 1, netconn_delete 1 = 4.
+# The socket API makes the same calls: lwip_socket is netconn_new; of setsockopt only
+# TCP_NODELAY enters the core (SO_RCVTIMEO/SO_SNDTIMEO are stored in the netconn);
+# accept, send, recv and close map one to one. (Real lwIP 2.1.3 differs: netconn_accept
+# sends lwip_netconn_do_accepted with a listen backlog, and it sets TCP_NODELAY on the
+# pcb directly from the application thread.) The count is exact because the scenario
+# waits for the server thread's close before each snapshot of the counts
+# (tcp_pair::wait_server_finished).
+CONNECTION_API_MESSAGES = 10
 
 
 def test_tcp_kinds_over_netconn_and_socket_in_every_mode_count_every_api_message():
     """Our stack's netconn and socket APIs in the three TCP kinds, every threading mode,
     same core and separate cores: every byte delivered and checked, and the per-op counts
     that are exact by construction (a request/response transaction is one write and one
-    window update at each end: 4 API messages, 2 of them window updates, in every mode)."""
+    window update at each end: 4 API messages, 2 of them window updates, in every mode;
+    a connection is 10, see CONNECTION_API_MESSAGES)."""
     if (os.cpu_count() or 1) < 2:
         pytest.skip("separate_cores needs at least 2 CPUs")
     r = lwbench("run", "--scenario", "bulk_tcp,request_response_tcp,connection_rate_tcp", "--api", "netconn,socket",
@@ -328,6 +384,10 @@ def test_tcp_kinds_over_netconn_and_socket_in_every_mode_count_every_api_message
         if rec["scenario"] == "request_response_tcp":
             assert counts["api_messages_per_op"] == 4, (where, counts)
             assert counts["window_update_calls_per_op"] == 2, (where, counts)
+            assert counts["write_waits_per_op"] == 0, (where, counts)
+        if rec["scenario"] == "connection_rate_tcp":
+            assert counts["api_messages_per_op"] == CONNECTION_API_MESSAGES, (where, counts)
+            assert counts["window_update_calls_per_op"] == 2, (where, counts)  # one receive at each end
             assert counts["write_waits_per_op"] == 0, (where, counts)
         if rec["scenario"] == "bulk_tcp":
             assert counts["api_messages_per_op"] >= 1, (where, counts)  # the write, plus the receiver's updates

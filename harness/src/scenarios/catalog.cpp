@@ -68,7 +68,7 @@ const std::vector<scenario_info>& scenario_catalog() {
         std::vector<scenario_info> out;
         for (scenario_kind k : all_scenario_kinds()) {
             std::vector<std::string> params = common;
-            if (k == scenario_kind::throughput || k == scenario_kind::bulk_tcp) params.insert(params.end() - 1, "--threads");
+            if (takes_threads(k)) params.insert(params.end() - 1, "--threads");
             if (k == scenario_kind::round_trip || k == scenario_kind::throughput || k == scenario_kind::delivery_latency)
                 params.push_back("--netif");
             if (k == scenario_kind::primitive) params = {"--primitive", "--mailbox", "--lock", "--size", "--pinning"};
@@ -118,7 +118,7 @@ std::optional<std::string> validate(const point& p) {
                "--netif tap";
     if (p.threads < 1) return "threads must be at least 1";
     if (p.threads > 64) return "threads must be at most 64";
-    if (p.threads > 1 && p.scenario != scenario_kind::throughput && p.scenario != scenario_kind::bulk_tcp)
+    if (p.threads > 1 && !takes_threads(p.scenario))
         return "--threads > 1 only applies to the throughput and bulk_tcp scenarios";
     if (p.scenario == scenario_kind::bulk_tcp && p.threads > k_max_bulk_tcp_connections)
         return "bulk_tcp takes at most " + std::to_string(k_max_bulk_tcp_connections) +

@@ -51,17 +51,6 @@ stack_counts per_op_counts(const counts_snapshot& before, const counts_snapshot&
     return c;
 }
 
-long merge_senders(repetition& rep, const std::vector<std::vector<double>>& samples, const std::vector<long>& errors,
-                   const std::vector<long>& calls) {
-    long total = 0;
-    for (std::size_t t = 0; t < samples.size(); ++t) {
-        rep.samples_ns.insert(rep.samples_ns.end(), samples[t].begin(), samples[t].end());
-        rep.errors += errors[t];
-        total += calls[t];
-    }
-    return total;
-}
-
 void finish_paced(rep_out& out, std::int64_t begin, counter_window& counters, thread_group& peers, const stack& s,
                   const counts_snapshot& before, long done, const std::atomic<bool>* cancel) {
     out.rep.wall_ns = begin ? static_cast<double>(now_ns() - begin) : 0;

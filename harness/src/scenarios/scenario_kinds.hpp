@@ -108,10 +108,6 @@ stack_counts per_op_counts(const counts_snapshot& before, const counts_snapshot&
 /// Drops by reason between two snapshots.
 std::map<std::string, std::uint64_t> drops_between(const counts_snapshot& before, const counts_snapshot& after);
 
-/// Appends every sender thread's samples to `rep` and adds their errors; returns the
-/// send calls made in all (throughput: one vector entry per sender thread).
-long merge_senders(repetition& rep, const std::vector<std::vector<double>>& samples, const std::vector<long>& errors,
-                   const std::vector<long>& calls);
 
 class thread_group;
 /// The end of a paced repetition (one datagram in flight at a time, timed from `begin`,

@@ -158,6 +158,7 @@ void tcp_pair::serve(netconn* listener, int listen_fd, int cpu, sched_policy sch
         }
         if (conn != nullptr) (void)netconn_delete(conn);
         if (fd >= 0) (void)lwip_close(_s, fd);
+        _connections_closed.fetch_add(1);
         if (stopping || _role != tcp_server_role::one_exchange) return;
     }
 }
@@ -284,6 +285,7 @@ bool tcp_pair::exchange_once() {
     bool ok = false;
     try {
         connect_client();
+        _connections_opened.fetch_add(1);
         ok = write_on(_client_conn, _client_fd, _request, _period) &&
              read_on(_client_conn, _client_fd, _client_check, want);
     } catch (const std::runtime_error&) {
@@ -292,6 +294,13 @@ bool tcp_pair::exchange_once() {
     if (_client_conn != nullptr) (void)netconn_delete(std::exchange(_client_conn, nullptr));
     if (_client_fd >= 0) (void)lwip_close(_s, std::exchange(_client_fd, -1));
     return ok;
+}
+
+void tcp_pair::wait_server_finished() const {
+    if (_raw || _role != tcp_server_role::one_exchange) return;
+    // A connected client is always accepted: the server thread closes what it accepts.
+    (void)wait_until([&] { return _connections_closed.load() >= _connections_opened.load(); },
+                     std::chrono::seconds(10), _cancel);
 }
 
 std::uint64_t tcp_pair::server_bytes() const {

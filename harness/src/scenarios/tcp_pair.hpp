@@ -61,6 +61,13 @@ public:
     [[nodiscard]] std::uint64_t server_bytes() const;
     /// Chunks either end received that differed from its pattern.
     [[nodiscard]] std::uint64_t mismatches() const;
+    /// Connection rate over netconn or socket: waits (at most 10 s) until the server
+    /// thread has closed every connection a client opened, so that a snapshot of the
+    /// stack's counts holds whole connections — the server's close is an API message
+    /// that otherwise lands on either side of a snapshot taken right after the client's
+    /// last close. Returns at once for the other roles and for raw (whose server end
+    /// closes in core context before the client has its reply).
+    void wait_server_finished() const;
 
 private:
     void open_listener();
@@ -88,6 +95,9 @@ private:
     netconn* _listen_conn = nullptr;
     netconn* _client_conn = nullptr;
     int _listen_fd = -1, _client_fd = -1;
+    /// Connection rate: connections the client opened, and those the server thread
+    /// has closed (written by the client's and the server's thread, read by either).
+    std::atomic<std::uint64_t> _connections_opened{0}, _connections_closed{0};
     std::vector<std::byte> _rx;  ///< the socket client's receive buffer (the client's thread)
     // the server thread's current connection, closed by stop_server (under _server_mutex)
     std::mutex _server_mutex;
@@ -108,9 +118,11 @@ rep_out measure_transactions(stack& s, const tcp_pair& pair, const visit& v, Op&
     const int per_sample = choose_ops_per_sample(probe_op_ns(op, probe_ops));
     throw_if_cancelled(o.cancel);
     const std::uint64_t base_mismatch = pair.mismatches();
+    pair.wait_server_finished();
     const auto before = counts_snapshot::of(s);
     rep_out out;
     out.rep = time_repetition(o.ops, per_sample, v.counted, o.hardware_counters, o.cancel, op);
+    pair.wait_server_finished();  // after the clock stopped: the wait is not timed
     const auto after = counts_snapshot::of(s);
     count_transactions(out.rep, pair.mismatches() - base_mismatch);
     out.per_op = per_op_counts(before, after, static_cast<double>(std::max(1L, out.rep.ops)), counts_of::tcp);

@@ -77,6 +77,12 @@ repetition time_repetition(long ops, int ops_per_sample, bool counted, bool hw_c
                                   [] { return true; });
 }
 
+/// Appends every application thread's samples to `rep` and adds their errors; returns
+/// the calls made in all (one vector entry per thread: throughput's senders, bulk_tcp's
+/// connections). Both stacks' parallel scenarios merge with this.
+long merge_senders(repetition& rep, const std::vector<std::vector<double>>& samples, const std::vector<long>& errors,
+                   const std::vector<long>& calls);
+
 /// Which visits of a point open counters: `counted` of `total` repetitions, spread
 /// evenly over the run (never bunched at its start). counted_repetitions < 0 means
 /// the default: one counted repetition per five timed ones, at least one.

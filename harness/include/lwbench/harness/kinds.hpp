@@ -18,7 +18,7 @@ enum class scenario_kind : std::uint8_t {
     round_trip,
     throughput,
     primitive,
-    bulk_tcp,              ///< one TCP connection, writes of --size bytes; delivered bytes/s
+    bulk_tcp,              ///< 1..N TCP connections in parallel, writes of --size bytes; delivered bytes/s
     request_response_tcp,  ///< --size bytes each way per transaction on one connection
     connection_rate_tcp,   ///< connect + accept + one --size exchange + close, per second
 };
@@ -27,6 +27,16 @@ constexpr bool is_tcp(scenario_kind k) noexcept {
     return k == scenario_kind::bulk_tcp || k == scenario_kind::request_response_tcp ||
            k == scenario_kind::connection_rate_tcp;
 }
+/// The kinds that take 1..N application threads (--threads): throughput's sender
+/// threads into one receiver, and bulk_tcp's parallel connections (a sender thread
+/// each). Every other kind runs one application thread (round_trip: plus its ponger).
+constexpr bool takes_threads(scenario_kind k) noexcept {
+    return k == scenario_kind::throughput || k == scenario_kind::bulk_tcp;
+}
+/// The most parallel connections a bulk_tcp point takes (--threads), both stacks:
+/// each holds a listener port, a sender and (netconn, socket) a receiver thread, and
+/// real lwIP's pools are sized for this many (real_lwip/config/lwbench_lwipopts_defaults.h).
+inline constexpr int k_max_bulk_tcp_connections = 16;
 enum class api_kind : std::uint8_t { raw, netconn, socket };
 enum class primitive_kind : std::uint8_t {
     lock_unlock,

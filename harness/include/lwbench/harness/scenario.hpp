@@ -43,8 +43,6 @@ const std::vector<std::string>& api_names();
 
 /// The largest TCP write a bulk_tcp point takes (--size), both stacks.
 inline constexpr std::size_t k_max_tcp_write = 65536;
-/// The most parallel connections a bulk_tcp point takes (--threads).
-inline constexpr int k_max_bulk_tcp_connections = 16;
 
 struct point {
     scenario_kind scenario = scenario_kind::send_latency;
