@@ -25,6 +25,7 @@
 // count must equal the bytes written), transactions or connections answered.
 #include "runner.hpp"
 
+#include "lwbench/harness/bulk_streams.hpp"
 #include "lwbench/harness/stream_check.hpp"
 
 #if LWIP_TCP
@@ -436,8 +437,8 @@ void finish_tcp(scenario_result& res, double payload_bytes, hx::rate_basis basis
 /// (harness/src/scenarios/bulk_tcp.cpp): connection i's sender runs on application CPU
 /// i and its server end (netconn, socket) on application CPU threads + i. ops are
 /// writes (all senders' together); the clock stops when every receiving end has every
-/// byte written to it; sent/received count writes (received = bytes the receiving ends
-/// got and checked / write size), so delivered bytes/s is over all connections.
+/// byte written to it; sent/received count writes (hx::bulk_streams, lwbench's own
+/// bookkeeping), so delivered bytes/s is over all connections.
 void bulk(const point& pt, const options& opt, const std::uint8_t* payload, scenario_result& res) {
     const auto connections = static_cast<std::size_t>(pt.threads);
     const hx::cpu_plan cpus = plan_of(pt.pinning);
@@ -445,35 +446,19 @@ void bulk(const point& pt, const options& opt, const std::uint8_t* payload, scen
     for (std::size_t i = 0; i < connections; ++i)
         pairs.push_back(std::make_unique<tcp_pair>(pt.api, pt, payload, payload, 0,
                                                    cpus.app(static_cast<int>(connections + i))));
-    const auto size = static_cast<std::size_t>(pt.size);
-    std::vector<std::uint64_t> written(connections, 0);  // each sender's own (read here after the join)
-    const auto write = [&](std::size_t i) {
-        const bool ok = pairs[i]->write(size);
-        written[i] += ok ? size : 0;
-        return ok;
-    };
-    const auto total = [&](const auto& of) {
-        std::uint64_t sum = 0;
-        for (std::size_t i = 0; i < connections; ++i) sum += of(i);
-        return sum;
-    };
-    const auto received = [&] { return total([&](std::size_t i) { return pairs[i]->server_bytes(); }); };
-    const auto mismatches = [&] { return total([&](std::size_t i) { return pairs[i]->mismatches(); }); };
-    const auto all_written = [&] { return total([&](std::size_t i) { return written[i]; }); };
-    const auto drained = [&] { return received() >= all_written(); };
+    hx::bulk_streams streams(pairs, static_cast<std::size_t>(pt.size));
+    const auto write = [&](std::size_t i) { return streams.write(i); };
+    const auto drained = [&] { return streams.drained(); };
     alarm(opt.watchdog_s);
     for (long k = 0; k < opt.warmup; ++k) write(static_cast<std::size_t>(k) % connections);
     const int per_sample = hx::choose_ops_per_sample(hx::probe_op_ns([&] { return write(0); }, 50));
     for (const bool counted : plan_of_reps(opt)) {
         alarm(opt.watchdog_s);
         if (!hx::wait_until(drained, std::chrono::seconds(10), &g_cancel)) fail("bulk_tcp: the warm-up did not drain");
-        const std::uint64_t base_bytes = received(), base_written = all_written(), base_mismatch = mismatches();
+        streams.begin_repetition();
         hx::repetition rep = time_parallel_repetition(pt.threads, cpus, opt.ops, per_sample, counted, opt.hw_counters,
                                                       write, drained);
-        rep.errors += static_cast<long>(mismatches() - base_mismatch);
-        rep.sent = (all_written() - base_written) / size;
-        rep.received = (received() - base_bytes) / size;
-        if (*rep.sent > *rep.received) rep.dropped_by_reason["not_delivered"] = *rep.sent - *rep.received;
+        streams.end_repetition(rep);
         res.reps.push_back(std::move(rep));
     }
     alarm(0);

@@ -2,11 +2,12 @@
 // thread writing p.payload bytes per op over the point's API (tcp_pair.hpp); throughput
 // is what the receivers got per second, all connections together (the clock stops when
 // every receiver has every byte written to it).
-// ops are writes (all senders' together); sent/received count writes (received = bytes
-// the receiving ends got and checked / write size), so delivered bytes == written bytes
-// shows as sent == received.
+// ops are writes (all senders' together); sent/received count writes (bulk_streams.hpp,
+// the bookkeeping real lwIP's runner shares), so delivered bytes == written bytes shows
+// as sent == received.
 #include <memory>
 
+#include "lwbench/harness/bulk_streams.hpp"
 #include "tcp_pair.hpp"
 
 namespace lwbench::harness::scenarios {
@@ -20,31 +21,19 @@ rep_out measure_bulk_tcp(const point& p, const visit& v) {
     // Connection i: sender thread i (application thread i), its server end (netconn,
     // socket) on application thread connections + i, its listener on port k_tcp_port + i.
     std::vector<std::unique_ptr<tcp_pair>> pairs;
-    std::vector<std::uint64_t> written(connections, 0);  // each sender's own (read by this thread after the join)
     for (std::size_t i = 0; i < connections; ++i)
         pairs.push_back(std::make_unique<tcp_pair>(s, p.api, tcp_server_role::sink, payload.data(), payload.data(),
                                                    p.payload, static_cast<std::uint16_t>(k_tcp_port + i),
                                                    setup.plan.app(static_cast<int>(connections + i)), p.cfg.sched,
                                                    o.cancel));
-    const auto write = [&](std::size_t i) {
-        const bool ok = pairs[i]->write(p.payload);
-        written[i] += ok ? p.payload : 0;
-        return ok;
-    };
-    const auto total = [&](const auto& of) {
-        std::uint64_t sum = 0;
-        for (std::size_t i = 0; i < connections; ++i) sum += of(i);
-        return sum;
-    };
-    const auto received = [&] { return total([&](std::size_t i) { return pairs[i]->server_bytes(); }); };
-    const auto mismatches = [&] { return total([&](std::size_t i) { return pairs[i]->mismatches(); }); };
-    const auto drained = [&] { return received() >= total([&](std::size_t i) { return written[i]; }); };
+    bulk_streams streams(pairs, p.payload);
+    const auto write = [&](std::size_t i) { return streams.write(i); };
+    const auto drained = [&] { return streams.drained(); };
     for (long k = 0; k < o.warmup && !cancel_requested(o.cancel); ++k) write(static_cast<std::size_t>(k) % connections);
     const int per_sample = choose_ops_per_sample(probe_op_ns([&] { return write(0); }, 50));
     wait_until(drained, std::chrono::seconds(10), o.cancel);
     throw_if_cancelled(o.cancel);
-    const std::uint64_t base_written = total([&](std::size_t i) { return written[i]; }), base_bytes = received();
-    const std::uint64_t base_mismatch = mismatches();
+    streams.begin_repetition();
 
     std::atomic<std::size_t> ready{0};
     std::atomic<bool> go{false}, abandon{false};
@@ -80,10 +69,7 @@ rep_out measure_bulk_tcp(const point& p, const visit& v) {
     out.rep.counted = v.counted;
     out.rep.counters = counters.read();
     out.rep.ops = merge_senders(out.rep, samples, errors, calls);
-    out.rep.errors += static_cast<long>(mismatches() - base_mismatch);
-    out.rep.sent = (total([&](std::size_t i) { return written[i]; }) - base_written) / p.payload;
-    out.rep.received = (received() - base_bytes) / p.payload;
-    if (*out.rep.sent > *out.rep.received) out.rep.dropped_by_reason["not_delivered"] = *out.rep.sent - *out.rep.received;
+    streams.end_repetition(out.rep);
     out.per_op = per_op_counts(before, after, static_cast<double>(std::max(1L, out.rep.ops)), counts_of::tcp);
     return out;
 }
