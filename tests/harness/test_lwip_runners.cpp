@@ -34,14 +34,20 @@ TEST(LwipRunners, StackNameCarriesThePort) {
     EXPECT_FALSE(lwip_port_of_stack("kernel"));
 }
 
-record seed_cell(const std::string& stack, const char* api, const char* mode, double p50_ns, double switches) {
+/// A same-core record's identity.
+record same_core_cell(const std::string& stack, const char* scenario, const char* api, const char* mode, int payload) {
     record r;
     r.stack = stack;
-    r.scenario = "send_latency";
+    r.scenario = scenario;
     r.api = api;
     r.threading_mode = mode;
-    r.payload_bytes = 1458;
+    r.payload_bytes = payload;
     r.pinning = "same_core";
+    return r;
+}
+
+record seed_cell(const std::string& stack, const char* api, const char* mode, double p50_ns, double switches) {
+    record r = same_core_cell(stack, "send_latency", api, mode, 1458);
     r.latency.p50 = p50_ns;
     r.counters["context_switches"].per_op = switches;
     return r;
@@ -74,13 +80,7 @@ TEST(LwipRunners, NoPortNoteWithoutBothPorts) {
 
 /// A bulk_tcp cell (64 KiB writes, same core) of `stack` delivering `mb_per_s` MB/s.
 record bulk_cell(const std::string& stack, const char* api, const char* mode, int connections, double mb_per_s) {
-    record r;
-    r.stack = stack;
-    r.scenario = "bulk_tcp";
-    r.api = api;
-    r.threading_mode = mode;
-    r.payload_bytes = 65536;
-    r.pinning = "same_core";
+    record r = same_core_cell(stack, "bulk_tcp", api, mode, 65536);
     r.app_threads = connections;
     r.bytes_per_sec = mb_per_s * 1e6;
     r.ops_per_sec = r.bytes_per_sec / 65536;
