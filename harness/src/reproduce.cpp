@@ -263,6 +263,7 @@ std::optional<external_point::visit> visit_lwip(const fs::path& exe, const lwip_
                                            "--size", std::to_string(c.size),
                                            "--pinning", to_string(c.pin),
                                            "--threads", std::to_string(c.threads),
+                                           "--sched", to_string(o.sched),
                                            "--repetitions", counted ? "0" : "1",
                                            "--counted-repetitions", counted ? "1" : "0",
                                            "--ops", std::to_string(c.ops),
@@ -283,9 +284,6 @@ std::optional<external_point::visit> visit_lwip(const fs::path& exe, const lwip_
         const json doc = json::parse(run.out);
         for (const auto& r : doc.at("records")) {
             external_point::visit v{record_from_json(r), repetition_from_json(r.at("repetition_data").at(0))};
-            // The runner does not change its scheduling: it inherits ours, and real-lwIP
-            // cells run only under --sched other (see reproduce()).
-            if (!v.identity.sched_policy) v.identity.sched_policy = to_string(o.sched);
             return v;
         }
         notes.push_back("real lwIP cell " + name + " printed no record");
@@ -685,9 +683,7 @@ reproduce_result reproduce(const reproduce_options& o) {
     // lwIP cells, if the runners exist: they join our points in one shuffled order per round.
     std::vector<external_point> external;
     const fs::path dir = o.lwip_runner_dir.empty() ? default_lwip_runner_dir() : o.lwip_runner_dir;
-    if (o.with_lwip && o.sched != sched_policy::other) {
-        res.notes.push_back(std::string("real lwIP rows skipped: its runners do not apply --sched ") + to_string(o.sched));
-    } else if (o.with_lwip) {
+    if (o.with_lwip) {
         // Every runner build present in `dir`: the seed cells on each port, the TCP
         // cells on the stock port only (the fixed port is about the hand-off, which the
         // seed cells show).

@@ -1,6 +1,9 @@
 // lwip_setup.cpp — lwIP bring-up and what runs in core context: the tcpip thread,
-// the zero-copy netif pair and the sink, core-context helpers, pinning of the tcpip
-// thread, the path check, and the record identity with the lwIP options.
+// the zero-copy netif pair and the sink, core-context helpers, pinning and scheduling
+// of the tcpip and application threads, the path check, and the record identity with the lwIP options.
+#include <cstring>
+
+#include "lwbench/sched.hpp"
 #include "runner.hpp"
 
 #if LWIP_TCP
@@ -112,14 +115,34 @@ void start_lwip(std::uint8_t* pong) {
 
 hx::cpu_plan plan_of(const std::string& pinning) { return hx::cpu_plan::of(*hx::parse_pinning(pinning)); }
 
-void pin_or_fail(int cpu) {
+namespace {
+lwbench::sched_policy g_sched = lwbench::sched_policy::other;  // set by main() before the first point
+}  // namespace
+
+void use_sched_policy(const std::string& name) {
+    const auto policy = lwbench::parse_sched_policy(name);
+    if (!policy) fail("unknown scheduling policy " + name);
+    g_sched = *policy;
+}
+
+void setup_app_thread(int cpu) {
     if (!hx::pin_current_thread(cpu)) fail("cannot pin a thread to CPU " + std::to_string(cpu));
+    if (const int e = lwbench::apply_sched_policy(g_sched, lwbench::k_fifo_app_priority); e != 0)
+        fail(std::string("cannot run an application thread under ") + lwbench::to_string(g_sched) + ": " +
+             std::strerror(e));
 }
 
 void pin_tcpip_thread(int cpu) {
-    bool ok = true;
-    on_tcpip_thread([&] { ok = hx::pin_current_thread(cpu); });
-    if (!ok) fail("cannot pin the tcpip thread to CPU " + std::to_string(cpu));
+    bool pinned = true;
+    int sched_error = 0;
+    on_tcpip_thread([&] {
+        pinned = hx::pin_current_thread(cpu);
+        sched_error = lwbench::apply_sched_policy(g_sched, lwbench::k_fifo_tcpip_priority);
+    });
+    if (!pinned) fail("cannot pin the tcpip thread to CPU " + std::to_string(cpu));
+    if (sched_error != 0)
+        fail(std::string("cannot run the tcpip thread under ") + lwbench::to_string(g_sched) + ": " +
+             std::strerror(sched_error));
 }
 
 
@@ -201,6 +224,7 @@ hx::record base_record(const point& pt) {
     r.payload_bytes = pt.size;
     r.app_threads = pt.threads;
     r.pinning = pt.pinning;
+    r.sched_policy = lwbench::to_string(g_sched);
     if (pt.variant != "zero_copy") r.variant = pt.variant;
     r.lwip_options = lwip_options_json(pt.variant);
     return r;

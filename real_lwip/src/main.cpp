@@ -2,6 +2,7 @@
 // measures every combination, prints one JSON object on stdout (see runner.hpp).
 #include <csignal>
 
+#include "lwbench/sched.hpp"
 #include "runner.hpp"
 
 namespace {
@@ -55,6 +56,10 @@ int main(int argc, char** argv) {
     app.add_option("--warmup", opt.warmup, "untimed operations before the first repetition")
         ->check(CLI::Range(0L, 100000000L));
     app.add_flag("!--no-hw-counters", opt.hw_counters, "do not open hardware perf counters");
+    app.add_option("--sched", opt.sched,
+                   "other | fifo: SCHED_FIFO, the tcpip thread above the application threads, as on an RTOS "
+                   "(needs CAP_SYS_NICE or RLIMIT_RTPRIO; exit 2 where not permitted)")
+        ->check(CLI::IsMember({"other", "fifo"}));
     app.add_option("--watchdog", opt.watchdog_s, "seconds one repetition may take before the run aborts")
         ->check(CLI::Range(1u, 86400u));
     try {
@@ -98,6 +103,8 @@ int main(int argc, char** argv) {
                 throw CLI::ValidationError("--threads", "bulk_tcp takes at most " +
                                                             std::to_string(hx::k_max_bulk_tcp_connections) +
                                                             " connections (lwIP's pools are sized for that many)");
+        if (auto why = lwbench::sched_unavailable(*lwbench::parse_sched_policy(opt.sched)))
+            throw CLI::ValidationError("--sched", opt.sched + ": " + *why);
     } catch (const CLI::Success&) {
         std::printf("%s", app.help().c_str());
         return 0;
@@ -112,6 +119,7 @@ int main(int argc, char** argv) {
     }
     std::signal(SIGALRM, on_watchdog);
     std::signal(SIGINT, on_sigint);
+    use_sched_policy(opt.sched);
     point_runner run(opt);  // brings lwIP up
 
     json records = json::array();

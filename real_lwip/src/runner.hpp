@@ -130,6 +130,7 @@ struct options {
     bool hw_counters = true;
     bool emit_repetitions = false;  // add each repetition's data to its record (for lwbench reproduce)
     unsigned watchdog_s = 300;
+    std::string sched = "other";  // other | fifo: the tcpip and application threads' policy (sched.hpp)
 };
 
 struct point {
@@ -176,7 +177,15 @@ void start_lwip(std::uint8_t* pong);
 
 /// The measurement core's pinning plan for a --pinning value.
 hx::cpu_plan plan_of(const std::string& pinning);
-void pin_or_fail(int cpu);
+/// The scheduling policy of this run's threads, by name ("other" or "fifo"; see
+/// lwbench/sched.hpp): the tcpip thread at k_fifo_tcpip_priority above the application
+/// threads at k_fifo_app_priority under fifo, as on an RTOS. Set once by main() before
+/// the first point; records carry it (sched_policy).
+void use_sched_policy(const std::string& name);
+/// An application thread's setup: pins it to `cpu` (-1: unpins) and applies the run's
+/// policy; fails the run if either is refused.
+void setup_app_thread(int cpu);
+/// The same for the tcpip thread, run on it (its priority above the application's).
 void pin_tcpip_thread(int cpu);
 
 /// Proves the datagrams of a scenario point took the path its variant names:
@@ -256,7 +265,7 @@ hx::repetition time_parallel_repetition(int threads, const hx::cpu_plan& plan, l
     std::vector<std::thread> workers;
     for (std::size_t i = 0; i < n; ++i)
         workers.emplace_back([&, i] {
-            pin_or_fail(plan.app(static_cast<int>(i)));
+            setup_app_thread(plan.app(static_cast<int>(i)));
             ready.count_down();
             go.wait();
             calls[i] = hx::sample_loop(ops, per_sample, [&] { return op(i); }, samples[i], errors[i], &g_cancel);

@@ -49,7 +49,7 @@ public:
             fail("pinning separate_cores needs at least 2 online CPUs");
         const hx::cpu_plan plan = plan_of(pt.pinning);
         pin_tcpip_thread(plan.tcpip());
-        pin_or_fail(plan.app(0));
+        setup_app_thread(plan.app(0));
         scenario_result res;
         res.rec = base_record(pt);
         switch (pt.scenario) {
@@ -61,7 +61,7 @@ public:
             case hx::scenario_kind::connection_rate_tcp: run_tcp_point(pt, _opt, _payload.data(), res); break;
             default: fail(std::string("scenario ") + hx::to_string(pt.scenario) + " is not measured for real lwIP");
         }
-        pin_or_fail(-1);
+        setup_app_thread(-1);
         return res;
     }
 
@@ -122,7 +122,7 @@ private:
             fail("lwip_bind failed");
         auto to_b = std::make_shared<sockaddr_in>(to_sockaddr(a.pong, k_pong_port));
         rt.ponger = std::thread([sb, &rt, pinning = pt.pinning, this] {
-            pin_or_fail(plan_of(pinning).app(1));
+            setup_app_thread(plan_of(pinning).app(1));
             std::vector<std::uint8_t> buf(k_max_payload);
             for (;;) {
                 sockaddr_in from{};
@@ -160,7 +160,7 @@ private:
             fail("netconn_bind failed");
         const ip_addr_t to_b = a.pong;
         rt.ponger = std::thread([cb, &rt, pinning = pt.pinning, this] {
-            pin_or_fail(plan_of(pinning).app(1));
+            setup_app_thread(plan_of(pinning).app(1));
             netbuf* reply = netbuf_new();
             for (;;) {
                 netbuf* in = nullptr;

@@ -354,7 +354,7 @@ private:
             tcp_nagle_disable(server->pcb.tcp);
         });
         _server = std::thread([this, server] {
-            pin_or_fail(_server_cpu);
+            setup_app_thread(_server_cpu);
             hx::stream_check& c = _server_end.check;
             std::uint64_t unanswered = 0;
             for (;;) {
@@ -387,7 +387,7 @@ private:
         lwip_setsockopt(_client_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         lwip_setsockopt(server, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         _server = std::thread([this, server] {
-            pin_or_fail(_server_cpu);
+            setup_app_thread(_server_cpu);
             std::vector<std::uint8_t> buf(65536);
             hx::stream_check& c = _server_end.check;
             std::uint64_t unanswered = 0;
@@ -541,7 +541,7 @@ public:
                     netconn_listen_with_backlog(_listen_conn, 4) != ERR_OK)
                     fail("netconn listen failed");
                 _thread = std::thread([this, pinning = pt.pinning] {
-                    pin_or_fail(plan_of(pinning).app(1));
+                    setup_app_thread(plan_of(pinning).app(1));
                     for (;;) {
                         netconn* c = nullptr;
                         if (netconn_accept(_listen_conn, &c) != ERR_OK) break;
@@ -571,7 +571,7 @@ public:
                     lwip_listen(_listen_fd, 4) != 0)
                     fail("socket listen failed");
                 _thread = std::thread([this, pinning = pt.pinning] {
-                    pin_or_fail(plan_of(pinning).app(1));
+                    setup_app_thread(plan_of(pinning).app(1));
                     std::vector<std::uint8_t> buf(static_cast<std::size_t>(_size));
                     const int one = 1;
                     for (;;) {

@@ -195,6 +195,7 @@ def cmd_bad_flags(a):
         (["--scenario", "request_response_tcp", "--api", "raw", "--size", "64", "--threads", "2"], "--threads"),
         (["--scenario", "bulk_tcp", "--api", "raw", "--size", "1458", "--threads", str(MAX_BULK_CONNECTIONS + 1)],
          f"at most {MAX_BULK_CONNECTIONS} connections"),
+        (["--sched", "rr"], "--sched"),
     ]
     for args, said in cases:
         proc = subprocess.run([a.runner] + args, capture_output=True, text=True, timeout=60)
@@ -202,6 +203,30 @@ def cmd_bad_flags(a):
         expect(said in proc.stderr, f"{' '.join(args)}: stderr does not say {said!r}: {proc.stderr.strip()}")
         expect(proc.stdout == "", f"{' '.join(args)}: printed on stdout: {proc.stdout[:200]!r}")
     print(f"real_lwip bad-flags {os.path.basename(a.runner)}: {len(cases)} refusals OK")
+    return 0
+
+
+def cmd_sched_fifo(a):
+    """--sched fifo: both builds measure with the tcpip thread above the application
+    threads under SCHED_FIFO and say so in every record; 77 (skipped) where the process
+    may not use SCHED_FIFO (the runner then exits 2 before measuring)."""
+    for runner in (a.locking, a.msgpassing):
+        args = ["--sched", "fifo", "--scenario", "send_latency,round_trip,bulk_tcp", "--api", "socket",
+                "--size", "1458", "--pinning", "same_core", "--repetitions", str(SMOKE_REPS), "--ops", "200",
+                "--warmup", "20"]
+        proc = subprocess.run([runner] + args, capture_output=True, text=True, timeout=240)
+        if proc.returncode == 2 and "not permitted" in proc.stderr:
+            print(f"SKIPPED: this process may not use SCHED_FIFO: {proc.stderr.strip()}")
+            return 77
+        sys.stderr.write(proc.stderr)
+        expect(proc.returncode == 0, f"{os.path.basename(runner)} --sched fifo exited with {proc.returncode}")
+        recs = json.loads(proc.stdout)["records"]
+        expect(len(recs) == 3, f"{os.path.basename(runner)}: {len(recs)} records, expected 3")
+        for rec in recs:
+            where = f"{os.path.basename(runner)} {rec.get('scenario')}"
+            expect(rec.get("sched_policy") == "fifo", f"{where}: sched_policy is {rec.get('sched_policy')!r}")
+            expect(rec.get("errors") == 0, f"{where}: {rec.get('errors')} operations failed")
+    print("real_lwip --sched fifo: both builds OK")
     return 0
 
 
@@ -241,6 +266,9 @@ def main():
     c.add_argument("--locking", required=True)
     c.add_argument("--msgpassing", required=True)
     c.add_argument("--msgpassing-fixedport", required=True)
+    f = sub.add_parser("sched-fifo")
+    f.add_argument("--locking", required=True)
+    f.add_argument("--msgpassing", required=True)
     b = sub.add_parser("bad-flags")
     b.add_argument("--runner", required=True)
     u = sub.add_parser("unavailable")
@@ -258,6 +286,8 @@ def main():
             return 0
         if a.cmd == "bad-flags":
             return cmd_bad_flags(a)
+        if a.cmd == "sched-fifo":
+            return cmd_sched_fifo(a)
         return cmd_context_switches(a)
     except CheckFailed as e:
         print(f"FAILED: {e}", file=sys.stderr)

@@ -273,8 +273,8 @@ RUNNERS = Path(os.environ.get("LWBENCH_LWIP_RUNNERS", BIN.parents[1] / "real_lwi
 
 
 def test_reproduce_with_real_lwip_records_say_their_sched_policy(tmp_path):
-    # Real lwIP's runners inherit our scheduling (they run only under --sched other);
-    # a record without sched_policy was dropped from the seed figure's panels.
+    # Real lwIP's runners apply reproduce's --sched and say so in every record; a record
+    # without sched_policy was dropped from the seed figure's panels.
     if not (RUNNERS / "lwip_runner_locking").exists():
         pytest.skip(f"real-lwIP runners not built at {RUNNERS}")
     r = lwbench("reproduce", *TINY, "--format", "json", "--out-dir", str(tmp_path), timeout=600)
