@@ -4,7 +4,7 @@ The extension is built by CMake into ``<build>/python/`` (see python/CMakeLists.
 Search order: an already importable ``_lwbench``; then the folders of
 ``lwbench._paths.build_python_dirs()`` ($LWBENCH_BUILD_DIR/python, the checkout's
 build/release/python, its other build/*/python). Importing this module never
-fails: ``load()`` raises ImportError with the fix.
+fails: ``load()`` raises ImportError with the fix; ``problem()`` says why it would.
 """
 
 from __future__ import annotations
@@ -39,3 +39,13 @@ def load():
         "Build it with: cmake --preset release && cmake --build --preset release "
         "(or set LWBENCH_BUILD_DIR to your build folder)"
     )
+
+
+def problem() -> str | None:
+    """None if the extension loads, else why not (``load()``'s message): what a caller
+    that can do without it (a test's skip reason, an optional feature) reports."""
+    try:
+        load()
+        return None
+    except ImportError as e:
+        return str(e)

@@ -21,14 +21,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
-try:
-    from lwbench import _ext  # noqa: F401  (finds the extension)
-    _ext.load()
-    HAVE_EXT = True
-except ImportError as e:  # pragma: no cover - reported as a skip reason
-    HAVE_EXT, WHY = False, str(e)
+from lwbench import _ext  # finds the extension
 
-pytestmark = pytest.mark.skipif(not HAVE_EXT, reason="extension not built (see lwbench._ext)")
+pytestmark = pytest.mark.skipif(_ext.problem() is not None, reason=f"extension not built: {_ext.problem()}")
 
 # The child installs Python's own SIGINT handler first: a shell that starts the test
 # command as a background job ignores SIGINT, the child inherits that, and Python then

@@ -19,11 +19,7 @@ PYTHON = "/usr/bin/python3"
 
 
 def _extension_built() -> bool:
-    try:
-        _ext.load()
-        return True
-    except ImportError:
-        return False
+    return _ext.problem() is None
 
 
 needs_extension = pytest.mark.skipif(not _extension_built(), reason="the _lwbench extension is not built "

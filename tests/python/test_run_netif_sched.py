@@ -15,13 +15,7 @@ import pytest
 import lwbench
 from lwbench import _ext
 
-try:
-    _ext.load()
-    HAVE_EXT = True
-except ImportError as e:  # pragma: no cover - reported as a skip reason
-    HAVE_EXT, WHY = False, str(e)
-
-pytestmark = pytest.mark.skipif(not HAVE_EXT, reason="extension not built")
+pytestmark = pytest.mark.skipif(_ext.problem() is not None, reason=f"extension not built: {_ext.problem()}")
 
 REPO = Path(__file__).resolve().parents[2]
 NETNS = REPO / "scripts" / "netns.sh"
